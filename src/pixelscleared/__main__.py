@@ -1,0 +1,5 @@
+import sys
+
+from pixelscleared.cli import main
+
+sys.exit(main())

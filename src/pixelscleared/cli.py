@@ -1,0 +1,44 @@
+"""`pixelscleared` command: one subcommand per user task, each living beside the stage it drives."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand → (module exposing add_arguments(parser) and main(args) -> int, help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("pixelscleared.runner", "run the sidecar in front of the configured upstream"),
+    "demo": ("pixelscleared.demo", "start the demo: shop + sidecar + local TikTok stand-in"),
+    "fake-tiktok": ("pixelscleared.fake_tiktok", "run the local TikTok Events API stand-in"),
+    "check-config": ("pixelscleared.check_config", "validate a config file and exit"),
+    "events": ("pixelscleared.eventslog", "show the events log (each event's fate)"),
+    "scrub": ("pixelscleared.scrub.command", "scrub a URL, JSON or form body and show what was removed"),
+    "consent": ("pixelscleared.consent.command", "evaluate consent from cookies and headers"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from pixelscleared import __version__
+
+    parser = argparse.ArgumentParser(prog="pixelscleared", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"pixelscleared {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        mod = importlib.import_module(module)
+        mod.add_arguments(p)
+        p.set_defaults(_main=mod.main)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._main(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,296 @@
+"""Configuration: one YAML file, parsed and validated once at start.
+
+Secrets come from the environment through `${VAR}` / `${VAR:-default}`; unknown keys are
+errors so a typo is never silently ignored; every error names its key path.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from pixelscleared.consent.settings import ConsentSettings
+from pixelscleared.scrub.settings import ScrubSettings
+
+DEFAULT_API_BASE = "https://business-api.tiktok.com"
+EVENT_NAME_ALIASES = {"PageView": "Pageview", "pageview": "Pageview", "page_view": "Pageview"}
+
+
+class ConfigError(Exception):
+    """A configuration problem; `str()` is a list of `key.path: problem` lines."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _no_whitespace(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty")
+    if any(c.isspace() for c in value):
+        raise ValueError("must not contain whitespace")
+    return value
+
+
+def canonical_event_name(name: str) -> str:
+    """TikTok's spelling of an event name (`PageView` is written by people, `Pageview` is sent)."""
+    return EVENT_NAME_ALIASES.get(name, name)
+
+
+class Listen(_Model):
+    host: str = "0.0.0.0"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class TLS(_Model):
+    """Operator's certificate for an HTTPS listener (PEM files)."""
+
+    cert: Path
+    key: Path
+    port: int = Field(8443, ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _files_exist(self) -> TLS:
+        for name in ("cert", "key"):
+            if not getattr(self, name).is_file():
+                raise ValueError(f"{name} file {getattr(self, name)} does not exist")
+        return self
+
+
+class TikTokPixel(_Model):
+    pixel_id: str
+    access_token: SecretStr
+    events: list[str] = Field(min_length=1)
+    test_event_code: str = ""
+    api_base: str = DEFAULT_API_BASE
+    partner_name: str = "PixelsCleared"
+
+    _pid = field_validator("pixel_id")(_no_whitespace)
+
+    @field_validator("access_token")
+    @classmethod
+    def _token(cls, v: SecretStr) -> SecretStr:
+        secret = v.get_secret_value()
+        if not secret:
+            raise ValueError("must not be empty (set it from the environment: ${TIKTOK_ACCESS_TOKEN})")
+        if any(c.isspace() for c in secret):
+            raise ValueError("must not contain whitespace")
+        return v
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, v: list[str]) -> list[str]:
+        out = []
+        for name in v:
+            _no_whitespace(name)
+            name = canonical_event_name(name)
+            if name in out:
+                raise ValueError(f"event {name!r} is listed twice")
+            out.append(name)
+        return out
+
+    @field_validator("test_event_code")
+    @classmethod
+    def _tec(cls, v: str) -> str:
+        if any(c.isspace() for c in v):
+            raise ValueError("must not contain whitespace")
+        return v
+
+    @field_validator("api_base")
+    @classmethod
+    def _api_base(cls, v: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", v):
+            raise ValueError("must be an http:// or https:// URL")
+        return v.rstrip("/")
+
+
+class Destinations(_Model):
+    tiktok: list[TikTokPixel] = Field(default_factory=list)
+
+    @field_validator("tiktok")
+    @classmethod
+    def _unique(cls, v: list[TikTokPixel]) -> list[TikTokPixel]:
+        seen = set()
+        for p in v:
+            if p.pixel_id in seen:
+                raise ValueError(f"pixel_id {p.pixel_id!r} is configured twice")
+            seen.add(p.pixel_id)
+        return v
+
+
+class Identity(_Model):
+    """Match parameters: how the client IP and external ID are derived (DESIGN: identity rules)."""
+
+    ip: Literal["sha256", "plain", "omit"] = "sha256"
+    trusted_proxies: list[str] = Field(default_factory=list)
+    salt: SecretStr = SecretStr("")
+    session_cookie: str = ""
+    visitor_cookie: str = ""
+    send_ttclid: bool = False
+    send_ttp: bool = False
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        for cidr in v:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not an IP network (CIDR)") from None
+        return v
+
+
+class Outbox(_Model):
+    path: Path = Path(".pixelscleared/outbox.sqlite")
+    max_buffered: int = Field(10_000, ge=1)
+    flush_interval_ms: int = Field(20, ge=1, le=10_000)
+
+
+class Delivery(_Model):
+    batch_size: int = Field(1000, ge=1, le=1000)
+    timeout_s: float = Field(10.0, gt=0)
+    max_attempts: int = Field(12, ge=1)
+    backoff_base_s: float = Field(1.0, gt=0)
+    backoff_max_s: float = Field(600.0, gt=0)
+    concurrency: int = Field(4, ge=1, le=64)
+    dry_run: bool = False
+
+
+class Admin(_Model):
+    """Who may read `/_pc/events`, `/_pc/metrics` and the admin page."""
+
+    allow: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+    token: SecretStr = SecretStr("")
+
+    _cidrs = field_validator("allow")(Identity._cidrs.__func__)
+
+
+class Log(_Model):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class Config(_Model):
+    listen: Listen = Listen()
+    upstream: str
+    tls: TLS | None = None
+    prefix: str = "/_pc/"
+    destinations: Destinations = Destinations()
+    unconsented: Literal["minimal", "drop"] = "minimal"
+    identity: Identity = Identity()
+    consent: ConsentSettings = ConsentSettings()
+    scrub: ScrubSettings = ScrubSettings()
+    outbox: Outbox = Outbox()
+    delivery: Delivery = Delivery()
+    admin: Admin = Admin()
+    log: Log = Log()
+    max_body_bytes: int = Field(1_000_000, ge=1024)
+
+    @field_validator("upstream")
+    @classmethod
+    def _upstream(cls, v: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+/?", v):
+            raise ValueError("must be http(s)://host[:port] (no path)")
+        return v.rstrip("/")
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        if not re.fullmatch(r"/[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*/?", v):
+            raise ValueError("must be a path like /_pc/")
+        return v.rstrip("/") + "/"
+
+
+# --- loading -------------------------------------------------------------------------------
+
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_env(value: Any, env: dict[str, str], path: str = "") -> Any:
+    """Replace `${VAR}` / `${VAR:-default}` in every string; `$$` is a literal `$`."""
+    if isinstance(value, dict):
+        return {k: expand_env(v, env, _join(path, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_env(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        name, default = m.group(1), m.group(2)
+        if name in env and (env[name] != "" or default is None):
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError([f"{path}: environment variable {name} is not set"])
+
+    return _VAR.sub(sub, value)
+
+
+def _join(path: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        path = _join(path, part)
+    return path or "(top level)"
+
+
+_MESSAGES = {
+    "extra_forbidden": "unknown key",
+    "missing": "is required",
+}
+
+
+def _message(err: dict[str, Any]) -> str:
+    if err["type"] in _MESSAGES:
+        return _MESSAGES[err["type"]]
+    msg = str(err["msg"])
+    return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def parse_config(data: Any, env: dict[str, str] | None = None) -> Config:
+    """Validate a parsed YAML document; raises ConfigError listing every problem."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(["(top level): must be a mapping of keys"])
+    data = expand_env(data, dict(os.environ) if env is None else env)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            problems.append(f"{_loc(err['loc'])}: {_message(err)}")
+        raise ConfigError(problems) from None
+
+
+def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:
+    """Read and validate a YAML config file (blocking: call at start, not in a hook)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError([f"{p}: cannot read: {e.strerror or e}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ConfigError([f"{p}: not valid YAML{where}: {getattr(e, 'problem', e)}"]) from None
+    return parse_config(data, env)
