@@ -1,11 +1,122 @@
-"""Placeholder: being built."""
+"""Events log: every event's fate, queryable by event_id, pixel or status.
+
+The rows are the outbox's own (one per event and pixel), so what a tester reads is exactly
+what was queued and sent: the verdict and its deciding signals, what the scrubber removed
+(paths and kinds), the payload TikTok got, and TikTok's answer. Read from the CLI
+(`pixelscleared events`), or from `/_pc/events` on the running sidecar.
+"""
+
+from __future__ import annotations
 
 import argparse
+import json
+import sqlite3
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
+COLUMNS = ("id", "created_at", "updated_at", "event_id", "pixel_id", "event_name", "source", "verdict",
+           "consent_sources", "removed", "status", "reason", "payload", "test_event_code", "attempts",
+           "next_attempt_at", "response")
+_JSON_COLUMNS = {"consent_sources", "removed", "payload", "response"}
+STATUSES = ("queued", "retrying", "delivered", "dead", "dropped", "dry_run")
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    event_id: str = ""
+    pixel_id: str = ""
+    status: str = ""
+    limit: int = 100
+
+
+def parse_query(params: dict[str, str]) -> Query:
+    """From URL query parameters; raises ValueError with a readable reason."""
+    status = params.get("status", "")
+    if status and status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+    try:
+        limit = int(params.get("limit", "100"))
+    except ValueError:
+        raise ValueError("limit must be a number") from None
+    if not 1 <= limit <= 1000:
+        raise ValueError("limit must be between 1 and 1000")
+    return Query(params.get("event_id", ""), params.get("pixel_id", ""), status, limit)
+
+
+def fetch(conn: sqlite3.Connection, q: Query) -> list[dict[str, Any]]:
+    where, args = [], []
+    for column in ("event_id", "pixel_id", "status"):
+        if value := getattr(q, column):
+            where.append(f"{column} = ?")
+            args.append(value)
+    sql = f"SELECT {', '.join(COLUMNS)} FROM events"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY id DESC LIMIT ?"
+    rows = conn.execute(sql, [*args, q.limit]).fetchall()
+    return [_row(r) for r in rows]
+
+
+def summary(conn: sqlite3.Connection) -> dict[str, int]:
+    return dict(conn.execute("SELECT status, COUNT(*) FROM events GROUP BY status").fetchall())
+
+
+def _row(values: tuple[Any, ...]) -> dict[str, Any]:
+    row = dict(zip(COLUMNS, values, strict=True))
+    for column in _JSON_COLUMNS:
+        if row[column] is not None:
+            row[column] = json.loads(row[column])
+    return row
+
+
+def format_line(row: dict[str, Any]) -> str:
+    at = datetime.fromtimestamp(row["updated_at"], UTC).strftime("%Y-%m-%d %H:%M:%S")
+    resp = row.get("response") or {}
+    answer = f" tiktok={resp.get('code', resp.get('error', '-'))}" if resp else ""
+    removed = ",".join(sorted({r["kind"] for r in row["removed"]})) or "-"
+    sources = ",".join(row["consent_sources"]) or "-"
+    reason = f" ({row['reason']})" if row["reason"] else ""
+    return (f"{at}  {row['status']:<9} {row['event_name']:<16} {row['event_id']:<36} pixel={row['pixel_id']}"
+            f" consent={row['verdict']}[{sources}] removed={removed} attempts={row['attempts']}{answer}{reason}")
+
+
+# --- CLI ------------------------------------------------------------------------------------
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    pass
+    p.add_argument("-c", "--config", help="config file (to find outbox.path)")
+    p.add_argument("--db", help="outbox SQLite file (instead of -c)")
+    p.add_argument("--event-id", default="")
+    p.add_argument("--pixel-id", default="")
+    p.add_argument("--status", default="", choices=("", *STATUSES))
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true", help="one JSON object per line, every field")
 
 
 def main(args: argparse.Namespace) -> int:
-    raise SystemExit("not implemented yet")
+    if args.db:
+        db = Path(args.db)
+    elif args.config:
+        from pixelscleared.config import ConfigError, load_config
+
+        try:
+            db = load_config(args.config).outbox.path
+        except ConfigError as e:
+            print("\n".join(e.problems), file=sys.stderr)
+            return 2
+    else:
+        print("error: give -c CONFIG or --db FILE", file=sys.stderr)
+        return 2
+    if not db.is_file():
+        print(f"error: no events log at {db} (has the sidecar run with this config?)", file=sys.stderr)
+        return 1
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = fetch(conn, Query(args.event_id, args.pixel_id, args.status, args.limit))
+    finally:
+        conn.close()
+    for row in reversed(rows):
+        print(json.dumps(row) if args.json else format_line(row))
+    return 0

@@ -1,11 +1,153 @@
-"""Placeholder: being built."""
+"""`pixelscleared run`: mitmproxy in reverse mode in front of the configured upstream.
+
+A lean master carries only the addons a reverse proxy needs (mitmdump's 36 addons cost ~1.8×
+throughput, see reference/mitmproxy-notes.md); `--web` runs mitmweb's UI for staging testers.
+"""
+
+from __future__ import annotations
 
 import argparse
+import asyncio
+import errno
+import logging
+import signal
+import socket
+import sys
+import tempfile
+from pathlib import Path
 
+from mitmproxy import options
+from mitmproxy.addons import core, errorcheck, next_layer, proxyserver, tlsconfig
+from mitmproxy.master import Master
+
+from pixelscleared import logs
+from pixelscleared.addon import PixelsCleared
+from pixelscleared.config import Config, ConfigError, load_config
+
+logger = logging.getLogger("pixelscleared")
+
+
+def proxy_options(cfg: Config, certs_file: Path | None = None) -> dict[str, object]:
+    """mitmproxy option values for the sidecar's reverse-proxy listeners."""
+    modes = [f"reverse:{cfg.upstream}@{cfg.listen.host}:{cfg.listen.port}"]
+    opts: dict[str, object] = {
+        "mode": modes,
+        "keep_host_header": True,  # the origin sees the visitor's Host
+        "stream_large_bodies": "1m",  # bodies we do not inspect are streamed, not buffered
+        "connection_strategy": "lazy",
+        "ssl_insecure": False,
+    }
+    if cfg.tls is not None and certs_file is not None:
+        modes.append(f"reverse:{cfg.upstream}@{cfg.listen.host}:{cfg.tls.port}")
+        opts["certs"] = [f"*={certs_file}"]
+    return opts
+
+
+def check_port_free(host: str, port: int) -> str | None:
+    """A readable problem if host:port cannot be bound, else None."""
+    if port == 0:
+        return None
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is already in use"
+            return f"cannot listen on {host}:{port}: {e.strerror}"
+    return None
+
+
+class Sidecar:
+    """One sidecar: `await run()` serves until `shutdown()` (thread-safe) is called."""
+
+    def __init__(self, cfg: Config, *, web: bool = False, web_host: str = "127.0.0.1", web_port: int = 8081):
+        self.cfg = cfg
+        self.web = web
+        self.web_host = web_host
+        self.web_port = web_port
+        self.addon = PixelsCleared(cfg)
+        self.master: Master | None = None
+        self._stop_requested = False
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    @property
+    def url(self) -> str:
+        host = self.cfg.listen.host
+        host = "127.0.0.1" if host in ("0.0.0.0", "") else ("[::1]" if host == "::" else host)
+        return f"http://{host}:{self.cfg.listen.port}"
+
+    def _certs_file(self) -> Path | None:
+        if self.cfg.tls is None:
+            return None
+        self._tmp = tempfile.TemporaryDirectory(prefix="pixelscleared-tls-")
+        combined = Path(self._tmp.name) / "cert.pem"
+        combined.write_bytes(self.cfg.tls.cert.read_bytes() + b"\n" + self.cfg.tls.key.read_bytes())
+        combined.chmod(0o600)
+        return combined
+
+    async def run(self) -> None:
+        opts = options.Options()
+        if self.web:
+            from mitmproxy.tools.web.master import WebMaster
+
+            master: Master = WebMaster(opts, with_termlog=False)
+            master.addons.add(self.addon)
+            opts.update(web_host=self.web_host, web_port=self.web_port, web_open_browser=False)
+        else:
+            master = Master(opts)
+            master.addons.add(core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(),
+                              tlsconfig.TlsConfig(), errorcheck.ErrorCheck(),
+                              self.addon)
+        opts.update(**proxy_options(self.cfg, self._certs_file()))
+        self.master = master
+        if self._stop_requested:
+            return
+        try:
+            await master.run()
+        finally:
+            if self._tmp is not None:
+                self._tmp.cleanup()
+
+    def shutdown(self) -> None:
+        self._stop_requested = True
+        if self.master is not None:
+            self.master.shutdown()
+
+
+# --- CLI ------------------------------------------------------------------------------------
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    pass
+    p.add_argument("-c", "--config", required=True, help="YAML config file")
+    p.add_argument("--web", action="store_true", help="run mitmweb's UI too (staging: inspect every flow)")
+    p.add_argument("--web-host", default="127.0.0.1")
+    p.add_argument("--web-port", type=int, default=8081)
 
 
 def main(args: argparse.Namespace) -> int:
-    raise SystemExit("not implemented yet")
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as e:
+        print(f"{args.config}: invalid configuration", file=sys.stderr)
+        for problem in e.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    for host, port in [(cfg.listen.host, cfg.listen.port)] + ([(cfg.listen.host, cfg.tls.port)] if cfg.tls else []):
+        if problem := check_port_free(host, port):
+            print(f"error: {problem}", file=sys.stderr)
+            return 1
+    logs.configure(cfg.log.level, cfg.log.format)
+    return asyncio.run(serve(Sidecar(cfg, web=args.web, web_host=args.web_host, web_port=args.web_port)))
+
+
+async def serve(sidecar: Sidecar) -> int:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, sidecar.shutdown)
+    logger.info("sidecar listening on %s → %s", sidecar.url, sidecar.cfg.upstream)
+    if sidecar.web:
+        logger.info("mitmweb UI on http://%s:%d", sidecar.web_host, sidecar.web_port)
+    await sidecar.run()
+    logger.info("sidecar stopped")
+    return 0

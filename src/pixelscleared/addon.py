@@ -1,0 +1,197 @@
+"""The mitmproxy addon: thin glue between proxy hooks and the pipeline.
+
+Site traffic fails open (an exception here never changes the site's response; it is logged and
+counted); the sidecar's own endpoints never reach the origin.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from mitmproxy import ctx, exceptions, http
+
+from pixelscleared import logs
+from pixelscleared.admin import EVENTS_PAGE, NO_CONTENT, AdminAccess, Reply
+from pixelscleared.capture import CaptureError, parse_collect
+from pixelscleared.config import Config, ConfigError, load_config
+from pixelscleared.event import RequestFacts
+from pixelscleared.eventslog import fetch, parse_query, summary
+from pixelscleared.pipeline import Pipeline
+
+logger = logging.getLogger("pixelscleared")
+OPTION = "pixelscleared_config"
+MARK = ":shield:"
+
+
+def request_facts(flow: http.HTTPFlow) -> RequestFacts:
+    req = flow.request
+    headers = {k.lower(): v for k, v in req.headers.items()}
+    return RequestFacts(
+        peer_ip=flow.client_conn.peername[0] if flow.client_conn.peername else "",
+        headers=headers,
+        cookie_header="; ".join(req.headers.get_all("cookie")),
+        url=req.pretty_url,
+        scheme="https" if flow.client_conn.tls_established else "http",
+    )
+
+
+class PixelsCleared:
+    """Loaded by `pixelscleared run`, or by `mitmdump/mitmweb -s addon/pixelscleared.py`."""
+
+    def __init__(self, cfg: Config | None = None):
+        self.cfg: Config | None = None
+        self.pipeline: Pipeline | None = None
+        self.admin: AdminAccess | None = None
+        self.prefix = "/_pc/"
+        self._running = False
+        self._keep_host = False
+        if cfg is not None:
+            self._use(cfg)
+
+    def _use(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.pipeline = Pipeline(cfg)
+        self.admin = AdminAccess(cfg.admin)
+        self.prefix = cfg.prefix
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def load(self, loader: Any) -> None:
+        loader.add_option(
+            OPTION, str | None, None,
+            "PixelsCleared YAML config file (pixels, tokens, consent and scrub rules). "
+            "Validated once at load; an invalid file stops the proxy with the key path of each problem.",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if "keep_host_header" in updated:
+            self._keep_host = ctx.options.keep_host_header
+        if OPTION not in updated or ctx.options.pixelscleared_config is None:
+            return
+        if self._running:
+            raise exceptions.OptionsError(f"{OPTION} cannot change while running; restart the proxy")
+        try:
+            cfg = load_config(ctx.options.pixelscleared_config)
+        except ConfigError as e:
+            raise exceptions.OptionsError("invalid PixelsCleared config:\n  " + "\n  ".join(e.problems)) from None
+        logs.configure(cfg.log.level, cfg.log.format, install_handler=False)
+        self._use(cfg)
+
+    async def running(self) -> None:
+        if self.pipeline is None:
+            logger.warning("PixelsCleared loaded without a config: set --set %s=FILE", OPTION)
+            return
+        await self.pipeline.start()
+        self._running = True
+
+    async def done(self) -> None:
+        if self.pipeline is not None and self._running:
+            await self.pipeline.close()
+            self._running = False
+
+    # -- HTTP hooks ------------------------------------------------------------------------
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        if self.cfg is None or not flow.request.path.startswith(self.prefix):
+            return
+        # Our own endpoints are read whole, so their size is bounded before reading.
+        length = flow.request.headers.get("content-length", "0")
+        if not length.isdigit() or int(length) > self.cfg.max_body_bytes:
+            assert self.pipeline is not None
+            self.pipeline.metrics.dropped.labels("body_too_large").inc()
+            flow.kill()
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        if self.pipeline is None or flow.response is not None:
+            return
+        own = flow.request.path.startswith(self.prefix)
+        try:
+            if own:
+                reply = await self._own(flow)
+                flow.response = http.Response.make(
+                    reply.status, reply.body,
+                    {"Content-Type": reply.content_type, "Cache-Control": "no-store"} if reply.content_type
+                    else {"Cache-Control": "no-store"},
+                )
+            else:
+                self._forwarded_headers(flow)
+        except Exception:
+            self.pipeline.metrics.addon_errors.labels("request").inc()
+            logger.exception("PixelsCleared error on %s %s (site traffic unaffected)",
+                             flow.request.method, flow.request.path.split("?")[0])
+            if own:  # never pass our endpoints to the origin
+                flow.response = http.Response.make(500, b'{"error":"internal"}', {"Content-Type": "application/json"})
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        if self.pipeline is None or flow.response is None or flow.response.stream:
+            return
+        # Bodies we do not inspect are streamed: keeps SSE, long polling and downloads live.
+        resp = flow.response
+        if "content-length" not in resp.headers or resp.headers.get("content-type", "").startswith(
+                "text/event-stream"):
+            resp.stream = True
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _forwarded_headers(self, flow: http.HTTPFlow) -> None:
+        req = flow.request
+        if flow.client_conn.peername:
+            peer = flow.client_conn.peername[0]
+            prior = req.headers.get("x-forwarded-for")
+            req.headers["X-Forwarded-For"] = f"{prior}, {peer}" if prior else peer
+        req.headers["X-Forwarded-Proto"] = "https" if flow.client_conn.tls_established else "http"
+        if self._keep_host and "x-forwarded-host" not in req.headers and req.host_header:
+            req.headers["X-Forwarded-Host"] = req.host_header
+
+    async def _own(self, flow: http.HTTPFlow) -> Reply:
+        assert self.pipeline is not None and self.admin is not None
+        req = flow.request
+        name = req.path[len(self.prefix):].split("?", 1)[0]
+        if name == "collect":
+            if req.method == "OPTIONS":
+                return NO_CONTENT
+            if req.method != "POST":
+                return Reply.json(405, {"error": "use POST"})
+            return self._collect(flow)
+        if name == "health":
+            return Reply.json(200, {"status": "ok"})
+        if name not in ("events", "events.html", "metrics"):
+            return Reply.json(404, {"error": "not found"})
+        peer = flow.client_conn.peername[0] if flow.client_conn.peername else ""
+        if not self.admin.allowed(peer, req.headers.get("authorization", "")):
+            return Reply.json(403, {"error": "admin endpoints are limited to admin.allow networks or admin.token"})
+        if name == "metrics":
+            return Reply(200, self.pipeline.metrics.render(), "text/plain; version=0.0.4")
+        if name == "events.html":
+            return Reply(200, EVENTS_PAGE.encode(), "text/html; charset=utf-8")
+        try:
+            query = parse_query(dict(req.query))
+        except ValueError as e:
+            return Reply.json(400, {"error": str(e)})
+        rows = await self.pipeline.outbox.query(fetch, query)
+        counts = await self.pipeline.outbox.query(summary)
+        return Reply.json(200, {"events": rows, "counts": counts})
+
+    def _collect(self, flow: http.HTTPFlow) -> Reply:
+        assert self.pipeline is not None
+        facts = request_facts(flow)
+        try:
+            events = parse_collect(flow.request.get_content(strict=False) or b"", facts)
+        except CaptureError as e:
+            self.pipeline.metrics.dropped.labels("bad_collect_call").inc()
+            return Reply.json(400, {"error": str(e)})
+        accepted = self.pipeline.accept(events, facts)
+        annotate(flow, [a.as_dict() for a in accepted])
+        return NO_CONTENT
+
+
+def annotate(flow: http.HTTPFlow, accepted: list[dict[str, Any]]) -> None:
+    """What the sidecar decided, on the flow itself: mitmweb shows comment, mark and metadata."""
+    parts = []
+    for a in accepted:
+        removed = f", removed {len(a['removed'])}" if a["removed"] else ""
+        fates = "; ".join(f"{pixel}: {fate}" for pixel, fate in a["pixels"].items())
+        src = ",".join(a["consent_sources"]) or "no signal"
+        parts.append(f"{a['event']} [{a['event_id']}] consent {a['verdict']} ({src}){removed} → {fates}")
+    flow.comment = "PixelsCleared: " + " | ".join(parts)
+    flow.marked = MARK
+    flow.metadata["pixelscleared"] = {"at": time.time(), "events": accepted}

@@ -1,0 +1,81 @@
+"""The sidecar's own endpoints under the prefix (default `/_pc/`).
+
+`collect` is public (the site's pages call it); `health` is public and cheap; `metrics`,
+`events` and the `events.html` page are for operators: allowed from the configured networks
+(loopback by default) or with `Authorization: Bearer <admin.token>`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pixelscleared.config import Admin
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+
+    @classmethod
+    def json(cls, status: int, doc: Any) -> Reply:
+        return cls(status, json.dumps(doc, separators=(",", ":")).encode())
+
+
+NO_CONTENT = Reply(204, b"", "")
+
+
+class AdminAccess:
+    def __init__(self, settings: Admin):
+        self.networks = [ipaddress.ip_network(c, strict=False) for c in settings.allow]
+        self._token = settings.token.get_secret_value().encode()
+
+    def allowed(self, peer_ip: str, authorization: str) -> bool:
+        if self._token and authorization.startswith("Bearer "):
+            if hmac.compare_digest(authorization[7:].strip().encode(), self._token):
+                return True
+        try:
+            ip = ipaddress.ip_address(peer_ip)
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        return any(ip in net for net in self.networks)
+
+
+EVENTS_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>PixelsCleared — events</title>
+<style>body{font:14px system-ui,sans-serif;margin:1.5rem;color:#222}table{border-collapse:collapse;width:100%}
+td,th{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
+th{background:#f5f5f5}code,pre{font:12px ui-monospace,monospace}pre{white-space:pre-wrap;margin:0;max-width:48rem}
+.delivered{color:#176f2c}.dead,.dropped{color:#a31919}.retrying,.queued{color:#8a5a00}
+details summary{cursor:pointer}</style></head><body>
+<h1>PixelsCleared — events log</h1>
+<p>Each row is one event for one pixel: consent verdict and the signals that decided it, what the
+scrubber removed (paths and kinds, never values), the exact payload sent, and TikTok's answer.
+JSON: <a href="events">events</a> (filters: <code>?event_id=</code>, <code>?status=</code>,
+<code>?pixel_id=</code>) · <a href="metrics">metrics</a>. Refreshes every 2 s.</p>
+<table><thead><tr><th>time</th><th>status</th><th>event</th><th>event_id</th><th>pixel</th><th>consent</th>
+<th>removed</th><th>TikTok</th><th>payload</th></tr></thead><tbody id="rows"></tbody></table>
+<script>
+const esc = s => String(s ?? "").replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
+async function load() {
+  const r = await fetch("events" + location.search); const doc = await r.json();
+  document.getElementById("rows").innerHTML = doc.events.map(e => `<tr>
+    <td>${esc(new Date(e.updated_at*1000).toLocaleTimeString())}</td>
+    <td class="${esc(e.status)}">${esc(e.status)}${e.reason ? "<br><small>"+esc(e.reason)+"</small>" : ""}</td>
+    <td>${esc(e.event_name)}</td><td><code>${esc(e.event_id)}</code></td><td><code>${esc(e.pixel_id)}</code></td>
+    <td>${esc(e.verdict)}<br><small>${esc(e.consent_sources.join(", "))}</small></td>
+    <td>${e.removed.map(x => `<code>${esc(x.path)}</code> ${esc(x.kind)}`).join("<br>")}</td>
+    <td>${e.response ? `<code>${esc(JSON.stringify(e.response))}</code>` : ""}<br><small>attempts ${e.attempts}</small></td>
+    <td>${e.payload ? `<details><summary>show</summary><pre>${esc(JSON.stringify(e.payload, null, 2))}</pre></details>` : ""}</td>
+  </tr>`).join("");
+}
+load(); setInterval(load, 2000);
+</script></body></html>
+"""

@@ -1,0 +1,262 @@
+"""Outbox stage: a durable queue on disk (SQLite, WAL) written without blocking the flow.
+
+`put()` only appends to an in-memory buffer (bounded; overflow is a counted drop). A writer
+task moves the buffer to SQLite on one dedicated thread every few milliseconds, so the proxy's
+event loop never waits on the disk. Each row is one event's fate for one pixel: the deliverer
+moves it on (queued → delivered / retrying / dead), and the events log reads the same rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pixelscleared.metrics import Metrics
+
+logger = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id              INTEGER PRIMARY KEY,
+    created_at      REAL NOT NULL,
+    updated_at      REAL NOT NULL,
+    event_id        TEXT NOT NULL,
+    pixel_id        TEXT NOT NULL,
+    event_name      TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    verdict         TEXT NOT NULL,
+    consent_sources TEXT NOT NULL,   -- JSON list of signal names (never cookie values)
+    removed         TEXT NOT NULL,   -- JSON list of {path, kind} (never the values)
+    status          TEXT NOT NULL,   -- queued | retrying | delivered | dead | dropped | dry_run
+    reason          TEXT NOT NULL DEFAULT '',
+    payload         TEXT,            -- JSON: the exact data[] entry sent to TikTok
+    test_event_code TEXT NOT NULL DEFAULT '',
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL DEFAULT 0,
+    response        TEXT,            -- JSON: TikTok's last answer {http_status, code, message, request_id}
+    UNIQUE (pixel_id, event_name, event_id)
+);
+CREATE INDEX IF NOT EXISTS events_due ON events (next_attempt_at) WHERE status IN ('queued', 'retrying');
+CREATE INDEX IF NOT EXISTS events_event_id ON events (event_id);
+CREATE INDEX IF NOT EXISTS events_updated ON events (updated_at);
+"""
+PENDING = ("queued", "retrying")
+
+
+@dataclass(slots=True)
+class OutboxRow:
+    """One event for one pixel, as the pipeline decided it."""
+
+    event_id: str
+    pixel_id: str
+    event_name: str
+    source: str
+    verdict: str
+    consent_sources: list[str]
+    removed: list[dict[str, str]]
+    status: str  # "queued" or "dropped"
+    reason: str = ""
+    payload: dict[str, Any] | None = None
+    test_event_code: str = ""
+    created_at: float = field(default_factory=time.time)
+
+
+@dataclass(slots=True)
+class Claimed:
+    """A batch for one pixel and test code, ready to send."""
+
+    pixel_id: str
+    test_event_code: str
+    ids: list[int]
+    events: list[dict[str, Any]]
+    attempts: list[int]
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    conn.executescript(SCHEMA)
+    return conn
+
+
+class Outbox:
+    def __init__(self, path: Path, metrics: Metrics, *, max_buffered: int = 10_000, flush_interval_ms: int = 20):
+        self.path = Path(path)
+        self.metrics = metrics
+        self.max_buffered = max_buffered
+        self.flush_interval = flush_interval_ms / 1000
+        self._buffer: list[OutboxRow] = []
+        self._exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pixelscleared-outbox")
+        self._conn: sqlite3.Connection | None = None
+        self._has_data = asyncio.Event()
+        self.written = asyncio.Event()  # set after rows land on disk; the deliverer waits on it
+        self._closed = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def open(self) -> None:
+        self._conn = await self._run(connect, self.path)
+        await self._run(self._recover)
+        self.metrics.outbox_pending.set(await self.pending_count())
+
+    async def close(self) -> None:
+        """Flush what is buffered, then release the database."""
+        self._closed = True
+        await self.flush()
+        if self._conn is not None:
+            await self._run(self._conn.close)
+            self._conn = None
+        self._exec.shutdown(wait=True)
+
+    def _recover(self) -> None:
+        # Nothing is "in flight" after a restart; rows stay pending and are sent again with the
+        # same event_id, which TikTok deduplicates.
+        assert self._conn is not None
+        self._conn.execute("UPDATE events SET next_attempt_at = 0 WHERE status IN ('queued','retrying')")
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._exec, fn, *args)
+
+    # -- write path (called from proxy hooks: never blocks) ---------------------------------
+    def put(self, row: OutboxRow) -> bool:
+        if self._closed or len(self._buffer) >= self.max_buffered:
+            self.metrics.dropped.labels("outbox_full").inc()
+            logger.warning("outbox buffer full: event %s dropped", row.event_id)
+            return False
+        self._buffer.append(row)
+        self.metrics.outbox_buffered.set(len(self._buffer))
+        self._has_data.set()
+        return True
+
+    async def run_writer(self) -> None:
+        """Background task: move buffered rows to disk in batches."""
+        while True:
+            await self._has_data.wait()
+            await asyncio.sleep(self.flush_interval)  # gather a batch
+            try:
+                await self.flush()
+            except Exception:  # disk full, locked…: keep the rows and try again
+                logger.exception("outbox write failed; will retry")
+                await asyncio.sleep(1)
+
+    async def flush(self) -> None:
+        self._has_data.clear()
+        if not self._buffer or self._conn is None:
+            return
+        rows, self._buffer = self._buffer, []
+        try:
+            inserted = await self._run(self._insert, rows)
+        except Exception:
+            self._buffer[:0] = rows
+            self._has_data.set()
+            raise
+        self.metrics.outbox_buffered.set(len(self._buffer))
+        queued = [r for r in rows if r.status == "queued"]
+        for r in queued:
+            self.metrics.enqueued.labels(r.pixel_id).inc()
+        if inserted < len(rows):
+            self.metrics.dropped.labels("duplicate_event_id").inc(len(rows) - inserted)
+        self.metrics.outbox_pending.inc(sum(1 for r in queued))
+        self.written.set()
+
+    def _insert(self, rows: list[OutboxRow]) -> int:
+        assert self._conn is not None
+        now = time.time()
+        params = [
+            (r.created_at, now, r.event_id, r.pixel_id, r.event_name, r.source, r.verdict,
+             json.dumps(r.consent_sources), json.dumps(r.removed), r.status, r.reason,
+             json.dumps(r.payload, separators=(",", ":")) if r.payload is not None else None,
+             r.test_event_code)
+            for r in rows
+        ]
+        with self._conn:
+            before = self._conn.total_changes
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO events (created_at, updated_at, event_id, pixel_id, event_name, source,"
+                " verdict, consent_sources, removed, status, reason, payload, test_event_code)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                params,
+            )
+            return self._conn.total_changes - before
+
+    # -- delivery side ----------------------------------------------------------------------
+    async def claim(self, limit: int, now: float | None = None, exclude: set[int] | None = None) -> Claimed | None:
+        """The oldest due batch for one (pixel, test code), at most `limit` events."""
+        return await self._run(self._claim, limit, time.time() if now is None else now, exclude or set())
+
+    def _claim(self, limit: int, now: float, exclude: set[int]) -> Claimed | None:
+        assert self._conn is not None
+        cur = self._conn.execute(
+            "SELECT pixel_id, test_event_code FROM events WHERE status IN ('queued','retrying')"
+            " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1", (now,))
+        first = cur.fetchone()
+        if first is None:
+            return None
+        rows = self._conn.execute(
+            "SELECT id, payload, attempts FROM events WHERE status IN ('queued','retrying')"
+            " AND next_attempt_at <= ? AND pixel_id = ? AND test_event_code = ? ORDER BY id LIMIT ?",
+            (now, first[0], first[1], limit + len(exclude)),
+        ).fetchall()
+        rows = [r for r in rows if r[0] not in exclude][:limit]
+        if not rows:
+            return None
+        return Claimed(first[0], first[1], [r[0] for r in rows], [json.loads(r[1]) for r in rows],
+                       [r[2] for r in rows])
+
+    async def next_due(self) -> float | None:
+        return await self._run(self._next_due)
+
+    def _next_due(self) -> float | None:
+        assert self._conn is not None
+        row = self._conn.execute(
+            "SELECT MIN(next_attempt_at) FROM events WHERE status IN ('queued','retrying')").fetchone()
+        return row[0]
+
+    async def pending_count(self) -> int:
+        return await self._run(self._pending_count)
+
+    def _pending_count(self) -> int:
+        assert self._conn is not None
+        return self._conn.execute("SELECT COUNT(*) FROM events WHERE status IN ('queued','retrying')").fetchone()[0]
+
+    async def settle(self, ids: list[int], status: str, response: dict[str, Any] | None, *,
+                     reason: str = "", next_attempt_at: float = 0, count_attempt: bool = True) -> None:
+        """Record an outcome for rows: delivered, retrying (with when), dead or dry_run."""
+        await self._run(self._settle, ids, status, response, reason, next_attempt_at, count_attempt)
+        if status not in PENDING:
+            self.metrics.outbox_pending.dec(len(ids))
+
+    def _settle(self, ids: list[int], status: str, response: dict[str, Any] | None, reason: str,
+                next_attempt_at: float, count_attempt: bool) -> None:
+        assert self._conn is not None
+        resp = json.dumps(response) if response is not None else None
+        with self._conn:
+            self._conn.executemany(
+                "UPDATE events SET status = ?, response = COALESCE(?, response), reason = ?, next_attempt_at = ?,"
+                " attempts = attempts + ?, updated_at = ? WHERE id = ?",
+                [(status, resp, reason, next_attempt_at, int(count_attempt), time.time(), i) for i in ids],
+            )
+
+    async def prune(self, older_than_s: float) -> int:
+        """Forget settled rows older than the retention window (pending rows are never pruned)."""
+        return await self._run(self._prune, time.time() - older_than_s)
+
+    def _prune(self, cutoff: float) -> int:
+        assert self._conn is not None
+        with self._conn:
+            return self._conn.execute(
+                "DELETE FROM events WHERE status NOT IN ('queued','retrying') AND updated_at < ?", (cutoff,)
+            ).rowcount
+
+    async def query(self, fn: Any, *args: Any) -> Any:
+        """Run a read-only query function `fn(conn, *args)` on the outbox thread."""
+        return await self._run(lambda: fn(self._conn, *args))

@@ -1,0 +1,156 @@
+"""Shape stage: a scrubbed event → one TikTok Events API v1.3 event object, per pixel.
+
+Decides whether the pixel takes the event (after name mapping), and cleans properties into
+the types TikTok accepts (string content_id, numeric value, upper-case currency), because
+Events Manager rejects or warns on exactly those mistakes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from pixelscleared.config import TikTokPixel, canonical_event_name
+from pixelscleared.event import CapturedEvent
+
+# GA4 / common snake_case names → TikTok names (TikTok's own tag templates use this table).
+EVENT_NAME_MAP: dict[str, str] = {
+    "page_view": "Pageview",
+    "add_payment_info": "AddPaymentInfo",
+    "add_to_cart": "AddToCart",
+    "add_to_wishlist": "AddToWishlist",
+    "begin_checkout": "InitiateCheckout",
+    "purchase": "CompletePayment",
+    "search": "Search",
+    "sign_up": "CompleteRegistration",
+    "view_item": "ViewContent",
+    "generate_lead": "SubmitForm",
+    "contact": "Contact",
+    "file_download": "Download",
+    "subscribe": "Subscribe",
+    "click": "ClickButton",
+}
+
+PROPERTY_KEYS = frozenset(
+    {"contents", "content_type", "content_ids", "currency", "value", "num_items", "search_string",
+     "description", "order_id", "shop_id"}
+)
+CONTENT_KEYS = frozenset({"content_id", "content_name", "content_category", "price", "quantity", "brand"})
+_CURRENCY = re.compile(r"[A-Za-z]{3}")
+MAX_CONTENTS = 100
+
+
+def tiktok_event_name(name: str) -> str:
+    return EVENT_NAME_MAP.get(name, canonical_event_name(name))
+
+
+def wants(pixel: TikTokPixel, name: str) -> bool:
+    return tiktok_event_name(name) in pixel.events
+
+
+def shape_event(event: CapturedEvent, user: dict[str, str], limited_data_use: bool) -> dict[str, Any]:
+    """The `data[]` entry TikTok receives. `event` must already be scrubbed."""
+    page = {"url": event.url} if event.url else {}
+    if event.referrer:
+        page["referrer"] = event.referrer
+    obj: dict[str, Any] = {
+        "event": tiktok_event_name(event.name),
+        "event_time": int(event.event_time),
+        "event_id": str(event.event_id),
+        "user": user,
+        "properties": clean_properties(event.properties),
+        "limited_data_use": bool(limited_data_use),
+    }
+    if page:
+        obj["page"] = page
+    return obj
+
+
+def clean_properties(props: dict[str, Any]) -> dict[str, Any]:
+    """Keep TikTok's documented properties, in TikTok's types; drop what cannot be made right."""
+    out: dict[str, Any] = {}
+    for key, value in props.items():
+        if key not in PROPERTY_KEYS:
+            continue
+        if key == "contents":
+            contents = [c for c in (_content(item) for item in _list(value)[:MAX_CONTENTS]) if c]
+            if contents:
+                out[key] = contents
+        elif key == "content_ids":
+            ids = [s for s in (_string(v) for v in _list(value)[:MAX_CONTENTS]) if s]
+            if ids:
+                out[key] = ids
+        elif key == "value":
+            if (num := _number(value)) is not None:
+                out[key] = num
+        elif key == "num_items":
+            if (num := _number(value)) is not None:
+                out[key] = int(num)
+        elif key == "currency":
+            if isinstance(value, str) and _CURRENCY.fullmatch(value.strip()):
+                out[key] = value.strip().upper()
+        elif key == "content_type":
+            if value in ("product", "product_group"):
+                out[key] = value
+        elif (text := _string(value)) is not None:
+            out[key] = text
+    return out
+
+
+def _content(item: Any) -> dict[str, Any] | None:
+    if not isinstance(item, dict):
+        return None
+    out: dict[str, Any] = {}
+    for key, value in item.items():
+        if key not in CONTENT_KEYS:
+            continue
+        if key == "price":
+            if (num := _number(value)) is not None:
+                out[key] = num
+        elif key == "quantity":
+            if (num := _number(value)) is not None:
+                out[key] = int(num)
+        elif (text := _string(value)) is not None:
+            out[key] = text
+    return out or None
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _string(value: Any) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()[:500]
+    return None
+
+
+def _number(value: Any) -> float | int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip().replace(",", "."))
+        except ValueError:
+            return None
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return value
+    return None
+
+
+def build_request(pixel: TikTokPixel, events: list[dict[str, Any]], test_event_code: str = "") -> dict[str, Any]:
+    """The request body for `POST /open_api/v1.3/event/track/` (≤ 1000 events)."""
+    body: dict[str, Any] = {
+        "event_source": "web",
+        "event_source_id": pixel.pixel_id,
+        "partner_name": pixel.partner_name,
+        "data": events,
+    }
+    if test_event_code:
+        body["test_event_code"] = test_event_code
+    return body
