@@ -195,10 +195,11 @@ class Outbox:
 
     def _claim(self, limit: int, now: float, exclude: set[int]) -> Claimed | None:
         assert self._conn is not None
-        cur = self._conn.execute(
-            "SELECT pixel_id, test_event_code FROM events WHERE status IN ('queued','retrying')"
-            " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1", (now,))
-        first = cur.fetchone()
+        # The first due row not already in flight picks the (pixel, test code) group.
+        candidates = self._conn.execute(
+            "SELECT id, pixel_id, test_event_code FROM events WHERE status IN ('queued','retrying')"
+            " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?", (now, len(exclude) + 1))
+        first = next((c[1:] for c in candidates if c[0] not in exclude), None)
         if first is None:
             return None
         rows = self._conn.execute(

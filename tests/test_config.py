@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, ROOT
+from pixelscleared.config import ConfigError, expand_env, load_config, parse_config
+
+PIXEL = {"pixel_id": "CKABCDEFGH1234567890", "access_token": "tok-123456", "events": ["PageView"]}
+
+
+def cfg(**over):
+    base = {"upstream": "http://127.0.0.1:3000", "destinations": {"tiktok": [dict(PIXEL)]}}
+    base.update(over)
+    return base
+
+
+def pixel(**over):
+    return cfg(destinations={"tiktok": [{**PIXEL, **over}]})
+
+
+@pytest.mark.parametrize("data, message", [
+    (pixel(pixel_id="CK ABC"), "destinations.tiktok[0].pixel_id: must not contain whitespace"),
+    (pixel(pixel_id=""), "destinations.tiktok[0].pixel_id: must not be empty"),
+    (pixel(access_token=""), "destinations.tiktok[0].access_token: must not be empty (set it from the environment: ${TIKTOK_ACCESS_TOKEN})"),
+    (pixel(events=[]), "destinations.tiktok[0].events: List should have at least 1 item after validation, not 0"),
+    (pixel(events=["PageView", "Pageview"]), "destinations.tiktok[0].events: event 'Pageview' is listed twice"),
+    (pixel(api_base="ftp://x"), "destinations.tiktok[0].api_base: must be an http:// or https:// URL"),
+    (pixel(evnts=["PageView"]), "destinations.tiktok[0].evnts: unknown key"),
+    (cfg(listen={"host": "0.0.0.0", "prot": 8080}), "listen.prot: unknown key"),
+    (cfg(listen={"port": 70000}), "listen.port: Input should be less than or equal to 65535"),
+    (cfg(upstream="localhost:3000"), "upstream: must be http(s)://host[:port] (no path)"),
+    ({"destinations": {"tiktok": []}}, "upstream: is required"),
+    (cfg(unconsented="maybe"), "unconsented: Input should be 'minimal' or 'drop'"),
+    (cfg(identity={"trusted_proxies": ["10.0.0.0/33"]}), "identity.trusted_proxies: '10.0.0.0/33' is not an IP network (CIDR)"),
+    (cfg(delivery={"batch_size": 1001}), "delivery.batch_size: Input should be less than or equal to 1000"),
+    (cfg(prefix="no-slash"), "prefix: must be a path like /_pc/"),
+    (cfg(destinations={"tiktok": [PIXEL, PIXEL]}), "destinations.tiktok: pixel_id 'CKABCDEFGH1234567890' is configured twice"),
+])
+def test_bad_configs_name_key_path_and_problem(data, message):
+    with pytest.raises(ConfigError) as e:
+        parse_config(data, env={})
+    assert message in e.value.problems
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(ConfigError) as e:
+        parse_config(cfg(listen={"prot": 1}, bogus=1, destinations={"tiktok": [{**PIXEL, "pixel_id": "a b"}]}), env={})
+    assert len(e.value.problems) == 3
+
+
+@pytest.mark.parametrize("text, env, expected", [
+    ("${A}", {"A": "x"}, "x"),
+    ("${A:-dflt}", {}, "dflt"),
+    ("${A:-dflt}", {"A": ""}, "dflt"),
+    ("${A:-}", {}, ""),
+    ("pre-${A}-post", {"A": "x"}, "pre-x-post"),
+    ("$${A}", {"A": "x"}, "${A}"),
+    ("no vars", {}, "no vars"),
+])
+def test_env_expansion(text, env, expected):
+    assert expand_env(text, env) == expected
+
+
+def test_missing_env_var_names_key_and_variable():
+    with pytest.raises(ConfigError) as e:
+        parse_config(pixel(access_token="${TIKTOK_ACCESS_TOKEN}"), env={})
+    assert e.value.problems == ["destinations.tiktok[0].access_token: environment variable TIKTOK_ACCESS_TOKEN is not set"]
+
+
+def test_token_never_in_repr_or_str():
+    c = parse_config(pixel(access_token="${T}"), env={"T": "supersecret-token-value"})
+    assert c.destinations.tiktok[0].access_token.get_secret_value() == "supersecret-token-value"
+    assert "supersecret" not in repr(c) and "supersecret" not in str(c)
+
+
+def test_pageview_spellings_become_tiktoks():
+    c = parse_config(pixel(events=["PageView", "CompletePayment"]), env={})
+    assert c.destinations.tiktok[0].events == ["Pageview", "CompletePayment"]
+
+
+def test_example_config_is_valid():
+    c = load_config(ROOT / "config.example.yaml", env={"TIKTOK_ACCESS_TOKEN": "abc123"})
+    assert c.destinations.tiktok[0].pixel_id == "CKABCDEFGH1234567890"
+    assert c.destinations.tiktok[0].test_event_code == ""
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("upstream: [unclosed", "not valid YAML (line 1"),
+    ("- a list", "(top level): must be a mapping of keys"),
+])
+def test_unreadable_files(tmp_path: Path, text, fragment):
+    p = tmp_path / "c.yaml"
+    p.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_config(p, env={})
+    assert fragment in str(e.value)
+
+
+def test_check_config_command(tmp_path: Path):
+    good = subprocess.run([str(BIN / "pixelscleared"), "check-config", "-c", str(ROOT / "config.example.yaml")],
+                          capture_output=True, text=True, env={"TIKTOK_ACCESS_TOKEN": "abc123", "PATH": "/usr/bin"})
+    assert good.returncode == 0, good.stderr
+    assert "CKABCDEFGH1234567890" in good.stdout and "abc123" not in good.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("upstream: http://x:1\nlisten: {prot: 1}\n")
+    r = subprocess.run([str(BIN / "pixelscleared"), "check-config", "-c", str(bad)], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "listen.prot: unknown key" in r.stderr

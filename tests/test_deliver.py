@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+
+import pytest
+from aiohttp import web
+
+from pixelscleared.config import parse_config
+from pixelscleared.deliver import Deliverer, backoff, classify
+from pixelscleared.metrics import Metrics
+from pixelscleared.outbox import Outbox, OutboxRow
+from conftest import wait_for
+
+
+@pytest.mark.parametrize("status, body, result, bad_index", [
+    (200, {"code": 0, "message": "OK", "request_id": "r"}, "delivered", None),
+    (200, {"code": 20001, "message": "partial"}, "delivered", None),
+    (200, {"code": 40100, "message": "Too many requests"}, "retry", None),
+    (200, {"code": 40105, "message": "Access token is incorrect"}, "dead", None),
+    (200, {"code": 40001, "message": "No permission"}, "dead", None),
+    (200, {"code": 40002, "message": "Batch.3.event_id: Not a valid string"}, "dead", 3),
+    (200, {"code": 40002, "message": "event_source: missing"}, "dead", None),
+    (500, {"code": 50000, "message": "oops"}, "retry", None),
+    (503, "upstream overloaded", "retry", None),
+    (200, "not json", "retry", None),
+    (200, {"code": "0"}, "retry", None),
+    (None, None, "retry", None),
+])
+def test_classify(status, body, result, bad_index):
+    raw = None if body is None else (json.dumps(body) if isinstance(body, dict) else body).encode()
+    out = classify(status, raw)
+    assert (out.result, out.bad_index) == (result, bad_index)
+
+
+def test_backoff_grows_and_is_capped():
+    s = parse_config({"upstream": "http://x:1", "delivery": {"backoff_base_s": 1, "backoff_max_s": 30}},
+                     env={}).delivery
+    rnd = random.Random(1)
+    delays = [backoff(n, s, rnd) for n in range(1, 10)]
+    assert 0.8 <= delays[0] <= 1.2 and 1.6 <= delays[1] <= 2.4
+    assert max(delays) <= 36
+
+
+class ScriptedTikTok:
+    """A stand-in whose answers a test scripts (TikTok itself cannot run here)."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.bodies = []
+
+    async def handle(self, request):
+        self.bodies.append(await request.json())
+        status, doc = self.answers.pop(0) if self.answers else (200, {"code": 0, "message": "OK"})
+        return web.json_response(doc, status=status)
+
+
+@pytest.fixture
+async def scripted(request):
+    tt = ScriptedTikTok(request.param)
+    app = web.Application()
+    app.router.add_post("/open_api/v1.3/event/track/", tt.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    tt.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    yield tt
+    await runner.cleanup()
+
+
+async def run_delivery(tmp_path, api_base, n_events, **delivery):
+    cfg = parse_config({"upstream": "http://x:1", "delivery": {"backoff_base_s": 0.05, "backoff_max_s": 0.1, **delivery},
+                        "destinations": {"tiktok": [{"pixel_id": "P1", "access_token": "tok-123456",
+                                                     "events": ["Pageview"], "api_base": api_base}]}}, env={})
+    ob = Outbox(tmp_path / "o.sqlite", Metrics())
+    await ob.open()
+    for i in range(n_events):
+        ob.put(OutboxRow(f"e{i}", "P1", "Pageview", "collect", "granted", [], [], "queued",
+                         payload={"event": "Pageview", "event_id": f"e{i}"}))
+    await ob.flush()
+    d = Deliverer(ob, cfg.destinations.tiktok, cfg.delivery, ob.metrics)
+    task = asyncio.create_task(d.run())
+    return ob, task
+
+
+async def statuses(ob):
+    rows = await ob.query(lambda c: c.execute("SELECT event_id, status, attempts FROM events ORDER BY id").fetchall())
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+@pytest.mark.parametrize("scripted", [[(200, {"code": 40100, "message": "rate"}), (503, {"code": 1})]], indirect=True)
+async def test_retries_until_delivered_with_same_event_ids(tmp_path, scripted):
+    ob, task = await run_delivery(tmp_path, scripted.url, 3)
+    try:
+        await wait_for(lambda: len(scripted.bodies) >= 3, timeout=10)
+        await asyncio.sleep(0.1)
+        st = await statuses(ob)
+        assert {s for s, _ in st.values()} == {"delivered"}
+        assert all(a == 3 for _, a in st.values())
+        ids = [[e["event_id"] for e in b["data"]] for b in scripted.bodies]
+        assert ids[0] == ids[1] == ids[2] == ["e0", "e1", "e2"]  # one batch, resent whole
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await ob.close()
+
+
+@pytest.mark.parametrize("scripted", [[(200, {"code": 40002, "message": "Batch.1.event_id: Not a valid string"})]],
+                         indirect=True)
+async def test_one_bad_event_is_dead_lettered_the_rest_resent(tmp_path, scripted):
+    ob, task = await run_delivery(tmp_path, scripted.url, 3)
+    try:
+        await wait_for(lambda: len(scripted.bodies) >= 2, timeout=10)
+        await asyncio.sleep(0.1)
+        st = await statuses(ob)
+        assert st["e1"][0] == "dead"
+        assert st["e0"][0] == st["e2"][0] == "delivered"
+        assert [e["event_id"] for e in scripted.bodies[1]["data"]] == ["e0", "e2"]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await ob.close()
+
+
+@pytest.mark.parametrize("scripted", [[(200, {"code": 40100})] * 10], indirect=True)
+async def test_gives_up_after_max_attempts(tmp_path, scripted):
+    ob, task = await run_delivery(tmp_path, scripted.url, 1, max_attempts=3)
+    try:
+        await wait_for(lambda: len(scripted.bodies) >= 3, timeout=10)
+        await asyncio.sleep(0.2)
+        assert (await statuses(ob))["e0"] == ("dead", 3)
+        assert len(scripted.bodies) == 3
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await ob.close()
+
+
+@pytest.mark.parametrize("scripted", [[]], indirect=True)
+async def test_batches_are_at_most_batch_size(tmp_path, scripted):
+    ob, task = await run_delivery(tmp_path, scripted.url, 25, batch_size=10, concurrency=1)
+    try:
+        await wait_for(lambda: sum(len(b["data"]) for b in scripted.bodies) >= 25, timeout=10)
+        assert [len(b["data"]) for b in scripted.bodies] == [10, 10, 5]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await ob.close()
+
+
+async def test_unreachable_tiktok_keeps_events_pending(tmp_path):
+    from conftest import free_port
+
+    ob, task = await run_delivery(tmp_path, f"http://127.0.0.1:{free_port()}", 2)
+    try:
+        await wait_for(lambda: ob.metrics.delivered.labels("P1", "retry")._value.get() >= 2, timeout=10)
+        st = await statuses(ob)
+        assert {s for s, _ in st.values()} == {"retrying"}
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await ob.close()

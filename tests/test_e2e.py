@@ -1,0 +1,139 @@
+"""End to end: origin + `pixelscleared run` (a real process) + the TikTok stand-in, on loopback."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import aiohttp
+import pytest
+
+from conftest import sidecar_config, wait_for
+
+PIXEL = "CKTESTPIXEL000000001"
+
+
+@pytest.fixture
+async def stack(origin, tiktok, run_sidecar, tmp_path):
+    sc = await run_sidecar(sidecar_config(tmp_path, origin.url, tiktok.url))
+    return origin, tiktok, sc
+
+
+async def fetch(session: aiohttp.ClientSession, url: str, **kw) -> tuple[int, dict[str, str], bytes]:
+    async with session.get(url, **kw) as r:
+        return r.status, dict(r.headers), await r.read()
+
+
+async def test_pages_pass_through_byte_identical(stack):
+    origin, _tiktok, sc = stack
+    async with aiohttp.ClientSession(auto_decompress=False) as s:
+        for path in ("/", "/binary", "/some/page?x=1"):
+            direct = await fetch(s, origin.url + path)
+            proxied = await fetch(s, sc.url + path)
+            assert proxied[0] == direct[0]
+            assert proxied[2] == direct[2]
+            for h in ("Content-Type", "Set-Cookie", "X-Origin"):
+                assert proxied[1].get(h) == direct[1].get(h)
+
+
+async def test_origin_sees_visitor_host_and_forwarded_headers(stack):
+    origin, _tiktok, sc = stack
+    async with aiohttp.ClientSession() as s:
+        async with s.get(sc.url + "/echo", headers={"Host": "shop.example"}) as r:
+            assert (await r.json())["host"] == "shop.example"
+    seen = origin.seen[-1]["headers"]
+    assert seen["X-Forwarded-For"] == "127.0.0.1"
+    assert seen["X-Forwarded-Proto"] == "http"
+    assert seen["X-Forwarded-Host"] == "shop.example"
+
+
+async def test_streamed_response_passes_through(stack):
+    _origin, _tiktok, sc = stack
+    async with aiohttp.ClientSession() as s:
+        async with s.get(sc.url + "/events-stream") as r:
+            body = await r.read()
+    assert body == b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
+
+
+async def test_collect_call_reaches_tiktok_not_origin(stack):
+    origin, tiktok, sc = stack
+    event = {"event": "ClickButton", "event_id": "evt-0001",
+             "properties": {"value": "19.90", "currency": "eur", "email": "jane.doe@example.com",
+                            "contents": [{"content_id": 42, "quantity": 1, "price": 19.9}]},
+             "url": "http://shop.example/product/42?utm_source=x"}
+    async with aiohttp.ClientSession() as s:
+        async with s.post(sc.url + "/_pc/collect", json=event,
+                          headers={"Cookie": "cookieyes-consent=consent:yes,advertisement:yes; shop_session=abc",
+                                   "User-Agent": "TestBrowser/1.0"}) as r:
+            assert r.status == 204
+    assert not any(req["path"].startswith("/_pc/") for req in origin.seen)
+    got = await wait_for(lambda: [e for e in tiktok.events if e["event_id"] == "evt-0001"])
+    ev = got[0]
+    assert ev["pixel_id"] == PIXEL
+    assert ev["event"] == "ClickButton"
+    assert ev["properties"]["value"] == 19.9
+    assert ev["properties"]["currency"] == "EUR"
+    assert ev["properties"]["contents"][0]["content_id"] == "42"
+    assert "jane.doe" not in json.dumps(ev)
+    assert ev["user"]["user_agent"] == "TestBrowser/1.0"
+    assert len(ev["user"]["ip"]) == 64  # hashed by default
+    assert ev["limited_data_use"] is False
+    # the stand-in only accepts the right token for the pixel: check it saw it as valid
+    reqs = [r for r in tiktok.requests if r.get("token_ok")]
+    assert reqs, tiktok.requests
+
+
+async def test_events_log_shows_fate(stack):
+    _origin, tiktok, sc = stack
+    async with aiohttp.ClientSession() as s:
+        async with s.post(sc.url + "/_pc/collect", json={"event": "PageView", "event_id": "evt-log-1",
+                                                          "url": "http://shop.example/?email=a%40b.co"}) as r:
+            assert r.status == 204
+        await wait_for(lambda: tiktok.events)
+
+        async def delivered():
+            async with s.get(sc.url + "/_pc/events?event_id=evt-log-1") as r:
+                rows = (await r.json())["events"]
+            return rows and rows[0]["status"] == "delivered" and rows
+
+        rows = None
+        for _ in range(100):
+            if rows := await delivered():
+                break
+            await __import__("asyncio").sleep(0.05)
+    assert rows, "event never marked delivered"
+    row = rows[0]
+    assert row["verdict"] == "unknown"
+    assert row["payload"]["limited_data_use"] is True
+    assert "user_agent" not in row["payload"]["user"]
+    assert row["response"]["code"] == 0
+    assert any(r["path"].startswith("page.url") for r in row["removed"])
+    assert "a%40b.co" not in json.dumps(row) and "a@b.co" not in json.dumps(row)
+
+
+@pytest.mark.parametrize("body, status", [
+    (b"not json", 400),
+    (b'{"event": 5}', 400),
+    (b'[]', 400),
+    (b'{"event": "PageView", "event_id": {"x": 1}}', 400),
+])
+async def test_bad_collect_calls_are_answered_not_forwarded(stack, body, status):
+    origin, _tiktok, sc = stack
+    async with aiohttp.ClientSession() as s:
+        async with s.post(sc.url + "/_pc/collect", data=body, headers={"Content-Type": "application/json"}) as r:
+            assert r.status == status
+            assert "error" in await r.json()
+    assert not any(req["path"].startswith("/_pc/") for req in origin.seen)
+
+
+async def test_sidecar_stops_cleanly_and_token_never_logged(stack):
+    _origin, tiktok, sc = stack
+    async with aiohttp.ClientSession() as s:
+        async with s.post(sc.url + "/_pc/collect", json={"event": "PageView"}) as r:
+            assert r.status == 204
+    await wait_for(lambda: tiktok.events)
+    sc.proc.send_signal(signal.SIGINT)
+    assert sc.proc.wait(15) == 0
+    log = sc.log()
+    assert "test-token-abcdef" not in log
+    assert "Traceback" not in log

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from pixelscleared.metrics import Metrics
+from pixelscleared.outbox import Outbox, OutboxRow
+
+
+def row(event_id: str, pixel: str = "P1", status: str = "queued", tec: str = "") -> OutboxRow:
+    return OutboxRow(event_id, pixel, "Pageview", "collect", "granted", ["cookieyes"], [], status,
+                     payload={"event": "Pageview", "event_id": event_id} if status == "queued" else None,
+                     test_event_code=tec)
+
+
+@pytest.fixture
+async def outbox(tmp_path):
+    ob = Outbox(tmp_path / "o.sqlite", Metrics(), max_buffered=5)
+    await ob.open()
+    yield ob
+    await ob.close()
+
+
+async def test_put_is_buffered_until_flush(outbox, tmp_path):
+    assert outbox.put(row("a"))
+    conn = sqlite3.connect(tmp_path / "o.sqlite")
+    assert conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 0
+    await outbox.flush()
+    assert conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 1
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_full_buffer_is_a_counted_drop(outbox):
+    assert all(outbox.put(row(str(i))) for i in range(5))
+    assert not outbox.put(row("overflow"))
+    assert outbox.metrics.dropped.labels("outbox_full")._value.get() == 1
+
+
+async def test_duplicate_event_ids_are_stored_once(outbox):
+    outbox.put(row("same"))
+    outbox.put(row("same"))
+    await outbox.flush()
+    assert await outbox.pending_count() == 1
+
+
+async def test_claim_groups_by_pixel_and_test_code(outbox):
+    for r in (row("1", "P1"), row("2", "P2"), row("3", "P1"), row("4", "P1", tec="T")):
+        outbox.put(r)
+    await outbox.flush()
+    batch = await outbox.claim(10)
+    assert (batch.pixel_id, batch.test_event_code, [e["event_id"] for e in batch.events]) == ("P1", "", ["1", "3"])
+    again = await outbox.claim(10, exclude=set(batch.ids))
+    assert again.pixel_id == "P2"
+
+
+async def test_settled_rows_leave_the_queue_and_retries_wait(outbox):
+    outbox.put(row("x"))
+    outbox.put(row("y"))
+    await outbox.flush()
+    batch = await outbox.claim(1)
+    await outbox.settle(batch.ids, "delivered", {"code": 0})
+    b2 = await outbox.claim(10)
+    await outbox.settle(b2.ids, "retrying", {"code": 40100}, next_attempt_at=10**11)
+    assert await outbox.claim(10) is None
+    assert await outbox.pending_count() == 1
+    assert await outbox.next_due() == 10**11
+
+
+async def test_rows_survive_restart(tmp_path):
+    ob = Outbox(tmp_path / "o.sqlite", Metrics())
+    await ob.open()
+    ob.put(row("persist"))
+    await ob.close()  # close flushes the buffer
+    ob2 = Outbox(tmp_path / "o.sqlite", Metrics())
+    await ob2.open()
+    batch = await ob2.claim(10)
+    assert batch.events[0]["event_id"] == "persist"
+    await ob2.close()
+
+
+async def test_prune_keeps_pending(outbox):
+    outbox.put(row("done"))
+    outbox.put(row("pending"))
+    outbox.put(row("dropped", status="dropped"))
+    await outbox.flush()
+    b = await outbox.claim(1)
+    await outbox.settle(b.ids, "delivered", None)
+    assert await outbox.prune(-1) == 2
+    assert await outbox.pending_count() == 1
