@@ -18,22 +18,27 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    """Only the chosen subcommand's module is imported: a slow or broken module never
+    affects the other commands, and `pixelscleared consent` does not load mitmproxy."""
     from pixelscleared import __version__
 
     parser = argparse.ArgumentParser(prog="pixelscleared", description=__doc__)
     parser.add_argument("--version", action="version", version=f"pixelscleared {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chosen = next((a for a in argv if not a.startswith("-")), None)
     for name, (module, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
-        mod = importlib.import_module(module)
-        mod.add_arguments(p)
-        p.set_defaults(_main=mod.main)
+        if name == chosen:
+            mod = importlib.import_module(module)
+            mod.add_arguments(p)
+            p.set_defaults(_main=mod.main)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         return int(args._main(args) or 0)
     except KeyboardInterrupt:

@@ -1,0 +1,24 @@
+# PixelsCleared sidecar image.
+#   docker build -t pixelscleared .
+#   docker run -p 8080:8080 -v $PWD/config.yaml:/etc/pixelscleared/config.yaml:ro \
+#     -e TIKTOK_ACCESS_TOKEN=... pixelscleared
+FROM python:3.12-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY src ./src
+COPY addon ./addon
+RUN pip install --no-cache-dir --prefix=/install .
+
+FROM python:3.12-slim
+RUN useradd --system --uid 10001 --home-dir /var/lib/pixelscleared --create-home pixelscleared
+COPY --from=build /install /usr/local
+COPY addon /opt/pixelscleared/addon
+COPY config.example.yaml /etc/pixelscleared/config.yaml
+USER pixelscleared
+WORKDIR /var/lib/pixelscleared
+# The outbox (SQLite) lives here: mount a volume so queued events survive restarts.
+VOLUME ["/var/lib/pixelscleared"]
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=3s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8080/_pc/health', timeout=2)" || exit 1
+ENTRYPOINT ["pixelscleared"]
+CMD ["run", "-c", "/etc/pixelscleared/config.yaml"]

@@ -1,0 +1,172 @@
+"""`make bench`: proxy throughput side by side, then every bench/bench_*.py.
+
+Figures are ratios measured in one run (these machines are shared and noisy):
+origin direct, plain `mitmdump` in reverse mode, and `pixelscleared run` in front of the same
+origin, for page requests and for collect calls mirrored to the local TikTok stand-in.
+Load comes from wrk (Debian package) on loopback only; bounded in time; stops by itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DURATION_S = int(os.environ.get("BENCH_SECONDS", "5"))
+CONNECTIONS = 10
+
+ORIGIN = r'''
+import sys
+from aiohttp import web
+body = b"<html><body>" + b"x" * 2048 + b"</body></html>"
+async def page(request):
+    return web.Response(body=body, content_type="text/html")
+app = web.Application()
+app.router.add_route("*", "/{tail:.*}", page)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+'''
+
+COLLECT_LUA = r'''
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Cookie"] = "cookieyes-consent=consent:yes,advertisement:yes; shop_session=abc"
+counter = 0
+request = function()
+  counter = counter + 1
+  local body = '{"event":"ClickButton","event_id":"bench-' .. counter .. '-' .. math.random(1e9) ..
+    '","url":"http://shop.example/p/1?email=jane%40example.com","properties":{"value":"19.90","currency":"eur",' ..
+    '"contents":[{"content_id":42,"quantity":1,"price":19.9}],"note":"call me at +44 20 7946 0958"}}'
+  return wrk.format(nil, "/_pc/collect", nil, body)
+end
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except Exception:
+            time.sleep(0.1)
+    raise SystemExit(f"bench: {url} did not come up")
+
+
+def wrk(url: str, script: str | None = None) -> dict[str, float]:
+    args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION_S}s", "--latency", url]
+    if script:
+        args[1:1] = ["-s", script]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=DURATION_S + 30).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def pct(p: str) -> float:
+        m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)
+        if not m:
+            return float("nan")
+        return float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": pct("50"), "p99": pct("99"), "non2xx": int(errors.group(1)) if errors else 0}
+
+
+class Proc:
+    def __init__(self, args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None):
+        self.p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  env={**os.environ, **(env or {})}, cwd=cwd)
+
+    def stop(self) -> None:
+        self.p.send_signal(signal.SIGINT)
+        try:
+            self.p.wait(15)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> int:
+    if not shutil.which("wrk"):
+        print("bench: wrk is needed (Debian: apt-get install wrk)", file=sys.stderr)
+        return 1
+    tmp = Path(tempfile.mkdtemp(prefix="pixelscleared-bench-"))
+    procs: list[Proc] = []
+    try:
+        op, tp, mp, sp = free_port(), free_port(), free_port(), free_port()
+        (tmp / "origin.py").write_text(ORIGIN)
+        (tmp / "collect.lua").write_text(COLLECT_LUA)
+        procs.append(Proc([sys.executable, str(tmp / "origin.py"), str(op)]))
+        procs.append(Proc([str(BIN / "pixelscleared"), "fake-tiktok", "--port", str(tp),
+                           "--pixel", "CKBENCH0000000000001=bench-token"]))
+        procs.append(Proc([str(BIN / "mitmdump"), "-q", "--mode", f"reverse:http://127.0.0.1:{op}@127.0.0.1:{mp}"]))
+        (tmp / "config.yaml").write_text(f"""
+listen: {{host: 127.0.0.1, port: {sp}}}
+upstream: http://127.0.0.1:{op}
+outbox: {{path: {tmp}/outbox.sqlite}}
+identity: {{salt: bench-salt, session_cookie: shop_session}}
+log: {{level: warning}}
+destinations:
+  tiktok:
+    - pixel_id: CKBENCH0000000000001
+      access_token: bench-token
+      events: [PageView, ClickButton]
+      api_base: http://127.0.0.1:{tp}
+""")
+        sidecar = Proc([str(BIN / "pixelscleared"), "run", "-c", str(tmp / "config.yaml")])
+        procs.append(sidecar)
+        for port in (op, tp, mp):
+            wait_http(f"http://127.0.0.1:{port}/" if port != tp else f"http://127.0.0.1:{tp}/_fake/health")
+        wait_http(f"http://127.0.0.1:{sp}/_pc/health")
+
+        rss_start = rss_mb(sidecar.p.pid)
+        rows = [
+            ("origin direct (aiohttp)", wrk(f"http://127.0.0.1:{op}/")),
+            ("plain mitmdump -q, reverse", wrk(f"http://127.0.0.1:{mp}/")),
+            ("pixelscleared run, page requests", wrk(f"http://127.0.0.1:{sp}/")),
+            ("pixelscleared run, collect calls", wrk(f"http://127.0.0.1:{sp}/", str(tmp / "collect.lua"))),
+        ]
+        rss_end = rss_mb(sidecar.p.pid)
+        time.sleep(2)  # let the deliverer drain
+        events = urllib.request.urlopen(f"http://127.0.0.1:{tp}/_fake/events?limit=1").read()
+        base = rows[1][1]["rps"]
+        print(f"\nproxy throughput — wrk -t2 -c{CONNECTIONS} -d{DURATION_S}s, HTTP/1.1 keep-alive, loopback\n")
+        print(f"| setup | req/s | vs plain mitmdump | p50 ms | p99 ms | non-2xx |")
+        print("|---|---|---|---|---|---|")
+        for name, r in rows:
+            print(f"| {name} | {r['rps']:,.0f} | {r['rps'] / base:.2f}× | {r['p50']:.2f} | {r['p99']:.2f} | {r['non2xx']} |")
+        print(f"\nsidecar RSS: {rss_start:.0f} MB at start, {rss_end:.0f} MB after the runs")
+        count = re.search(rb'"count":\s*(\d+)', events)
+        print(f"events accepted by the stand-in after the collect run: {count.group(1).decode() if count else '?'}")
+    finally:
+        for p in reversed(procs):
+            p.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    for script in sorted((ROOT / "bench").glob("bench_*.py")):
+        print(f"\n== {script.name}")
+        subprocess.run([sys.executable, str(script)], check=False, timeout=300)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
