@@ -1,10 +1,110 @@
-"""The `consent:` section of the config."""
+"""The `consent:` section of the config: which signals to read and the site-specific ids.
 
-from pydantic import BaseModel, ConfigDict
+Validated once at load (unknown keys, bad regexes and bad JSON paths are config errors) so
+the engine never has to second-guess its settings on the hot path.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+CmpName = Literal[
+    "onetrust", "cookiebot", "cookieyes", "complianz", "didomi", "borlabs", "iubenda",
+    "cookiefirst", "axeptio", "klaro", "shopify", "tcf", "usp", "gpp",
+]
+ALL_CMPS: tuple[CmpName, ...] = (
+    "onetrust", "cookiebot", "cookieyes", "complianz", "didomi", "borlabs", "iubenda",
+    "cookiefirst", "axeptio", "klaro", "shopify", "tcf", "usp", "gpp",
+)
+
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,200}")  # RFC 6265 token
+_PATH_PART = re.compile(r"[^.\s]{1,200}")
 
 
-class ConsentSettings(BaseModel):
+class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+
+class CustomRule(_Model):
+    """A site's own consent cookie: a regex on its value, or on one field of its JSON.
+
+    The cookie value is percent-decoded once. Without `json_path` the patterns are searched
+    in the whole value; with it they must match the field's value in full (`true`/`false`
+    for booleans, numbers as written).
+    """
+
+    cookie: str
+    granted: str = ""
+    denied: str = ""
+    json_path: str = ""  # dotted: "consent.ads" or "purposes.5"
+
+    @field_validator("cookie")
+    @classmethod
+    def _cookie(cls, v: str) -> str:
+        if not _COOKIE_NAME.fullmatch(v):
+            raise ValueError(f"{v!r} is not a cookie name")
+        return v
+
+    @field_validator("granted", "denied")
+    @classmethod
+    def _regex(cls, v: str) -> str:
+        try:
+            re.compile(v)
+        except re.error as e:
+            raise ValueError(f"not a regular expression: {e}") from None
+        return v
+
+    @field_validator("json_path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        if v and not all(_PATH_PART.fullmatch(p) for p in v.split(".")):
+            raise ValueError(f"{v!r} is not a dotted path like 'consent.ads'")
+        return v
+
+    @model_validator(mode="after")
+    def _one_pattern(self) -> CustomRule:
+        if not self.granted and not self.denied:
+            raise ValueError("give `granted`, `denied` or both")
+        return self
+
+
+class ConsentSettings(_Model):
     honour_gpc: bool = True
+    # Implied/default states (OneTrust before any interaction, Cookiebot `method:'implied'`,
+    # CookieYes before any action, USP/GPP "did not opt out") count as a grant only here.
     opt_out_regime: bool = False
+    cmps: tuple[CmpName, ...] = ALL_CMPS
+
+    # Site-specific ids. Listed ids that are present must all be granted; at least one must be.
+    onetrust_groups: tuple[str, ...] = ("C0004",)
+    didomi_purposes: tuple[str, ...] = ("cookies", "measure_ad_performance")
+    didomi_vendors: tuple[str, ...] = ("c:tiktok*",)  # trailing * = prefix
+    klaro_services: tuple[str, ...] = ("tiktok",)
+    axeptio_vendors: tuple[str, ...] = ("tiktok",)
+    iubenda_purposes: tuple[str, ...] = ("5",)
+    borlabs_groups: tuple[str, ...] = ("marketing",)
+    tcf_purposes: tuple[int, ...] = (1, 7)
+    tcf_vendor_id: int | None = Field(None, ge=1, le=65535)
+
+    custom: tuple[CustomRule, ...] = ()
+
+    @field_validator("tcf_purposes")
+    @classmethod
+    def _purposes(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if not v:
+            raise ValueError("list at least one purpose (1-24)")
+        for p in v:
+            if not 1 <= p <= 24:
+                raise ValueError(f"TCF purpose {p} is not in 1-24")
+        return v
+
+    @field_validator("onetrust_groups", "klaro_services", "axeptio_vendors", "iubenda_purposes",
+                     "borlabs_groups", "didomi_purposes")
+    @classmethod
+    def _non_empty(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v or not all(s.strip() for s in v):
+            raise ValueError("list at least one non-empty id")
+        return v
