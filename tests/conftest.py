@@ -191,6 +191,20 @@ async def run_sidecar(tmp_path: Path):
         cm.__exit__(None, None, None)
 
 
+async def wait_port(port: int, timeout: float = 20.0) -> None:
+    """Wait until something accepts TCP connections on 127.0.0.1:port (sends no request)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _r, w = await asyncio.open_connection("127.0.0.1", port)
+            w.close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"port {port} did not open within {timeout}s") from None
+            await asyncio.sleep(0.1)
+
+
 async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> Any:
     deadline = time.monotonic() + timeout
     while True:

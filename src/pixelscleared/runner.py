@@ -101,6 +101,11 @@ class Sidecar:
                               tlsconfig.TlsConfig(), errorcheck.ErrorCheck(),
                               self.addon)
         opts.update(**proxy_options(self.cfg, self._certs_file()))
+        # mitmproxy loads its cert store only in `running`, after the listeners are up; a request in
+        # between (traffic arriving during a restart) errors in tlsconfig and errorcheck exits.
+        # Load it now, before any listener exists.
+        if tls := master.addons.get("tlsconfig"):
+            tls.configure({"confdir"})
         self.master = master
         if self._stop_requested:
             return

@@ -1,0 +1,141 @@
+"""`pixelscleared run` as a real process: HTTPS listener, config errors, busy ports, --web."""
+
+from __future__ import annotations
+
+import datetime
+import socket
+import ssl
+import subprocess
+from pathlib import Path
+
+import aiohttp
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from conftest import BIN, free_port, sidecar_config, wait_for, wait_http
+from pixelscleared.config import parse_config
+from pixelscleared.runner import proxy_options
+
+
+def make_cert(tmp: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "shop.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("shop.test")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    (tmp / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                    serialization.NoEncryption()))
+    return tmp / "cert.pem", tmp / "key.pem"
+
+
+def test_proxy_options_reverse_mode_keeps_host_and_streams():
+    cfg = parse_config({"upstream": "http://127.0.0.1:3000", "listen": {"host": "127.0.0.1", "port": 9000}}, env={})
+    opts = proxy_options(cfg)
+    assert opts["mode"] == ["reverse:http://127.0.0.1:3000@127.0.0.1:9000"]
+    assert opts["keep_host_header"] is True
+    assert opts["stream_large_bodies"] == "1m"
+
+
+async def test_https_listener_with_operator_certificate(origin, tiktok, run_sidecar, tmp_path):
+    cert, key = make_cert(tmp_path)
+    tls_port = free_port()
+    sc = await run_sidecar(sidecar_config(tmp_path, origin.url, tiktok.url,
+                                          tls={"cert": str(cert), "key": str(key), "port": tls_port}))
+    ctx = ssl.create_default_context(cafile=str(cert))
+
+    class Fixed(aiohttp.abc.AbstractResolver):
+        async def resolve(self, host, port=0, family=socket.AF_INET):
+            return [{"hostname": host, "host": "127.0.0.1", "port": port, "family": socket.AF_INET,
+                     "proto": 0, "flags": 0}]
+
+        async def close(self):
+            pass
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx, resolver=Fixed())) as s:
+        async with s.get(f"https://shop.test:{tls_port}/echo") as r:
+            assert r.status == 200
+            assert (await r.json())["host"] == f"shop.test:{tls_port}"
+        async with s.post(f"https://shop.test:{tls_port}/_pc/collect", json={"event": "PageView", "event_id": "tls-1"}) as r:
+            assert r.status == 204
+    assert origin.seen[-1]["headers"]["X-Forwarded-Proto"] == "https"
+    await wait_for(lambda: any(e["event_id"] == "tls-1" for e in tiktok.events))
+
+
+def test_invalid_config_exits_2_with_key_paths(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text(yaml.safe_dump({"upstream": "http://127.0.0.1:1", "listen": {"prot": 1}}))
+    r = subprocess.run([str(BIN / "pixelscleared"), "run", "-c", str(p)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert "listen.prot: unknown key" in r.stderr
+
+
+def test_busy_port_is_a_clear_error(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        p = tmp_path / "c.yaml"
+        p.write_text(yaml.safe_dump({"upstream": "http://127.0.0.1:1", "listen": {"host": "127.0.0.1", "port": port}}))
+        r = subprocess.run([str(BIN / "pixelscleared"), "run", "-c", str(p)], capture_output=True, text=True,
+                           timeout=60)
+    assert r.returncode == 1
+    assert f"error: port {port} on 127.0.0.1 is already in use" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("extra", [["--web"]])
+async def test_web_ui_mode_serves_site_and_ui(origin, tiktok, tmp_path, extra):
+    from conftest import spawn
+
+    cfg = sidecar_config(tmp_path, origin.url, tiktok.url)
+    web_port = free_port()
+    p = tmp_path / "c.yaml"
+    p.write_text(yaml.safe_dump(cfg))
+    with spawn([str(BIN / "pixelscleared"), "run", "-c", str(p), *extra, "--web-port", str(web_port)],
+               tmp_path / "web.log", {"TEST_TIKTOK_TOKEN": "test-token-abcdef"}) as proc:
+        url = f"http://127.0.0.1:{cfg['listen']['port']}"
+        await wait_http(url + "/_pc/health")
+        await wait_http(f"http://127.0.0.1:{web_port}/")
+        async with aiohttp.ClientSession() as s:
+            async with s.post(url + "/_pc/collect", json={"event": "PageView", "event_id": "web-1"}) as r:
+                assert r.status == 204
+            async with s.get(f"http://127.0.0.1:{web_port}/") as r:
+                assert r.status in (200, 403)  # mitmweb answers (403 = it wants its auth token)
+        await wait_for(lambda: any(e["event_id"] == "web-1" for e in tiktok.events))
+        assert proc.poll() is None
+
+
+async def test_traffic_during_startup_does_not_stop_the_sidecar(origin, tiktok, tmp_path):
+    """Requests that arrive while the proxy is still starting (a restart under load) are served."""
+    import asyncio
+    import time
+
+    from conftest import spawn
+
+    cfg = sidecar_config(tmp_path, origin.url, tiktok.url)
+    p = tmp_path / "c.yaml"
+    p.write_text(yaml.safe_dump(cfg))
+    url = f"http://127.0.0.1:{cfg['listen']['port']}/"
+    with spawn([str(BIN / "pixelscleared"), "run", "-c", str(p)], tmp_path / "s.log",
+               {"TEST_TIKTOK_TOKEN": "test-token-abcdef"}) as proc:
+        ok = 0
+        deadline = time.monotonic() + 20
+        async with aiohttp.ClientSession() as s:
+            while ok < 20 and time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    async with s.get(url) as r:
+                        ok += r.status == 200
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.002)
+        assert proc.poll() is None, (tmp_path / "s.log").read_text()
+        assert ok == 20
