@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 
@@ -70,7 +71,8 @@ async def _serve(pixels: dict[str, str], host: str, port: int) -> int:
     try:
         server = await start_fake_tiktok(pixels, host=host, port=port)
     except OSError as e:
-        print(f"error: cannot listen on {host}:{port}: {e.strerror or e}", file=sys.stderr)
+        reason = os.strerror(e.errno).lower() if e.errno else str(e)
+        print(f"error: cannot listen on {host}:{port}: {reason}", file=sys.stderr)
         return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

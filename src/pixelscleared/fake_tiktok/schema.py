@@ -238,7 +238,7 @@ def parse_json(body: bytes) -> Any:
 
 def error_path(loc: tuple[int | str, ...]) -> str:
     """`("data", 0, "user", "email")` → `Batch.0.user.email`, TikTok's way of naming a field."""
-    parts = [str(p) for p in loc]
+    parts = [str(p) if isinstance(p, int) else show(p) for p in loc]
     if len(loc) > 1 and loc[0] == "data" and isinstance(loc[1], int):
         parts[0] = "Batch"
     return ".".join(parts) or "(body)"

@@ -259,6 +259,7 @@ class FakeTikTok:
             "deduplicated": False,
             "duplicates": 0,
             "test_event_code": None,
+            "errors": [],
         }
         control = self._take_control()
         if control is not None:
