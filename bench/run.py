@@ -8,6 +8,7 @@ Load comes from wrk (Debian package) on loopback only; bounded in time; stops by
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -40,10 +41,15 @@ COLLECT_LUA = r'''
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Cookie"] = "cookieyes-consent=consent:yes,advertisement:yes; shop_session=abc"
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
 counter = 0
 request = function()
   counter = counter + 1
-  local body = '{"event":"ClickButton","event_id":"bench-' .. counter .. '-' .. math.random(1e9) ..
+  local body = '{"event":"ClickButton","event_id":"bench-' .. tid .. '-' .. counter ..
     '","url":"http://shop.example/p/1?email=jane%40example.com","properties":{"value":"19.90","currency":"eur",' ..
     '"contents":[{"content_id":42,"quantity":1,"price":19.9}],"note":"call me at +44 20 7946 0958"}}'
   return wrk.format(nil, "/_pc/collect", nil, body)
@@ -82,7 +88,8 @@ def wrk(url: str, script: str | None = None) -> dict[str, float]:
         return float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
 
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50": pct("50"), "p99": pct("99"), "non2xx": int(errors.group(1)) if errors else 0}
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    return {"total": total, "rps": rps, "p50": pct("50"), "p99": pct("99"), "non2xx": int(errors.group(1)) if errors else 0}
 
 
 class Proc:
@@ -103,6 +110,16 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def drain(events_url: str, timeout: float = 60) -> tuple[float, dict[str, int]]:
+    """Wait until the outbox has nothing pending; return how long that took and the status counts."""
+    start = time.monotonic()
+    while True:
+        counts = json.loads(urllib.request.urlopen(events_url).read())["counts"]
+        if not counts.get("queued") and not counts.get("retrying") or time.monotonic() - start > timeout:
+            return time.monotonic() - start, counts
+        time.sleep(0.2)
 
 
 def main() -> int:
@@ -146,8 +163,7 @@ destinations:
             ("pixelscleared run, collect calls", wrk(f"http://127.0.0.1:{sp}/", str(tmp / "collect.lua"))),
         ]
         rss_end = rss_mb(sidecar.p.pid)
-        time.sleep(2)  # let the deliverer drain
-        events = urllib.request.urlopen(f"http://127.0.0.1:{tp}/_fake/events?limit=1").read()
+        drained_in, counts = drain(f"http://127.0.0.1:{sp}/_pc/events?limit=1")
         base = rows[1][1]["rps"]
         print(f"\nproxy throughput — wrk -t2 -c{CONNECTIONS} -d{DURATION_S}s, HTTP/1.1 keep-alive, loopback\n")
         print(f"| setup | req/s | vs plain mitmdump | p50 ms | p99 ms | non-2xx |")
@@ -155,8 +171,8 @@ destinations:
         for name, r in rows:
             print(f"| {name} | {r['rps']:,.0f} | {r['rps'] / base:.2f}× | {r['p50']:.2f} | {r['p99']:.2f} | {r['non2xx']} |")
         print(f"\nsidecar RSS: {rss_start:.0f} MB at start, {rss_end:.0f} MB after the runs")
-        count = re.search(rb'"count":\s*(\d+)', events)
-        print(f"events accepted by the stand-in after the collect run: {count.group(1).decode() if count else '?'}")
+        sent = rows[3][1]["total"]
+        print(f"collect calls answered: {sent}; events log after {drained_in:.1f} s: {counts}")
     finally:
         for p in reversed(procs):
             p.stop()
