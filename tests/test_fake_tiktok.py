@@ -158,6 +158,9 @@ def _del(path: str):
     return mutate
 
 
+NOT_HEX = "Not a valid SHA-256 hash (64 lower-case hex characters)"
+NOT_CURRENCY = "Not a valid ISO 4217 currency code (3 upper-case letters)"
+NOT_URL = "Not a valid URL (a full http:// or https:// URL is required)"
 CUSTOM_NAME = "Batch.0.event: Not a valid event name (custom names: 1-100 letters, digits, '_', '-', '.' or inner spaces)"
 BAD = [
     (_set("data.0.properties.contents.0.content_id", 119), "Batch.0.properties.contents.0.content_id: Not a valid string"),
@@ -179,10 +182,10 @@ BAD = [
     (_set("data.0.event", "<script>"), CUSTOM_NAME),
     (_set("data.0.extra", 1), "Batch.0.extra: Unknown field"),
     (_set("data.0.limited_data_use", "false"), "Batch.0.limited_data_use: Not a valid boolean"),
-    (_set("data.0.user.email", "alice@example.com"), "Batch.0.user.email: Not a valid SHA-256 hash (64 lower-case hex characters)"),
-    (_set("data.0.user.phone", HEX.upper()), "Batch.0.user.phone: Not a valid SHA-256 hash (64 lower-case hex characters)"),
-    (_set("data.0.user.external_id", "user_123"), "Batch.0.user.external_id: Not a valid SHA-256 hash (64 lower-case hex characters)"),
-    (_set("data.0.user.external_id", [HEX, "nope"]), "Batch.0.user.external_id: Not a valid SHA-256 hash (64 lower-case hex characters)"),
+    (_set("data.0.user.email", "alice@example.com"), "Batch.0.user.email: " + NOT_HEX),
+    (_set("data.0.user.phone", HEX.upper()), "Batch.0.user.phone: " + NOT_HEX),
+    (_set("data.0.user.external_id", "user_123"), "Batch.0.user.external_id: " + NOT_HEX),
+    (_set("data.0.user.external_id", [HEX, "nope"]), "Batch.0.user.external_id: " + NOT_HEX),
     (_set("data.0.user.external_id", []), "Batch.0.user.external_id: Not a valid string or list of 1-1000 strings"),
     (_set("data.0.user.external_id", None), "Batch.0.user.external_id: Not a valid string or list of 1-1000 strings"),
     (_set("data.0.user.ip", "1.2.3.4.5"), "Batch.0.user.ip: Not a valid IPv4/IPv6 address or SHA-256 hash"),
@@ -190,15 +193,15 @@ BAD = [
     (_set("data.0.user.phone_number", HEX), "Batch.0.user.phone_number: Unknown field"),
     (_set("data.0.user.locale", "en US"), "Batch.0.user.locale: Not a valid BCP 47 locale (e.g. en-US)"),
     (_set("data.0.user", []), "Batch.0.user: Not a valid object"),
-    (_set("data.0.page.url", "/checkout"), "Batch.0.page.url: Not a valid URL (a full http:// or https:// URL is required)"),
-    (_set("data.0.page.url", "javascript:alert(1)"), "Batch.0.page.url: Not a valid URL (a full http:// or https:// URL is required)"),
+    (_set("data.0.page.url", "/checkout"), "Batch.0.page.url: " + NOT_URL),
+    (_set("data.0.page.url", "javascript:alert(1)"), "Batch.0.page.url: " + NOT_URL),
     (_set("data.0.page.url", 7), "Batch.0.page.url: Not a valid string"),
     (_set("data.0.page.title", "x"), "Batch.0.page.title: Unknown field"),
     (_set("data.0.properties.value", "99.95"), "Batch.0.properties.value: Not a valid number"),
     (_set("data.0.properties.value", None), "Batch.0.properties.value: Not a valid number"),
     (_set("data.0.properties.value", -1), "Batch.0.properties.value: Must not be negative"),
-    (_set("data.0.properties.currency", "usd"), "Batch.0.properties.currency: Not a valid ISO 4217 currency code (3 upper-case letters)"),
-    (_set("data.0.properties.currency", "EURO"), "Batch.0.properties.currency: Not a valid ISO 4217 currency code (3 upper-case letters)"),
+    (_set("data.0.properties.currency", "usd"), "Batch.0.properties.currency: " + NOT_CURRENCY),
+    (_set("data.0.properties.currency", "EURO"), "Batch.0.properties.currency: " + NOT_CURRENCY),
     (_set("data.0.properties.content_type", "service"), "Batch.0.properties.content_type: Must be one of: product or product_group"),
     (_set("data.0.properties.content_ids", ["a", 2]), "Batch.0.properties.content_ids.1: Not a valid string"),
     (_set("data.0.properties.num_items", 1.5), "Batch.0.properties.num_items: Not a valid integer"),
@@ -487,6 +490,17 @@ async def test_index_page_lists_events_escaped(fake: FakeTikTok, http: aiohttp.C
     assert r.content_type == "text/html"
     assert "CompletePayment" in page and "&lt;b&gt;id&lt;/b&gt;" in page
     assert "<script>" not in page and "<b>id" not in page
+
+
+async def test_lone_surrogates_do_not_break_any_view(fake: FakeTikTok, http: aiohttp.ClientSession) -> None:
+    raw = json.dumps(body(event(properties={"description": "\ud800"}))).encode()
+    assert b"\\ud800" in raw
+    _, answer = await track(http, fake, None, raw=raw)
+    assert answer["code"] == 0
+    for path in ("/", "/_fake/events", "/_fake/requests"):
+        async with http.get(fake.url + path) as r:
+            assert r.status == 200, path
+            await r.read()
 
 
 async def test_health(fake: FakeTikTok, http: aiohttp.ClientSession) -> None:

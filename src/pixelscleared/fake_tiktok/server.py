@@ -430,7 +430,8 @@ class FakeTikTok:
             "<table><tr><th>UTC</th><th>pixel</th><th>event</th><th>event_id</th><th>test code</th>"
             "<th>user</th><th>page</th><th>properties</th></tr>" + "".join(rows) + "</table>"
         )
-        return web.Response(text=page, content_type="text/html")
+        # JSON strings may hold lone surrogates; they must not turn the page into a 500.
+        return web.Response(body=page.encode("utf-8", "backslashreplace"), content_type="text/html", charset="utf-8")
 
 
 FAKE_TIKTOK = web.AppKey("fake_tiktok", FakeTikTok)  # make_app(...)[FAKE_TIKTOK] is the app's state
