@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from pixelscleared import logs
+
+
+@pytest.fixture(autouse=True)
+def restore_logging():
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logs._secrets.clear()
+
+
+def test_json_lines_when_not_a_tty_and_secrets_redacted(capsys):
+    logs.configure("info", "auto")  # pytest's stdout is not a TTY
+    logs.register_secrets(["tok-SECRET-123456", "short"])
+    logging.getLogger("mitmproxy.something").warning("upstream said tok-SECRET-123456 is bad")
+    logs.get_logger("pixelscleared.test").info("sending", token="tok-SECRET-123456", n=3)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[0]["event"] == "upstream said [redacted] is bad"
+    assert lines[0]["level"] == "warning" and lines[0]["logger"] == "mitmproxy.something"
+    assert lines[1]["token"] == "[redacted]" and lines[1]["n"] == 3
+    assert "SECRET" not in json.dumps(lines)
+
+
+def test_console_format_is_readable(capsys):
+    logs.configure("info", "console")
+    logs.get_logger("x").info("hello", pixel="CK1")
+    out = capsys.readouterr().out
+    assert "hello" in out and "pixel=CK1" in out and not out.startswith("{")
+
+
+def test_level_filters(capsys):
+    logs.configure("warning", "json")
+    logging.getLogger("y").info("quiet")
+    logging.getLogger("y").error("loud")
+    out = capsys.readouterr().out
+    assert "loud" in out and "quiet" not in out
