@@ -285,6 +285,7 @@ async def test_more_than_1000_events_is_rejected_whole(fake: FakeTikTok, http: a
     (None, PIXEL, 40105, "Access token is missing."),
     ("", PIXEL, 40105, "Access token is missing."),
     ("wrong-token", PIXEL, 40105, "Access token is incorrect or has been revoked."),
+    ("tok-\u00e9\u00ff", PIXEL, 40105, "Access token is incorrect or has been revoked."),
     (TOKEN + "x", PIXEL, 40105, "Access token is incorrect or has been revoked."),
     (OTHER_TOKEN, PIXEL, 40001, f"No permission to operate pixel code: {PIXEL}"),
     (TOKEN, "CKUNKNOWNPIXEL000003", 40001, "No permission to operate pixel code: CKUNKNOWNPIXEL000003"),

@@ -90,6 +90,11 @@ def _envelope(code: int, request_id: str, message: str | None = None, *, http_st
     return web.json_response(body, status=http_status)
 
 
+def _same_secret(a: str, b: str) -> bool:
+    """Constant-time compare; on bytes, because compare_digest refuses non-ASCII str."""
+    return hmac.compare_digest(a.encode("utf-8", "surrogateescape"), b.encode("utf-8", "surrogateescape"))
+
+
 def _host_port_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
@@ -206,8 +211,9 @@ class FakeTikTok:
             await runner.cleanup()
             raise
         self._runner = runner
-        bound_host, bound_port = runner.addresses[0][:2]
-        self.url = _host_port_url(host if host not in ("0.0.0.0", "::", "") else bound_host, bound_port)
+        bound_port = runner.addresses[0][1]
+        # A wildcard address is not something a client can dial; loopback reaches it.
+        self.url = _host_port_url({"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host), bound_port)
         logger.info("fake TikTok listening on %s (pixels: %s)", self.url, ", ".join(self._pixels))
         return self
 
@@ -249,7 +255,7 @@ class FakeTikTok:
             "request_id": rid,
             "received_at": now,
             "pixel_id": None,
-            "token_ok": token is not None and any(hmac.compare_digest(token, t) for t in self._pixels.values()),
+            "token_ok": token is not None and any(_same_secret(token, t) for t in self._pixels.values()),
             "mode": None,
             "http_status": 200,
             "code": None,
@@ -319,7 +325,7 @@ class FakeTikTok:
         if isinstance(pixel_id, str):
             record["pixel_id"] = pixel_id[:100]
             expected = self._pixels.get(pixel_id)
-            if expected is None or not hmac.compare_digest(expected, token or ""):
+            if expected is None or not _same_secret(expected, token or ""):
                 raise Rejection(NO_PERMISSION, f"No permission to operate pixel code: {show(pixel_id)}")
         if isinstance(doc, dict) and isinstance(doc.get("data"), list):
             record["event_count"] = len(doc["data"])
