@@ -100,10 +100,12 @@ class Pipeline:
 
         def row(pixel_id: str, status: str, reason: str = "", payload: dict[str, Any] | None = None,
                 test_event_code: str = "") -> None:
+            stored = self.outbox.put(OutboxRow(event.event_id, pixel_id, name, event.source, verdict.state,
+                                               list(verdict.sources), acc.removed, status, reason, payload,
+                                               test_event_code))
+            if not stored:
+                status, reason = "dropped", "outbox buffer full"
             acc.pixels[pixel_id] = status if not reason else f"{status}: {reason}"
-            self.outbox.put(OutboxRow(event.event_id, pixel_id, name, event.source, verdict.state,
-                                      list(verdict.sources), acc.removed, status, reason, payload,
-                                      test_event_code))
 
         if not targets:
             self.metrics.dropped.labels("no_pixel_for_event").inc()
