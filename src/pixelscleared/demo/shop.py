@@ -10,6 +10,7 @@ tracking calls need it. State lives in memory and is bounded.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ MAX_QUANTITY = 99
 MAX_FIELD = 200
 MAX_MESSAGE = 2_000
 ONE_YEAR_S = 365 * 24 * 3600
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,64}")  # what our session and consent ids look like
 
 # The demo fills the forms with a made-up person so the data the sidecar strips is realistic.
 DEMO_PERSON = {
@@ -91,6 +93,10 @@ class ShopState:
         self.orders[order.id] = order
         while len(self.orders) > MAX_ORDERS:
             self.orders.popitem(last=False)
+
+
+STATE = web.AppKey("state", ShopState)
+SESSION = web.RequestKey("session", str)
 
 
 def cart_lines(cart: dict[str, int]) -> tuple[list[tuple[Product, int]], Decimal]:
@@ -175,7 +181,7 @@ def render(request: web.Request, template: str, *, status: int = 200,
            events: list[dict[str, Any]] | None = None, **ctx: Any) -> web.Response:
     """A page with the shop's layout, its consent banner and its first-party tracking calls."""
     consent = parse_consent_cookie(request.cookies.get(CONSENT_COOKIE))
-    session = request.get("session", "")
+    session = request.get(SESSION, "")
     cart = request.app[STATE].carts.get(session, {}) if session else {}
     html = _env.get_template(template).render(
         css=_CSS,
@@ -193,11 +199,18 @@ def render(request: web.Request, template: str, *, status: int = 200,
 
 # --- handlers --------------------------------------------------------------------------------
 
-STATE = web.AppKey("state", ShopState)
+
+
+async def read_form(request: web.Request) -> Any:
+    """The posted form; a body that is not a form is a 400, not a crash."""
+    try:
+        return await request.post()
+    except ValueError as e:  # aiohttp's multipart/urlencoded parsers raise ValueError on garbage
+        raise web.HTTPBadRequest(text="the form could not be read") from e
 
 
 def _cart(request: web.Request) -> dict[str, int]:
-    return request.app[STATE].cart(request["session"])
+    return request.app[STATE].cart(request[SESSION])
 
 
 async def home(request: web.Request) -> web.Response:
@@ -219,7 +232,7 @@ def _click_button(p: Product, quantity: int) -> dict[str, Any]:
 
 
 async def cart_add(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await read_form(request)
     p = CATALOGUE.get(str(form.get("product_id", "")))
     if p is None:
         raise web.HTTPNotFound()
@@ -235,7 +248,7 @@ async def cart_add(request: web.Request) -> web.Response:
 
 
 async def cart_remove(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await read_form(request)
     _cart(request).pop(str(form.get("product_id", "")), None)
     raise web.HTTPSeeOther("/cart")
 
@@ -258,7 +271,7 @@ async def checkout_submit(request: web.Request) -> web.Response:
     lines, total = cart_lines(cart)
     if not lines:
         raise web.HTTPSeeOther("/cart")
-    form = await request.post()
+    form = await read_form(request)
     try:
         for name in ("name", "email", "phone", "address"):
             form_field(form, name)
@@ -289,7 +302,7 @@ async def contact_page(request: web.Request) -> web.Response:
 
 
 async def contact_submit(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await read_form(request)
     try:
         form_field(form, "name")
         form_field(form, "email")
@@ -311,12 +324,12 @@ async def consent_page(request: web.Request) -> web.Response:
 
 
 async def consent_submit(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await read_form(request)
     choice = form.get("choice")
     if choice not in ("accept", "reject"):
         raise web.HTTPBadRequest(text="choice must be accept or reject")
     previous = parse_consent_cookie(request.cookies.get(CONSENT_COOKIE)).get("consentid", "")
-    consent_id = previous if previous.replace("-", "").replace("_", "").isalnum() and len(previous) <= 64 else None
+    consent_id = previous if _TOKEN.fullmatch(previous) else None
     resp = web.HTTPSeeOther(safe_next(str(form.get("next", "/"))))
     # Written as CookieYes writes it (raw commas and colons, readable by page scripts), which
     # http.cookies would quote: set the header directly.
@@ -329,10 +342,10 @@ async def consent_submit(request: web.Request) -> web.Response:
 async def session_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     """Every visitor gets a random HttpOnly session cookie (the sidecar hashes it for external_id)."""
     session = request.cookies.get(SESSION_COOKIE, "")
-    fresh = not (8 <= len(session) <= 64 and session.replace("-", "").replace("_", "").isalnum())
+    fresh = not _TOKEN.fullmatch(session)
     if fresh:
         session = secrets.token_urlsafe(24)
-    request["session"] = session
+    request[SESSION] = session
     try:
         resp = await handler(request)
     except web.HTTPNotFound:
