@@ -1,5 +1,5 @@
 """Consent stage: cookies + headers → verdict {granted | denied | unknown} + sources."""
 
-from pixelscleared.consent.engine import ConsentEngine, Verdict
+from pixelscleared.consent.engine import ConsentEngine, Signal, Verdict, combine
 
-__all__ = ["ConsentEngine", "Verdict"]
+__all__ = ["ConsentEngine", "Signal", "Verdict", "combine"]
