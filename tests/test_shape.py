@@ -56,3 +56,13 @@ def test_shape_event_and_request():
     assert body["event_source"] == "web" and body["event_source_id"] == "CKPIX"
     assert body["test_event_code"] == "TEST1" and body["data"] == [obj]
     assert "test_event_code" not in build_request(PIXEL, [obj])
+
+
+@pytest.mark.parametrize("url, referrer, page", [
+    ("https://shop/a", "", {"url": "https://shop/a"}),
+    ("/relative/path", "http://r/", {"referrer": "http://r/"}),
+    ("javascript:alert(1)", "", None),
+])
+def test_only_absolute_page_urls_are_sent(url, referrer, page):
+    ev = CapturedEvent(name="Pageview", event_id="e", event_time=1, source="collect", url=url, referrer=referrer)
+    assert shape_event(ev, {}, True).get("page") == page

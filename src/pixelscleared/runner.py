@@ -93,6 +93,9 @@ class Sidecar:
             from mitmproxy.tools.web.master import WebMaster
 
             master: Master = WebMaster(opts, with_termlog=False)
+            # errorcheck would stop the proxy for any error logged before startup ends, such as
+            # mitmweb's own missing favicon when a browser is already open: the site matters more.
+            master.addons.remove(master.addons.get("errorcheck"))
             master.addons.add(self.addon)
             opts.update(web_host=self.web_host, web_port=self.web_port, web_open_browser=False)
         else:
@@ -138,7 +141,10 @@ def main(args: argparse.Namespace) -> int:
         for problem in e.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
-    for host, port in [(cfg.listen.host, cfg.listen.port)] + ([(cfg.listen.host, cfg.tls.port)] if cfg.tls else []):
+    ports = [(cfg.listen.host, cfg.listen.port)] + ([(cfg.listen.host, cfg.tls.port)] if cfg.tls else [])
+    if args.web:
+        ports.append((args.web_host, args.web_port))
+    for host, port in ports:
         if problem := check_port_free(host, port):
             print(f"error: {problem}", file=sys.stderr)
             return 1

@@ -38,6 +38,7 @@ PROPERTY_KEYS = frozenset(
 )
 CONTENT_KEYS = frozenset({"content_id", "content_name", "content_category", "price", "quantity", "brand"})
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
+_ABSOLUTE = re.compile(r"https?://[^\s/?#]+", re.IGNORECASE)  # TikTok wants absolute page URLs
 MAX_CONTENTS = 100
 
 
@@ -51,8 +52,10 @@ def wants(pixel: TikTokPixel, name: str) -> bool:
 
 def shape_event(event: CapturedEvent, user: dict[str, str], limited_data_use: bool) -> dict[str, Any]:
     """The `data[]` entry TikTok receives. `event` must already be scrubbed."""
-    page = {"url": event.url} if event.url else {}
-    if event.referrer:
+    page = {}
+    if _ABSOLUTE.match(event.url):
+        page["url"] = event.url
+    if _ABSOLUTE.match(event.referrer):
         page["referrer"] = event.referrer
     obj: dict[str, Any] = {
         "event": tiktok_event_name(event.name),
