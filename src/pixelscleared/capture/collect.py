@@ -1,4 +1,4 @@
-"""Capture stage: turn a tracking call into captured events.
+"""The sidecar's own collect endpoint.
 
 `POST <prefix>collect` takes one event object or a list of them:
 `{"event": "AddToCart", "event_id"?: "...", "properties"?: {...}, "url"?: "...", "referrer"?: "..."}`.
