@@ -1,0 +1,236 @@
+"""`pixelscleared demo`: the shop, the sidecar and the TikTok stand-in started as one real process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+from yarl import URL
+
+from conftest import free_port
+from pixelscleared.config import parse_config
+from pixelscleared.demo import DEMO_PIXEL_ID, DemoPorts, demo_config, port_problems
+
+EXE = Path(sys.executable).parent / "pixelscleared"
+
+
+def demo_cmd(ports: DemoPorts, data_dir: Path) -> list[str]:
+    return [str(EXE), "demo", "--host", ports.host, "--port", str(ports.port), "--shop-port", str(ports.shop_port),
+            "--tiktok-port", str(ports.tiktok_port), "--data-dir", str(data_dir)]
+
+
+def three_free_ports() -> DemoPorts:
+    ports: set[int] = set()
+    while len(ports) < 3:
+        ports.add(free_port())
+    a, b, c = ports
+    return DemoPorts("127.0.0.1", a, b, c)
+
+
+# --- config and port checks -----------------------------------------------------------------
+
+def test_demo_config_is_valid(tmp_path):
+    ports = DemoPorts("127.0.0.1", 8080, 3000, 9300)
+    cfg = parse_config(demo_config(ports, tmp_path), env={})
+    assert cfg.upstream == "http://127.0.0.1:3000"
+    assert (cfg.listen.host, cfg.listen.port) == ("127.0.0.1", 8080)
+    (pixel,) = cfg.destinations.tiktok
+    assert pixel.pixel_id == DEMO_PIXEL_ID and pixel.api_base == "http://127.0.0.1:9300"
+    assert pixel.events == ["Pageview", "ClickButton", "SubmitForm", "CompletePayment", "Contact"]
+    assert pixel.test_event_code == "DEMO"
+    assert cfg.identity.session_cookie == "shop_session"
+    assert cfg.outbox.path == tmp_path / "outbox.sqlite"
+
+
+@pytest.mark.parametrize("host, upstream", [("0.0.0.0", "http://127.0.0.1:3000"), ("::", "http://[::1]:3000"),
+                                            ("::1", "http://[::1]:3000")])
+def test_demo_config_connects_to_wildcard_listeners_on_loopback(tmp_path, host, upstream):
+    cfg = parse_config(demo_config(DemoPorts(host, 8080, 3000, 9300), tmp_path), env={})
+    assert cfg.upstream == upstream
+
+
+def test_same_port_twice_is_refused():
+    p = free_port()
+    assert port_problems(DemoPorts("127.0.0.1", p, p, free_port())) == [
+        f"--shop-port {p} is the same as --port — pick another with --shop-port"]
+
+
+@pytest.mark.parametrize("option", ["--port", "--shop-port", "--tiktok-port"])
+def test_busy_port_gives_one_clear_line_and_exit_1(tmp_path, option):
+    ports = three_free_ports()
+    busy = {"--port": ports.port, "--shop-port": ports.shop_port, "--tiktok-port": ports.tiktok_port}[option]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", busy))
+        s.listen()
+        proc = subprocess.run(demo_cmd(ports, tmp_path / "data"), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr == f"error: port {busy} on 127.0.0.1 is already in use — pick another with {option}\n"
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--port", "0"], "0 is not a port number (1-65535)"),
+    (["--shop-port", "http"], "'http' is not a port number"),
+])
+def test_bad_port_option_is_a_usage_error(tmp_path, args, message):
+    proc = subprocess.run([str(EXE), "demo", *args], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+# --- the running demo -----------------------------------------------------------------------
+
+@dataclass
+class Demo:
+    proc: subprocess.Popen[str]
+    shop: str  # through the sidecar
+    tiktok: str
+    direct_shop: str
+
+    def stop(self, sig: int = signal.SIGINT) -> tuple[int, str]:
+        self.proc.send_signal(sig)
+        try:
+            out, _ = self.proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+            raise AssertionError("demo did not stop within 20 s:\n" + out) from None
+        return self.proc.returncode, out
+
+
+async def wait_serving(proc: subprocess.Popen[str], url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as s:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise AssertionError(f"demo exited early with {proc.returncode}:\n{proc.stdout.read()}")
+            try:
+                async with s.get(url) as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+@pytest.fixture
+async def demo(tmp_path) -> AsyncIterator[Demo]:
+    ports = three_free_ports()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(demo_cmd(ports, tmp_path / "data"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env, cwd=tmp_path)
+    d = Demo(proc, f"http://127.0.0.1:{ports.port}", f"http://127.0.0.1:{ports.tiktok_port}",
+             f"http://127.0.0.1:{ports.shop_port}")
+    try:
+        await wait_serving(proc, d.shop + "/")
+        await wait_serving(proc, d.tiktok + "/_fake/events")
+        yield d
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+async def tiktok_events(s: aiohttp.ClientSession, tiktok: str, event_id: str) -> list[dict]:
+    async with s.get(tiktok + "/_fake/events", params={"event_id": event_id}) as r:
+        return (await r.json())["events"]
+
+
+async def wait_event(s: aiohttp.ClientSession, tiktok: str, event_id: str, timeout: float = 15.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if events := await tiktok_events(s, tiktok, event_id):
+            return events[0]
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"event {event_id} did not reach the stand-in within {timeout} s")
+
+
+class Browser:
+    """Keeps cookies as a browser does: values verbatim. (aiohttp's jar re-quotes a value holding
+    commas as `"a\\054b"`, which no browser sends, so CookieYes' cookie is kept here instead.)"""
+
+    def __init__(self, session: aiohttp.ClientSession):
+        self.s = session
+        self.cookies: dict[str, str] = {}
+
+    async def request(self, method: str, url: str, **kw) -> tuple[int, str, str]:
+        """Follows redirects (up to 5); returns (status, final path, body)."""
+        for _ in range(5):
+            headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
+            async with self.s.request(method, url, headers=headers, allow_redirects=False, **kw) as r:
+                for line in r.headers.getall("Set-Cookie", []):
+                    name, _, rest = line.partition("=")
+                    self.cookies[name] = rest.split(";", 1)[0]
+                body = await r.text()
+                if r.status not in (301, 302, 303, 307):
+                    return r.status, r.url.path, body
+                url, method, kw = str(r.url.join(URL(r.headers["Location"]))), "GET", {}
+        raise AssertionError("too many redirects")
+
+
+async def test_demo_serves_the_shop_and_delivers_events_then_stops_cleanly(demo):
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as s:
+        browser = Browser(s)
+        status, _, page = await browser.request("GET", demo.shop + "/product/1001")
+        assert status == 200
+        assert "Linen Tote Bag" in page and "/_pc/collect" in page
+        status, path, _ = await browser.request("POST", demo.shop + "/consent",
+                                                data={"choice": "accept", "next": "/contact"})
+        assert (status, path) == (200, "/contact")
+        assert browser.cookies["cookieyes-consent"].startswith("consentid:")
+
+        pageview, form = str(uuid.uuid4()), str(uuid.uuid4())
+        calls = [
+            {"event": "Pageview", "event_id": pageview, "properties": {},
+             "url": demo.shop + "/contact", "referrer": demo.shop + "/product/1001"},
+            {"event": "SubmitForm", "event_id": form,
+             "properties": {"form": "contact", "email": "anna.schmidt@example.com",
+                            "message": "Call me on +49 151 23456789 or write to anna.schmidt@example.com"},
+             "url": demo.shop + "/contact", "referrer": demo.shop + "/contact"},
+        ]
+        for call in calls:
+            status, _, body = await browser.request("POST", demo.shop + "/_pc/collect", json=call)
+            assert status == 204, body
+
+        sent = await wait_event(s, demo.tiktok, pageview)
+        assert sent["pixel_id"] == DEMO_PIXEL_ID and sent["event"] == "Pageview"
+        assert sent["test_event_code"] == "DEMO"
+        assert sent["user"].get("external_id")  # consent was accepted in the banner
+        scrubbed = await wait_event(s, demo.tiktok, form)
+        assert scrubbed["event"] == "SubmitForm"
+        text = str(scrubbed)
+        assert "anna.schmidt@example.com" not in text and "23456789" not in text
+
+        async with s.get(demo.shop + "/_pc/events") as r:
+            assert r.status == 200
+            logged = {e.get("event_id") for e in (await r.json())["events"]}
+        assert {pageview, form} <= logged
+
+    code, out = demo.stop(signal.SIGINT)
+    assert code == 0, out
+    assert "Traceback" not in out
+    assert f"Open the shop (through the sidecar): {demo.shop}/" in out
+    assert f"{demo.tiktok}/_fake/events" in out and f"{demo.shop}/_pc/events" in out
+    assert "Ctrl-C to stop" in out
+
+
+async def test_sigterm_stops_all_three(demo):
+    code, out = demo.stop(signal.SIGTERM)
+    assert code == 0 and "Traceback" not in out, out
+    async with aiohttp.ClientSession() as s:
+        for url in (demo.shop, demo.tiktok, demo.direct_shop):
+            with pytest.raises(aiohttp.ClientConnectionError):
+                async with s.get(url + "/"):
+                    pass
