@@ -135,9 +135,17 @@ class Identity(_Model):
     trusted_proxies: list[str] = Field(default_factory=list)
     salt: SecretStr = SecretStr("")
     session_cookie: str = ""
-    visitor_cookie: str = ""
+    visitor_cookie: str = ""  # set by the sidecar after consent when there is no session cookie
+    visitor_cookie_max_age_days: int = Field(395, ge=1, le=400)  # ~13 months; browsers cap at 400
     send_ttclid: bool = False
     send_ttp: bool = False
+
+    @field_validator("session_cookie", "visitor_cookie")
+    @classmethod
+    def _cookie_name(cls, v: str) -> str:
+        if v and not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,200}", v):
+            raise ValueError(f"{v!r} is not a cookie name")
+        return v
 
     @field_validator("trusted_proxies")
     @classmethod

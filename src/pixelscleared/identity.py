@@ -1,7 +1,8 @@
 """Identity: the `user` match parameters an event may carry, by the product's consent rule.
 
-granted → hashed IP, user agent, hashed external ID (+ ttclid/ttp when opted in);
-denied or unknown → hashed IP only and `limited_data_use: true`.
+granted → IP (hashed by default), user agent, hashed external ID (+ ttclid/ttp when opted in);
+denied or unknown → hashed IP only and `limited_data_use: true` (the minimal payload hashes
+the IP even when `identity.ip: plain`; `omit` still omits it).
 """
 
 from __future__ import annotations
@@ -9,39 +10,76 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+import secrets
 
 from pixelscleared.config import Identity
 from pixelscleared.consent import Verdict
 from pixelscleared.event import CapturedEvent, RequestFacts
 
 _HEX64 = re.compile(r"[a-f0-9]{64}")
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+MAX_HOPS = 32  # a longer forwarding chain is forged or broken: stop walking
 
 
 def sha256_hex(value: str) -> str:
     """SHA-256 hex of a value, leaving an already-hashed value alone (no double hashing)."""
     if _HEX64.fullmatch(value):
         return value
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def client_ip(facts: RequestFacts, trusted: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> str:
-    """The TCP peer, or the nearest untrusted X-Forwarded-For hop when the peer is trusted."""
+def client_ip(facts: RequestFacts, trusted: list[Network]) -> str:
+    """The visitor's IP: the TCP peer, or — only when the peer is a trusted proxy — the nearest
+    untrusted hop of `Forwarded` (RFC 7239, preferred) or `X-Forwarded-For`.
+
+    Hops are walked from the right (the ones our trusted proxies appended); an unparseable or
+    obfuscated hop stops the walk and the peer is used, since nothing left of it can be trusted.
+    """
     peer = _parse_ip(facts.peer_ip)
-    if peer is None or not trusted or not any(peer in net for net in trusted):
-        return facts.peer_ip
-    hops = [h.strip() for h in facts.headers.get("x-forwarded-for", "").split(",") if h.strip()]
-    for hop in reversed(hops):
+    if peer is None:
+        return facts.peer_ip.strip()
+    if not trusted or not _in(peer, trusted):
+        return str(peer)
+    if fwd := facts.headers.get("forwarded", ""):
+        hops = forwarded_for(fwd)
+    else:
+        hops = [h for h in facts.headers.get("x-forwarded-for", "").split(",")[-MAX_HOPS:] if h.strip()]
+    for hop in reversed(hops[-MAX_HOPS:]):
         ip = _parse_ip(hop)
         if ip is None:
             break
-        if not any(ip in net for net in trusted):
+        if not _in(ip, trusted):
             return str(ip)
-    return facts.peer_ip
+    return str(peer)
 
 
-def _parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def forwarded_for(header: str) -> list[str]:
+    """The `for=` node of each RFC 7239 element, in order ("" when an element has none)."""
+    nodes: list[str] = []
+    for element in header.split(",")[-MAX_HOPS:]:
+        node = ""
+        for pair in element.split(";"):
+            key, sep, value = pair.partition("=")
+            if sep and key.strip().lower() == "for":
+                node = value.strip().strip('"')
+        nodes.append(node)
+    return nodes
+
+
+def _in(ip: IPAddress, nets: list[Network]) -> bool:
+    return any(ip in net for net in nets)
+
+
+def _parse_ip(text: str) -> IPAddress | None:
+    """An IP from a header hop: `1.2.3.4`, `1.2.3.4:80`, `[2001:db8::1]:443`, `2001:db8::1`."""
+    text = text.strip().strip('"')
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
     try:
-        ip = ipaddress.ip_address(text.strip().strip("[]"))
+        ip = ipaddress.ip_address(text)
     except ValueError:
         return None
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
@@ -52,9 +90,10 @@ def _parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None
 def cookie_value(cookie_header: str, name: str) -> str:
     """First value of a cookie; split on `;` only (consent-signals.md)."""
     for part in cookie_header.split(";"):
-        k, sep, v = part.strip().partition("=")
-        if sep and k == name:
-            return v.strip()
+        k, sep, v = part.partition("=")
+        if sep and k.strip() == name:
+            v = v.strip()
+            return v[1:-1] if len(v) >= 2 and v[0] == v[-1] == '"' else v
     return ""
 
 
@@ -63,27 +102,53 @@ class IdentityResolver:
 
     def __init__(self, settings: Identity):
         self.settings = settings
-        self.trusted = [ipaddress.ip_network(c, strict=False) for c in settings.trusted_proxies]
+        self.trusted: list[Network] = [ipaddress.ip_network(c, strict=False) for c in settings.trusted_proxies]
         self._salt = settings.salt.get_secret_value()
+
+    def __repr__(self) -> str:  # never the salt
+        return f"IdentityResolver(ip={self.settings.ip!r}, trusted={len(self.trusted)} networks)"
+
+    def external_id(self, cookie_header: str) -> str:
+        """SHA-256 of salt + the session (else visitor) cookie; "" without a salt or a cookie."""
+        if not self._salt:
+            return ""  # an unsalted hash of a session id would be a replayable identifier
+        for name in (self.settings.session_cookie, self.settings.visitor_cookie):
+            if name and (value := cookie_value(cookie_header, name)):
+                return hashlib.sha256((self._salt + value).encode("utf-8", "surrogatepass")).hexdigest()
+        return ""
 
     def user(self, verdict: Verdict, facts: RequestFacts, event: CapturedEvent) -> tuple[dict[str, str], bool]:
         """Return (`user` object, `limited_data_use`) for TikTok."""
         user: dict[str, str] = {}
+        granted = verdict.state == "granted"
         ip = client_ip(facts, self.trusted)
         if ip and self.settings.ip != "omit":
-            user["ip"] = sha256_hex(ip) if self.settings.ip == "sha256" else ip
-        if verdict.state != "granted":
+            user["ip"] = ip if granted and self.settings.ip == "plain" else sha256_hex(ip)
+        if not granted:
             return user, True
         if facts.user_agent:
             user["user_agent"] = facts.user_agent
-        session = ""
-        for name in (self.settings.session_cookie, self.settings.visitor_cookie):
-            if name and (session := cookie_value(facts.cookie_header, name)):
-                break
-        if session and self._salt:
-            user["external_id"] = hashlib.sha256((self._salt + session).encode()).hexdigest()
+        if external := self.external_id(facts.cookie_header):
+            user["external_id"] = external
         if self.settings.send_ttclid and event.ttclid:
             user["ttclid"] = event.ttclid
         if self.settings.send_ttp and (ttp := cookie_value(facts.cookie_header, "_ttp")):
             user["ttp"] = ttp
         return user, False
+
+    def visitor_cookie_to_set(self, verdict: Verdict, facts: RequestFacts) -> str | None:
+        """A `Set-Cookie` value for a new first-party visitor id, or None.
+
+        Only after consent, only when configured, and only when the visitor has neither the
+        site's session cookie nor ours. The proxy glue adds it to the response.
+        """
+        name = self.settings.visitor_cookie
+        if verdict.state != "granted" or not name:
+            return None
+        header = facts.cookie_header
+        if cookie_value(header, name) or (self.settings.session_cookie
+                                          and cookie_value(header, self.settings.session_cookie)):
+            return None
+        max_age = self.settings.visitor_cookie_max_age_days * 86_400
+        secure = "; Secure" if facts.scheme == "https" else ""
+        return f"{name}={secrets.token_urlsafe(18)}; Max-Age={max_age}; Path=/; SameSite=Lax; HttpOnly{secure}"
