@@ -74,6 +74,33 @@ def port_problems(ports: DemoPorts) -> list[str]:
     return problems
 
 
+def banner(sidecar: str, tiktok: str, shop: str) -> str:
+    return "\n".join([
+        "PixelsCleared demo is running.",
+        f"  Open the shop (through the sidecar): {sidecar}/",
+        f"  Events received by the TikTok stand-in: {tiktok}/  (JSON: {tiktok}/_fake/events)",
+        f"  The sidecar's events log: {sidecar}/_pc/events  (page: {sidecar}/_pc/events.html)",
+        f"  The shop without the sidecar: {shop}/",
+        "Ctrl-C to stop.",
+    ])
+
+
+async def _listening(host: str, port: int, run: asyncio.Task[None], timeout: float = 20.0) -> bool:
+    """Wait until the sidecar accepts connections, so the URL printed is one that answers."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not run.done() and loop.time() < deadline:
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return True
+    return not run.done()
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -137,17 +164,13 @@ async def serve(cfg: Any, ports: DemoPorts) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, sidecar.shutdown)
-        tiktok_url = f"http://{here}:{ports.tiktok_port}"
-        print("\n".join([
-            "PixelsCleared demo is running.",
-            f"  Open the shop (through the sidecar): {sidecar.url}/",
-            f"  Events received by the TikTok stand-in: {tiktok_url}/  (JSON: {tiktok_url}/_fake/events)",
-            f"  The sidecar's events log: {sidecar.url}/_pc/events  (page: {sidecar.url}/_pc/events.html)",
-            f"  The shop without the sidecar: http://{here}:{ports.shop_port}/",
-            "Ctrl-C to stop.",
-        ]), flush=True)
         try:
-            await sidecar.run()
+            run = asyncio.create_task(sidecar.run())
+            if await _listening(here.strip("[]"), ports.port, run):
+                print(banner(sidecar.url, f"http://{here}:{ports.tiktok_port}", f"http://{here}:{ports.shop_port}"),
+                      flush=True)
+            # else it stopped during start-up: Ctrl-C, or mitmproxy could not listen (it says why)
+            await run
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
