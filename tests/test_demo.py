@@ -234,3 +234,59 @@ async def test_sigterm_stops_all_three(demo):
             with pytest.raises(aiohttp.ClientConnectionError):
                 async with s.get(url + "/"):
                     pass
+
+
+# --- a real browser (optional: skipped without Playwright and Debian's chromium) ------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+async def test_a_real_browser_sends_the_shops_events(demo):
+    playwright_api = pytest.importorskip("playwright.async_api")
+    if not CHROMIUM.exists():
+        pytest.skip("no /usr/bin/chromium")
+    async with playwright_api.async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = await chromium.new_page()
+            await page.goto(demo.shop + "/")
+            await page.click("#consent-banner button[value=accept]")
+            await page.wait_for_url(demo.shop + "/")
+            await page.goto(demo.shop + "/product/1001")
+            await page.fill("input[name=quantity]", "2")
+            await page.click("#add-to-cart")
+            await page.wait_for_url(demo.shop + "/cart")
+            await page.click("text=Checkout")
+            await page.click("text=Pay €48.00")
+            await page.wait_for_url("**/checkout/thank-you?order=*")
+            order_id = (await page.text_content(".order-id")).strip()
+            await page.goto(demo.shop + "/contact")
+            await page.click("text=Send")
+            await page.wait_for_url(demo.shop + "/contact/thanks")
+        finally:
+            await chromium.close()
+
+    wanted = {"ClickButton", "CompletePayment", "SubmitForm", "Contact", "Pageview"}
+    async with aiohttp.ClientSession() as s:
+        deadline = time.monotonic() + 20
+        while True:
+            async with s.get(demo.tiktok + "/_fake/events") as r:
+                events = (await r.json())["events"]
+            by_name = {e["event"]: e for e in events}
+            if wanted <= by_name.keys() or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+    assert wanted <= by_name.keys(), sorted(by_name)
+    assert sum(e["event"] == "Pageview" for e in events) >= 7  # every page load
+    click = by_name["ClickButton"]["properties"]
+    assert click["value"] == 48.0 and click["currency"] == "EUR"
+    assert click["contents"][0]["content_id"] == "1001" and click["contents"][0]["quantity"] == 2
+    payment = by_name["CompletePayment"]["properties"]
+    assert payment["value"] == 48.0 and payment["currency"] == "EUR"
+    assert order_id in str(payment)
+    assert "anna.schmidt@example.com" not in str(events) and "23456789" not in str(events)
+    # only the first page view came before the visitor accepted in the banner
+    limited = [e["event"] for e in events if not (e["user"].get("external_id") and e["user"].get("user_agent"))]
+    assert limited == ["Pageview"], [(e["event"], sorted(e["user"])) for e in events]
+    assert len({e["event_id"] for e in events}) == len(events)  # the page makes a fresh id per event
