@@ -137,3 +137,28 @@ async def test_sidecar_stops_cleanly_and_token_never_logged(stack):
     log = sc.log()
     assert "test-token-abcdef" not in log
     assert "Traceback" not in log
+
+
+async def test_visitor_cookie_set_on_pages_only_with_consent(origin, tiktok, run_sidecar, tmp_path):
+    cfg = sidecar_config(tmp_path, origin.url, tiktok.url,
+                         identity={"salt": "test-salt-value", "session_cookie": "", "visitor_cookie": "_pc_vid"})
+    sc = await run_sidecar(cfg)
+    granted = "cookieyes-consent=consent:yes,advertisement:yes"
+    async with aiohttp.ClientSession() as s:
+        async with s.get(sc.url + "/", headers={"Cookie": granted}) as r:
+            cookies = r.headers.getall("Set-Cookie")
+        assert any(c.startswith("_pc_vid=") and "HttpOnly" in c and "SameSite=Lax" in c for c in cookies)
+        assert any(c.startswith("shop_session=") for c in cookies)  # the site's own cookie is kept
+        async with s.get(sc.url + "/", headers={"Cookie": "cookieyes-consent=consent:no,advertisement:no"}) as r:
+            assert not any(c.startswith("_pc_vid=") for c in r.headers.getall("Set-Cookie"))
+        async with s.get(sc.url + "/", headers={"Cookie": granted + "; _pc_vid=already"}) as r:
+            assert not any(c.startswith("_pc_vid=") for c in r.headers.getall("Set-Cookie"))
+        async with s.get(sc.url + "/binary", headers={"Cookie": granted}) as r:
+            assert "Set-Cookie" not in r.headers  # only HTML pages
+        vid = "abc123visitor"
+        async with s.post(sc.url + "/_pc/collect", json={"event": "PageView", "event_id": "vid-1"},
+                          headers={"Cookie": f"{granted}; _pc_vid={vid}"}) as r:
+            assert r.status == 204
+    [ev] = await wait_for(lambda: [e for e in tiktok.events if e["event_id"] == "vid-1"])
+    import hashlib
+    assert ev["user"]["external_id"] == hashlib.sha256(("test-salt-value" + vid).encode()).hexdigest()

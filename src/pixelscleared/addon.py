@@ -47,6 +47,7 @@ class PixelsCleared:
         self.prefix = "/_pc/"
         self._running = False
         self._keep_host = False
+        self._visitor_cookie = False
         if cfg is not None:
             self._use(cfg)
 
@@ -55,6 +56,7 @@ class PixelsCleared:
         self.pipeline = Pipeline(cfg)
         self.admin = AdminAccess(cfg.admin)
         self.prefix = cfg.prefix
+        self._visitor_cookie = bool(cfg.identity.visitor_cookie)
 
     # -- lifecycle -------------------------------------------------------------------------
     def load(self, loader: Any) -> None:
@@ -125,8 +127,16 @@ class PixelsCleared:
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         if self.pipeline is None or flow.response is None or flow.response.stream:
             return
-        # Bodies we do not inspect are streamed: keeps SSE, long polling and downloads live.
         resp = flow.response
+        try:
+            if self._visitor_cookie and flow.request.method == "GET" and resp.status_code == 200 \
+                    and resp.headers.get("content-type", "").startswith("text/html"):
+                if cookie := self.pipeline.visitor_cookie(request_facts(flow)):
+                    resp.headers.add("Set-Cookie", cookie)
+        except Exception:
+            self.pipeline.metrics.addon_errors.labels("responseheaders").inc()
+            logger.exception("PixelsCleared error while adding the visitor cookie (response unaffected)")
+        # Bodies we do not inspect are streamed: keeps SSE, long polling and downloads live.
         if "content-length" not in resp.headers or resp.headers.get("content-type", "").startswith(
                 "text/event-stream"):
             resp.stream = True

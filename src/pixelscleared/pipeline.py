@@ -134,6 +134,13 @@ class Pipeline:
             row(p.pixel_id, "queued", payload=payload, test_event_code=event.test_event_code or p.test_event_code)
         return acc
 
+    def visitor_cookie(self, facts: RequestFacts) -> str | None:
+        """A Set-Cookie value for the sidecar's own visitor id (consent granted, none yet), or None."""
+        if not self.cfg.identity.visitor_cookie:
+            return None
+        verdict = self.consent.evaluate(facts.cookie_header, facts.headers)
+        return self.identity.visitor_cookie_to_set(verdict, facts)
+
     def scrub(self, event: CapturedEvent) -> tuple[CapturedEvent, list[Removed]]:
         """Every string of the event that can leave goes through the scrubber."""
         removed: list[Removed] = []
