@@ -39,7 +39,7 @@ def test_both_vendor_encodings_are_covered():
 
 def test_created_and_dates():
     core = decode_core(CASES["granted_bitfield"]["tc_string"])
-    assert core.created_ds == core.last_updated_ds == 17_369_424_000  # 2025-01-15 (the day, as the encoder rounds)
+    assert core.created_ds == core.last_updated_ds == 17_369_424_000  # 2025-01-15T12:00:00Z in deciseconds
     assert core.special_feature_optins == frozenset()
     assert decode_core(CASES["granted_other_cmp"]["tc_string"]).special_feature_optins == frozenset({1})
 
