@@ -89,6 +89,15 @@ def test_bad_port_option_is_a_usage_error(tmp_path, args, message):
     assert message in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_unusable_data_dir_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    proc = subprocess.run(demo_cmd(three_free_ports(), blocker / "demo"), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"error: cannot create the data directory {blocker / 'demo'}: ")
+    assert "Traceback" not in proc.stderr
+
+
 # --- the running demo -----------------------------------------------------------------------
 
 @dataclass
@@ -290,3 +299,4 @@ async def test_a_real_browser_sends_the_shops_events(demo):
     limited = [e["event"] for e in events if not (e["user"].get("external_id") and e["user"].get("user_agent"))]
     assert limited == ["Pageview"], [(e["event"], sorted(e["user"])) for e in events]
     assert len({e["event_id"] for e in events}) == len(events)  # the page makes a fresh id per event
+

@@ -79,7 +79,8 @@ async def test_every_page_renders_and_tracks_a_pageview(shop, browser, path, tit
     assert title in body
     assert page_events(body)[0] == {"event": "Pageview", "properties": {}}
     assert "fetch(cfg.collect" in body and "keepalive: true" in body
-    assert 'id="consent-banner"' in body  # no choice made yet
+    # no choice made yet: the banner asks, except on the settings page that asks in full
+    assert ('id="consent-banner"' in body) is (path != "/consent")
 
 
 async def test_session_cookie_is_random_and_httponly(shop, browser):
