@@ -1,16 +1,77 @@
-"""`pixelscleared scrub` (placeholder until issue #3)."""
+"""`pixelscleared scrub`: run the proxy's scrubbing engine on one URL, JSON body or form body.
+
+For testers and support: prints exactly one JSON object,
+`{"result": <scrubbed url string or body>, "removed": [{"path": ..., "kind": ...}, ...]}`.
+With `-c FILE` the `scrub:` section of that config is used, as the proxy would.
+Exit codes: 0 scrubbed, 1 the input cannot be scrubbed (the proxy would drop it),
+2 usage or configuration problem.
+"""
+
+from __future__ import annotations
 
 import argparse
 import json
+import sys
+from typing import Any, TextIO
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--url")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--url", metavar="URL", help="a page URL, referrer or tracking call URL")
+    src.add_argument("--json", metavar="FILE", help="a JSON body (a file, or - for stdin)")
+    src.add_argument("--form", metavar="FILE", help="an application/x-www-form-urlencoded body (a file, or -)")
+    p.add_argument("-c", "--config", metavar="FILE", help="use the scrub: section of this config file")
+
+
+def _read(name: str, stdin: TextIO) -> str:
+    if name == "-":
+        return stdin.read()
+    with open(name, encoding="utf-8") as f:
+        return f.read()
 
 
 def main(args: argparse.Namespace) -> int:
-    from pixelscleared.scrub import Scrubber
+    from pixelscleared.scrub import ScrubError, Scrubber, ScrubSettings
 
-    r = Scrubber().scrub_url(args.url or "")
-    print(json.dumps({"result": r.value, "removed": [x.as_dict() for x in r.removed]}))
+    settings = ScrubSettings()
+    if args.config:
+        from pixelscleared.config import ConfigError, load_config
+
+        try:
+            settings = load_config(args.config).scrub
+        except ConfigError as e:
+            for problem in e.problems:
+                print(f"pixelscleared scrub: {problem}", file=sys.stderr)
+            return 2
+    scrubber = Scrubber(settings)
+    try:
+        if args.url is not None:
+            res = scrubber.scrub_url(args.url, "url")
+            result: Any = res.value
+        elif args.json is not None:
+            text = _read(args.json, sys.stdin)
+            try:
+                doc = json.loads(text)
+            except ValueError as e:
+                print(f"pixelscleared scrub: not JSON: {e.msg} (line {e.lineno}, column {e.colno})"
+                      if isinstance(e, json.JSONDecodeError) else "pixelscleared scrub: not JSON", file=sys.stderr)
+                return 2
+            except RecursionError:
+                print("pixelscleared scrub: JSON nested too deeply", file=sys.stderr)
+                return 1
+            res = scrubber.scrub_value(doc, "")
+            result = res.value
+        else:
+            res = scrubber.scrub_form(_read(args.form, sys.stdin).rstrip("\r\n"), "form")
+            result = res.value
+    except OSError as e:
+        print(f"pixelscleared scrub: cannot read input: {e.strerror or e}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError:
+        print("pixelscleared scrub: input is not UTF-8 text", file=sys.stderr)
+        return 2
+    except ScrubError as e:
+        print(f"pixelscleared scrub: cannot scrub, the proxy would drop this event: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps({"result": result, "removed": [r.as_dict() for r in res.removed]}, ensure_ascii=False))
     return 0

@@ -1,22 +1,34 @@
-"""Scrubbing engine (placeholder: the full detector set lands with issue #3).
+"""Scrubbing engine: every string that can leave goes through here.
 
 Contract used by the rest of the pipeline:
-- `Scrubber(settings).scrub_value(value, path)` → ScrubResult(value, removed)
-- `Scrubber(settings).scrub_url(url, path)` → ScrubResult(str, removed)
-- raises ScrubError when it cannot finish; callers then drop the event (fail closed).
+- `Scrubber(settings)` is built once at config load; all patterns are compiled there.
+- `scrub_value(value, path)` / `scrub_url(url, path)` / `scrub_form(body, path)` /
+  `scrub_json_bytes(body, path)` → ScrubResult(value, removed).
+- They raise ScrubError when they cannot finish (too big, too deep, over the time budget,
+  a value that is not JSON-like); callers then drop the event (fail closed).
+
+Redaction keeps structure: a personal key is dropped, a finding inside free text becomes
+`[kind]`, URLs stay URLs (personal query parameters removed, path segments replaced).
+`Removed` records name a path and a kind, never the value; a path never contains a key that
+was itself personal data.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, unquote, unquote_plus, urlsplit, urlunsplit
 
-from pixelscleared.scrub.settings import ScrubSettings
+from pixelscleared.scrub.detectors import Deadline, TextDetectors
+from pixelscleared.scrub.keys import AMBIGUOUS_NAME, KEEP, KeyRules
+from pixelscleared.scrub.settings import DETECTORS, ScrubSettings
 
 
 class ScrubError(Exception):
-    """Scrubbing could not complete; the event must not be sent."""
+    """Scrubbing could not complete; the event must not be sent. The reason never holds values."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,37 +46,323 @@ class ScrubResult:
     removed: list[Removed] = field(default_factory=list)
 
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-_PII_KEYS = {"email", "phone", "phone_number", "first_name", "last_name", "name", "address"}
+_URLISH = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]{1,15}:)?//\S+|/\S*\?\S*")
+_MAX_KEY_IN_PATH = 80
+_MAX_URL_NESTING = 4
+_KEY_CACHE_MAX = 8192
+_PII_KEY = "pii-key"
+_CLEAN_URL_LEN = 2048
+
+
+def _join(path: str, key: str) -> str:
+    if len(key) > _MAX_KEY_IN_PATH:
+        key = key[:_MAX_KEY_IN_PATH] + "…"
+    return f"{path}.{key}" if path else key
 
 
 class Scrubber:
+    """Holds the compiled detectors and key rules for one configuration."""
+
     def __init__(self, settings: ScrubSettings | None = None):
         self.settings = settings or ScrubSettings()
+        s = self.settings
+        self.detectors = TextDetectors(
+            [d for d in DETECTORS if d not in s.disable], s.patterns, s.phone_regions
+        )
+        self.keys = KeyRules(s.drop_keys, s.keep_keys)
+        self.key_cache: dict[str, tuple[str | None, bool]] = {}
+        self.clean_urls: dict[str, None] = {}
 
-    def scrub_url(self, url: str, path: str = "url") -> ScrubResult:
-        out = _EMAIL.sub("[email]", url)
-        return ScrubResult(out, [Removed(path, "email")] if out != url else [])
+    def __repr__(self) -> str:
+        return (f"Scrubber(detectors={sorted(self.detectors.enabled)}, custom={len(self.detectors.custom)}, "
+                f"drop_keys={len(self.keys.drop)}, keep_keys={len(self.keys.keep)})")
 
     def scrub_value(self, value: Any, path: str = "") -> ScrubResult:
-        removed: list[Removed] = []
-        return ScrubResult(self._walk(value, path, removed), removed)
+        """A JSON-like value at any depth (dicts, lists, strings, numbers, bools, None)."""
+        run = _Run(self)
+        return run.finish(run.value(value, path, 0, False, False))
 
-    def _walk(self, value: Any, path: str, removed: list[Removed]) -> Any:
-        if isinstance(value, dict):
-            out = {}
-            for k, v in value.items():
-                sub = f"{path}.{k}" if path else str(k)
-                if str(k).lower() in _PII_KEYS:
-                    removed.append(Removed(sub, "personal_key"))
+    def scrub_url(self, url: str, path: str = "url") -> ScrubResult:
+        run = _Run(self)
+        if not isinstance(url, str):
+            raise ScrubError(f"{path}: not a string")
+        return run.finish(run.url(url, path, 0))
+
+    def scrub_form(self, body: str, path: str = "form") -> ScrubResult:
+        """An application/x-www-form-urlencoded body; personal fields are removed."""
+        run = _Run(self)
+        if not isinstance(body, str):
+            raise ScrubError(f"{path}: not a string")
+        run.count(body)
+        return run.finish(run.query(body, path, 0))
+
+    def scrub_text(self, text: str, path: str = "") -> ScrubResult:
+        """One free-text string (no key context)."""
+        run = _Run(self)
+        return run.finish(run.text(text, path, False, 0))
+
+    def scrub_json_bytes(self, body: bytes, path: str = "") -> ScrubResult:
+        """A JSON request body; the result is bytes, identical to the input when nothing was removed."""
+        if len(body) > self.settings.max_bytes:
+            raise ScrubError(f"{path or 'body'}: larger than {self.settings.max_bytes} bytes")
+        try:
+            doc = json.loads(body)
+        except RecursionError:
+            raise ScrubError(f"{path or 'body'}: nested too deeply") from None
+        except (ValueError, UnicodeDecodeError):
+            raise ScrubError(f"{path or 'body'}: not JSON") from None
+        res = self.scrub_value(doc, path)
+        if not res.removed:
+            return ScrubResult(body, [])
+        out = json.dumps(res.value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return ScrubResult(out, res.removed)
+
+
+class _Run:
+    """The state of one scrub call: findings, limits and the deadline."""
+
+    __slots__ = ("det", "keys", "key_cache", "clean_urls", "s", "removed", "_seen", "deadline", "strings", "bytes")
+
+    def __init__(self, scrubber: Scrubber):
+        self.det = scrubber.detectors
+        self.keys = scrubber.keys
+        self.key_cache = scrubber.key_cache
+        self.clean_urls = scrubber.clean_urls
+        self.s = scrubber.settings
+        self.removed: list[Removed] = []
+        self._seen: set[tuple[str, str]] = set()
+        self.deadline = time.perf_counter() + self.s.time_budget_ms / 1000
+        self.strings = 0
+        self.bytes = 0
+
+    def finish(self, value: Any) -> ScrubResult:
+        return ScrubResult(value, self.removed)
+
+    def add(self, path: str, kind: str) -> None:
+        if (path, kind) not in self._seen:
+            self._seen.add((path, kind))
+            self.removed.append(Removed(path, kind))
+
+    def count(self, s: str) -> None:
+        self.strings += 1
+        self.bytes += len(s)
+        if self.strings > self.s.max_strings:
+            raise ScrubError(f"more than {self.s.max_strings} strings")
+        if self.bytes > self.s.max_bytes:
+            raise ScrubError(f"more than {self.s.max_bytes} bytes of text")
+        if (self.strings & 31 == 0 or len(s) > 1024) and time.perf_counter() > self.deadline:
+            raise ScrubError(f"time budget of {self.s.time_budget_ms} ms exceeded")
+
+    def detect(self, s: str, light: bool) -> tuple[str, list[str]]:
+        kinds: list[str] = []
+        try:
+            out = self.det.scrub(s, kinds, light, self.deadline)
+        except Deadline:
+            raise ScrubError(f"time budget of {self.s.time_budget_ms} ms exceeded") from None
+        except RecursionError:
+            raise ScrubError("input too complex") from None
+        return out, kinds
+
+    def key(self, key: str) -> tuple[str | None, bool] | tuple[str, list[str]]:
+        """(rule, is product container) for a clean key; ("pii", kinds) for a key that is personal data."""
+        info = self.key_cache.get(key)
+        if info is not None:
+            return info
+        clean_key, kinds = self.detect(key, False)
+        if kinds:
+            return (_PII_KEY, [clean_key, *kinds])
+        info = (self.keys.rule(key), self.keys.is_product_container(key))
+        if len(self.key_cache) >= _KEY_CACHE_MAX:
+            self.key_cache.clear()
+        self.key_cache[key] = info  # only clean keys are remembered
+        return info
+
+    # --- JSON-like values ----------------------------------------------------------------
+    def value(self, v: Any, path: str, depth: int, product: bool, light: bool) -> Any:
+        if depth > self.s.max_depth:
+            raise ScrubError(f"nested deeper than {self.s.max_depth} levels")
+        t = type(v)
+        if t is str:
+            return self.text(v, path, light, 0)
+        if t is dict:
+            return self.mapping(v, path, depth, product, light)
+        if t is list or t is tuple:
+            return [self.value(x, f"{path}[{i}]", depth + 1, product, light) for i, x in enumerate(v)]
+        if v is None or t is bool or t is float:
+            return v
+        if t is int:
+            # numbers as long as a card number are checked as text; ids and amounts are shorter
+            if light or -10**12 < v < 10**12:
+                return v
+            s = str(v)
+            out = self.text(s, path, light, 0)
+            return v if out == s else out
+        if isinstance(v, str):
+            return self.text(str(v), path, light, 0)
+        if isinstance(v, dict):
+            return self.mapping(v, path, depth, product, light)
+        raise ScrubError(f"{path or 'value'}: unsupported type {t.__name__}")
+
+    def mapping(self, d: dict[Any, Any], path: str, depth: int, product: bool, light: bool) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        clean, clean_urls, key_cache = self.det.clean, self.clean_urls, self.key_cache
+        for k, sub in d.items():
+            key = k if type(k) is str else str(k)
+            self.strings += 1
+            self.bytes += len(key)
+            rule, extra = key_cache.get(key) or self.key(key)
+            if rule is None or (rule is AMBIGUOUS_NAME and product):
+                if type(sub) is str and ((sub in clean and "/" not in sub) or sub in clean_urls):
+                    # fast path: a string already known to hold nothing (most of a typical event)
+                    self.strings += 1
+                    self.bytes += len(sub)
+                    out[k] = sub
                     continue
-                out[k] = self._walk(v, sub, removed)
+                p = f"{path}.{key}" if path else key
+                if type(sub) is str:
+                    out[k] = self.text(sub, p, light, 0)
+                else:
+                    out[k] = self.value(sub, p, depth + 1, product or extra, light)
+            elif rule is _PII_KEY:  # the key itself is personal data: drop the entry, name it by its redacted form
+                for kind in extra[1:]:
+                    self.add(_join(path, extra[0]), kind)
+            elif rule is KEEP:
+                out[k] = self.value(sub, f"{path}.{key}" if path else key, depth + 1, product, True)
+            else:
+                self.add(_join(path, key), "name" if rule is AMBIGUOUS_NAME else rule)
+        self.count("")
+        return out
+
+    def text(self, s: str, path: str, light: bool, nesting: int) -> str:
+        self.count(s)
+        if "/" in s and nesting < _MAX_URL_NESTING and _URLISH.fullmatch(s):
+            if s in self.clean_urls:
+                return s
+            n = len(self.removed)
+            out = self.url(s, path, nesting + 1)
+            if out is s and len(self.removed) == n and len(s) <= _CLEAN_URL_LEN:
+                if len(self.clean_urls) >= _KEY_CACHE_MAX:
+                    self.clean_urls.clear()
+                self.clean_urls[s] = None  # only URLs with no finding are remembered
             return out
-        if isinstance(value, list):
-            return [self._walk(v, f"{path}[{i}]", removed) for i, v in enumerate(value)]
-        if isinstance(value, str):
-            out = _EMAIL.sub("[email]", value)
-            if out != value:
-                removed.append(Removed(path, "email"))
-            return out
-        return value
+        out, kinds = self.detect(s, light)
+        for kind in kinds:
+            self.add(path, kind)
+        return out
+
+    # --- URLs and query strings ----------------------------------------------------------
+    def url(self, u: str, path: str, nesting: int) -> str:
+        if nesting == 0:
+            self.count(u)
+        try:
+            parts = urlsplit(u)
+        except ValueError:
+            raise ScrubError(f"{path}: not a valid URL") from None
+        scheme, netloc, upath, query, fragment = parts
+        changed = False
+        if "@" in netloc:
+            netloc = netloc.rpartition("@")[2]
+            self.add(f"{path}.userinfo", "credentials")
+            changed = True
+        if upath:
+            new_path = self.url_path(upath, path)
+            changed |= new_path is not upath
+            upath = new_path
+        if query:
+            new_query = self.query(query, f"{path}.query", nesting)
+            changed |= new_query is not query
+            query = new_query
+        if fragment:
+            new_frag = self.fragment(fragment, f"{path}.fragment", nesting)
+            changed |= new_frag is not fragment
+            fragment = new_frag
+        if not changed:
+            return u
+        return urlunsplit((scheme, netloc, upath, query, fragment))
+
+    def url_path(self, upath: str, path: str) -> str:
+        segs = upath.split("/")
+        offset = 1 if upath.startswith("/") else 0
+        changed = False
+        for i, seg in enumerate(segs):
+            if not seg:
+                continue
+            out, kinds = self.detect(seg, False)
+            if kinds:
+                for kind in kinds:
+                    self.add(f"{path}.path[{i - offset}]", kind)
+                segs[i] = quote(out, safe="")
+                changed = True
+        return "/".join(segs) if changed else upath
+
+    def fragment(self, frag: str, path: str, nesting: int) -> str:
+        if frag.startswith(("/", "!/")) and nesting < _MAX_URL_NESTING:
+            bang = "!" if frag.startswith("!") else ""
+            body = frag[len(bang):]
+            out = self.url(body, path, nesting + 1)
+            return frag if out is body else bang + out
+        if "=" in frag:
+            return self.query(frag, path, nesting)
+        out, kinds = self.detect(frag, False)
+        if not kinds:
+            return frag
+        for kind in kinds:
+            self.add(path, kind)
+        return quote(out, safe="")
+
+    def query(self, qs: str, path: str, nesting: int) -> str:
+        """`a=1&b=2`: personal keys dropped, values scrubbed; untouched pairs stay byte-identical."""
+        out: list[str] = []
+        changed = False
+        clean, key_cache = self.det.clean, self.key_cache
+        for pair in qs.split("&"):
+            if not pair:
+                out.append(pair)
+                continue
+            k_raw, eq, v_raw = pair.partition("=")
+            key = unquote_plus(k_raw, errors="replace") if ("%" in k_raw or "+" in k_raw) else k_raw
+            self.strings += 1
+            self.bytes += len(key)
+            rule, extra = key_cache.get(key) or self.key(key)
+            if rule is None and v_raw in clean and not ("%" in v_raw or "/" in v_raw or "+" in v_raw):
+                self.strings += 1  # fast path: a plain value already known to hold nothing
+                self.bytes += len(v_raw)
+                out.append(pair)
+                continue
+            if rule is _PII_KEY:
+                for kind in extra[1:]:
+                    self.add(_join(path, extra[0]), kind)
+                changed = True
+                continue
+            if rule is not None and rule is not KEEP:
+                self.add(_join(path, key), "name" if rule is AMBIGUOUS_NAME else rule)
+                changed = True
+                continue
+            if not eq or not v_raw:
+                out.append(pair)
+                continue
+            new = self.query_value(v_raw, _join(path, key), rule is KEEP, nesting)
+            if new is None:
+                out.append(pair)
+            else:
+                out.append(f"{k_raw}={quote(new, safe='')}")
+                changed = True
+        self.count("")
+        return "&".join(out) if changed else qs
+
+    def query_value(self, v_raw: str, path: str, light: bool, nesting: int) -> str | None:
+        """The redacted, decoded value, or None when nothing was found."""
+        self.count(v_raw)
+        # `+` is a space in a query string, but people write `?email=jane+tag@x.com` unencoded.
+        value = unquote(v_raw, errors="replace") if "%" in v_raw else v_raw
+        if "/" in value and nesting < _MAX_URL_NESTING and _URLISH.fullmatch(value):
+            out = self.url(value, path, nesting + 1)
+            return None if out is value else out
+        out, kinds = self.detect(v_raw, light)
+        if not kinds and "+" in v_raw:
+            out, kinds = self.detect(v_raw.replace("+", "%20"), light)
+        if not kinds:
+            return None
+        for kind in kinds:
+            self.add(path, kind)
+        return out

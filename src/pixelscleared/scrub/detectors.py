@@ -1,0 +1,341 @@
+"""Content detectors: find personal data inside one string and replace it with `[kind]`.
+
+Detection is by content, not key name, so it runs on every string that can leave. The cost
+model is "most strings are clean": one cheap trigger regex decides whether a string is worth
+looking at; the expensive checks (phonenumbers, IBAN/Luhn validation, base64 decoding) only
+run on candidates a regex already found. Every regex here is linear in the input (no nested
+unbounded quantifiers), so a hostile string costs time proportional to its length.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+import time
+from collections.abc import Callable, Iterable
+from urllib.parse import unquote
+
+import phonenumbers
+from phonenumbers import Leniency, PhoneNumberMatcher
+from stdnum import iban as stdnum_iban
+from stdnum import luhn
+
+# --- triggers -------------------------------------------------------------------------------
+# A string that none of these match is returned untouched without running any detector.
+_SPECIALS = ("@", "%", "=", ":", "eyJ", "earer", "EARER")
+_NUMERIC_HINT = re.compile(r"\d(?:\D{0,3}\d){6}|\d\.\d{1,3}\.\d{1,3}\.\d")
+_B64_HINT = re.compile(r"[A-Za-z0-9+/_-]{16}")
+_CLEAN_CACHE_MAX = 65_536
+_CLEAN_CACHE_LEN = 512
+
+# --- detectors ------------------------------------------------------------------------------
+_SECRET_KV = re.compile(
+    r"(?i)(?<![A-Za-z0-9])((?:password|passwd|pwd|passcode|secret|client_secret|api[_-]?key|"
+    r"access[_-]?token|refresh[_-]?token|id[_-]?token|auth[_-]?token|token|session(?:[_-]?id)?|"
+    r"sessid|auth|authorization)\s{0,3}[=:]\s{0,3})(?!\[)[^\s&#\"',;]+"
+)
+_BEARER = re.compile(r"(?i)\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+# The look-behind makes each run of local-part characters scanned once: linear, not quadratic.
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+(?:@|%40|%2540)"
+    r"[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,63}(?![A-Za-z])",
+    re.IGNORECASE,
+)
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])", re.IGNORECASE)
+_CARD = re.compile(r"(?<![\d.,])(?:\d[ -]?){12,18}\d(?![\d])")
+_CARD_IIN = re.compile(r"4|5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)|3[47]|3(?:0[0-5]|[68])|6(?:011|5|4[4-9]|22)|35")
+_SSN = re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\d-])")
+_IPV4 = re.compile(
+    r"(?<![\w./])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\.?\w)"
+)
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+_B64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}")
+
+# Phones: things that are never phone numbers are masked first (same length, so offsets hold).
+_NOT_PHONE = re.compile(
+    r"(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # UUID
+    r"|(?<![0-9a-z])[0-9a-f]{16,}(?![0-9a-z])"  # hashes, hex ids
+    r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"  # ISO 8601
+    r"|(?<!\d)\d{1,2}[./]\d{1,2}[./]\d{2,4}(?!\d)"  # 01.05.2024, 5/1/24
+    r"|(?<!\d)\d{4}[./]\d{1,2}[./]\d{1,2}(?!\d)"  # 2024.05.01
+    r"|(?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?!\d)"  # 12:30:00
+    r"|(?<![\d.,])\d{1,3}(?:,\d{3})+\.\d{2}(?![\d.,])|(?<![\d.,])\d{1,3}(?:\.\d{3})+,\d{2}(?![\d.,])"  # prices
+)
+_PHONE_CANDIDATE = re.compile(r"(?<![\w+])(?:\+\s?|00)?\(?\d[\d().\-\u00a0 ]{5,40}\d")
+_PHONE_CONTEXT = re.compile(
+    r"(?i)(?:tel|phone|call|mobile|mobil|cell|whatsapp|sms|text|fax|telefon|nummer|handy|portable|"
+    r"contact|reach|ring)\W{0,20}(?:\w+\W+){0,3}$"
+)
+_TEL = re.compile(r"(?i)(?:tel|callto|sms):\s{0,2}$")
+_SEVEN_DIGITS = re.compile(r"\d(?:\D{0,3}\d){6}")
+_DIGITS = re.compile(r"\d{7}")
+_DIGITS = re.compile(r"\d")
+_SEP = re.compile(r"[ .\-()\u00a0]")
+_NANP = re.compile(r"\(?\d{3}\)?[ .\-\u00a0]{1,2}\d{3}[ .\-\u00a0]\d{4}")
+_MAX_DECODE_ROUNDS = 4
+
+
+class Deadline(Exception):
+    """The time budget ran out in the middle of a string."""
+
+
+def unquote_all(s: str) -> str:
+    """Undo percent-encoding, also when applied twice or three times (`%2540` → `@`)."""
+    for _ in range(_MAX_DECODE_ROUNDS):
+        if "%" not in s:
+            break
+        d = unquote(s, errors="replace")
+        if d == s:
+            break
+        s = d
+    return s
+
+
+class TextDetectors:
+    """All content detectors for one configuration, compiled once."""
+
+    def __init__(self, enabled: Iterable[str], custom: dict[str, str], phone_regions: list[str]):
+        self.enabled = frozenset(enabled)
+        self.custom = [(kind, re.compile(rx)) for kind, rx in custom.items()]
+        self.regions = list(phone_regions)
+        self._prefixes = {
+            r: (phonenumbers.PhoneMetadata.metadata_for_region(r).national_prefix or "") for r in self.regions
+        }
+        self._nanp = {r for r in self.regions if phonenumbers.country_code_for_region(r) == 1}
+        self._trunk_zero = any(p == "0" for p in self._prefixes.values())
+        # Strings known to hold nothing, for a full check and for a light one (see `scrub`).
+        self.clean: dict[str, None] = {}
+        self.clean_light: dict[str, None] = {}
+
+    # --- entry point ---------------------------------------------------------------------
+    def scrub(self, text: str, kinds: list[str], light: bool = False, deadline: float = float("inf")) -> str:
+        """Return `text` with every finding replaced by `[kind]`; append each kind found.
+
+        `light` runs only the detectors that cannot mistake an id or an amount for personal data
+        (email, tokens, secrets); it is used for keys the operator declared safe.
+        Percent-encoded text is examined decoded; if something is found the decoded, redacted
+        text is returned, otherwise the original string comes back unchanged (same object).
+        """
+        clean = self.clean
+        if text in clean or (light and text in self.clean_light):
+            return text
+        candidate = unquote_all(text) if "%" in text else text
+        if self.custom or _triggered(candidate, light):
+            found: list[str] = []
+            out = self._redact(candidate, found, light, deadline, allow_b64=True)
+            if found:
+                kinds.extend(found)
+                return out
+        if light:
+            clean = self.clean_light  # only the light detectors ran: not proof for a full check
+        if len(text) <= _CLEAN_CACHE_LEN:
+            # Only strings with no finding are remembered, so the cache never holds personal data.
+            if len(clean) >= _CLEAN_CACHE_MAX:
+                clean.clear()
+            clean[text] = None
+        return text
+
+    # --- the chain -----------------------------------------------------------------------
+    def _redact(self, s: str, found: list[str], light: bool, deadline: float, allow_b64: bool) -> str:
+        on = self.enabled
+        if "secret" in on and ("=" in s or ":" in s):
+            s = _sub(_SECRET_KV, s, "secret", found, lambda m: m.group(1) + "[secret]")
+        if "token" in on and ("earer" in s or "EARER" in s or "asic" in s or "ASIC" in s):
+            s = _sub(_BEARER, s, "token", found)
+        if "jwt" in on and "eyJ" in s:
+            s = _sub(_JWT, s, "jwt", found)
+        if "email" in on and ("@" in s or "%" in s):
+            s = _sub(_EMAIL, s, "email", found)
+        if not light:
+            if _SEVEN_DIGITS.search(s):
+                if "iban" in on:
+                    s = _sub(_IBAN, s, "iban", found, _iban)
+                if "card" in on:
+                    s = _sub(_CARD, s, "card", found, _card)
+                if "ssn" in on:
+                    s = _sub(_SSN, s, "ssn", found)
+                if "phone" in on:
+                    s = self._phones(s, found, deadline)
+            if "ip" in on:
+                if "." in s:
+                    s = _sub(_IPV4, s, "ip", found)
+                if ":" in s:
+                    s = _sub(_IPV6, s, "ip", found, _ipv6)
+        for kind, rx in self.custom:
+            s = _sub(rx, s, kind, found)
+        if allow_b64 and "base64" in on and _B64_HINT.search(s):
+            s = self._base64(s, found, light, deadline)
+        return s
+
+    # --- phones --------------------------------------------------------------------------
+    def _phones(self, s: str, found: list[str], deadline: float) -> str:
+        """Candidates from a cheap regex; phonenumbers only sees the ones written like phones."""
+        masked = _NOT_PHONE.sub(lambda m: "_" * len(m.group()), s)
+        spans: list[tuple[int, int]] = []
+        for m in _PHONE_CANDIDATE.finditer(masked):
+            cand = m.group()
+            if len(_DIGITS.findall(cand)) < 7:
+                continue
+            a = m.start()
+            before = masked[max(0, a - 40) : a]
+            strong = cand[0] == "+" or cand.startswith("00") or bool(_TEL.search(before) or _PHONE_CONTEXT.search(before))
+            if not strong and not self._national_shape(cand):
+                continue
+            if time.perf_counter() > deadline:
+                raise Deadline()
+            spans.extend(self._phone_spans(masked, a, cand))
+        if not spans:
+            return s
+        out, last = [], 0
+        for a, b in _merge(spans):
+            out.append(s[last:a])
+            out.append("[phone]")
+            found.append("phone")
+            last = b
+        out.append(s[last:])
+        return "".join(out)
+
+    def _national_shape(self, cand: str) -> bool:
+        if not _SEP.search(cand):
+            return False  # a bare digit run is an id, a timestamp or an amount
+        if self._trunk_zero and cand.lstrip("(").startswith("0"):
+            return True
+        return bool(self._nanp and _NANP.search(cand))
+
+    def _phone_spans(self, text: str, offset: int, cand: str) -> list[tuple[int, int]]:
+        spans: list[tuple[int, int]] = []
+        work = cand
+        for region in self.regions:
+            for m in PhoneNumberMatcher(work, region, leniency=Leniency.VALID, max_tries=20):
+                if self._accept(text, offset + m.start, m.raw_string, region):
+                    spans.append((offset + m.start, offset + m.end))
+                    work = work[: m.start] + "_" * (m.end - m.start) + work[m.end :]
+            if len(_DIGITS.findall(work)) < 7:
+                break
+        return spans
+
+    def _accept(self, text: str, start: int, raw: str, region: str) -> bool:
+        """Only numbers written like phone numbers: bare digit runs are ids, not phones."""
+        lead = raw.lstrip("( ")
+        if lead.startswith("+") or lead.startswith("00"):
+            return True
+        before = text[max(0, start - 40) : start]
+        if _TEL.search(before) or _PHONE_CONTEXT.search(before):
+            return True
+        if not _SEP.search(raw):
+            return False
+        if self._prefixes.get(region) == "0" and lead.startswith("0"):
+            return True
+        return region in self._nanp and bool(_NANP.fullmatch(raw.strip()))
+
+    # --- base64 --------------------------------------------------------------------------
+    def _base64(self, s: str, found: list[str], light: bool, deadline: float) -> str:
+        def repl(m: re.Match[str]) -> str:
+            if time.perf_counter() > deadline:
+                raise Deadline()
+            decoded = _b64decode(m.group())
+            if decoded is None:
+                return m.group()
+            inner: list[str] = []
+            self._redact(unquote_all(decoded), inner, light, deadline, allow_b64=False)
+            if not inner:
+                return m.group()
+            found.append(inner[0])
+            return f"[{inner[0]}]"
+
+        return _B64.sub(repl, s)
+
+
+def _triggered(s: str, light: bool) -> bool:
+    for token in _SPECIALS:
+        if token in s:
+            return True
+    if not light and _NUMERIC_HINT.search(s):
+        return True
+    return _B64_HINT.search(s) is not None
+
+
+def _sub(rx: re.Pattern[str], s: str, kind: str, found: list[str],
+         check: Callable[[re.Match[str]], str | bool] | None = None) -> str:
+    """`rx.sub` that records each replacement; `check` may veto (False) or build the text."""
+    marker = f"[{kind}]"
+
+    def repl(m: re.Match[str]) -> str:
+        if check is not None:
+            r = check(m)
+            if r is False:
+                return m.group()
+            if isinstance(r, str):
+                found.append(kind)
+                return r
+        found.append(kind)
+        return marker
+
+    return rx.sub(repl, s)
+
+
+def _iban(m: re.Match[str]) -> str | bool:
+    groups = m.group().split(" ")
+    # a trailing word may have been swallowed ("… 00 and"): try shorter runs of groups
+    for n in range(len(groups), 0, -1):
+        cand = "".join(groups[:n])
+        if len(cand) < 15:
+            break
+        if stdnum_iban.is_valid(cand.upper()):
+            rest = " ".join(groups[n:])
+            return "[iban]" + (" " + rest if rest else "")
+    return False
+
+
+def _card(m: re.Match[str]) -> bool:
+    digits = m.group().replace(" ", "").replace("-", "")
+    return 13 <= len(digits) <= 19 and bool(_CARD_IIN.match(digits)) and luhn.is_valid(digits)
+
+
+def _ipv6(m: re.Match[str]) -> bool:
+    g = m.group()
+    if len(_DIGITS.findall(g)) + sum(c.isalpha() for c in g) < 4:
+        return False
+    try:
+        ipaddress.IPv6Address(g)
+    except ValueError:
+        return False
+    return True
+
+
+def _b64decode(tok: str) -> str | None:
+    body = tok.rstrip("=")
+    if len(body) % 4 == 1:
+        return None
+    padded = body + "=" * (-len(body) % 4)
+    try:
+        if "-" in body or "_" in body:
+            raw = base64.urlsafe_b64decode(padded)
+        else:
+            raw = base64.b64decode(padded, validate=True)
+        text = raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    if not text.isprintable():
+        return None
+    return text
+
+
+def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for a, b in spans:
+        chars[a:b] = "_" * (b - a)
+    return "".join(chars)
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
