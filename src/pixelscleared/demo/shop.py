@@ -180,7 +180,7 @@ _TRACK_JS = _static("track.js")
 def render(request: web.Request, template: str, *, status: int = 200,
            events: list[dict[str, Any]] | None = None, **ctx: Any) -> web.Response:
     """A page with the shop's layout, its consent banner and its first-party tracking calls."""
-    consent = parse_consent_cookie(request.cookies.get(CONSENT_COOKIE))
+    consent = parse_consent_cookie(request.cookies.get(CONSENT_COOKIE)).get("consent")
     session = request.get(SESSION, "")
     cart = request.app[STATE].carts.get(session, {}) if session else {}
     html = _env.get_template(template).render(
@@ -189,7 +189,7 @@ def render(request: web.Request, template: str, *, status: int = 200,
         collect_path=COLLECT_PATH,
         # Pageview on every page, then the page's own events.
         events=[{"event": "Pageview", "properties": {}}] + (events or []),
-        consent=consent.get("consent"),  # "yes" / "no" / None (banner shown)
+        consent=consent if consent in ("yes", "no") else None,  # None: no choice yet, the banner asks
         cart_count=sum(cart.values()),
         here=request.path_qs,
         **ctx,
@@ -198,8 +198,6 @@ def render(request: web.Request, template: str, *, status: int = 200,
 
 
 # --- handlers --------------------------------------------------------------------------------
-
-
 
 async def read_form(request: web.Request) -> Any:
     """The posted form; a body that is not a form is a 400, not a crash."""
