@@ -35,6 +35,11 @@ def test_parse_collect_fields(doc, expect):
         assert getattr(event, key) == value
 
 
+def test_without_url_or_referer_the_page_is_unknown_not_the_collect_url():
+    [event] = parse_collect(b'{"event": "X"}', RequestFacts(peer_ip="1.2.3.4", headers={}, url="http://shop/_pc/collect"))
+    assert event.url == ""
+
+
 def test_missing_event_id_gets_a_uuid():
     a, b = parse([{"event": "X"}, {"event": "Y"}])
     assert len(a.event_id) == 36 and a.event_id != b.event_id

@@ -60,7 +60,8 @@ def _event(item: Any, index: int, facts: RequestFacts, now: float) -> CapturedEv
         props = {}
     if not isinstance(props, dict):
         raise CaptureError(f"{where}.properties: must be a JSON object")
-    url = _text(item.get("url"), f"{where}.url") or facts.headers.get("referer", "") or facts.url
+    # A beacon's Referer is the page that sent it; the collect URL itself is never a page.
+    url = _text(item.get("url"), f"{where}.url") or facts.headers.get("referer", "")
     referrer = _text(item.get("referrer"), f"{where}.referrer")
     return CapturedEvent(
         name=name.strip(),
