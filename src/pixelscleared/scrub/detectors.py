@@ -34,7 +34,7 @@ _CLEAN_CACHE_LEN = 512
 _SECRET_KV = re.compile(
     r"(?i)(?<![A-Za-z0-9])((?:password|passwd|pwd|passcode|secret|client_secret|api[_-]?key|"
     r"access[_-]?token|refresh[_-]?token|id[_-]?token|auth[_-]?token|token|session(?:[_-]?id)?|"
-    r"sessid|auth|authorization)\s{0,3}[=:]\s{0,3})(?!\[)[^\s&#\"',;]+"
+    r"sessid|auth|authorization)\s{0,3}[=:]\s{0,3})(?!\[)(?:(?:bearer|basic)\s+)?[^\s&#\"',;]+"
 )
 _BEARER = re.compile(r"(?i)\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
@@ -175,7 +175,9 @@ class TextDetectors:
         """Candidates from a cheap regex; phonenumbers only sees the ones written like phones."""
         masked = _NOT_PHONE.sub(lambda m: "_" * len(m.group()), s)
         spans: list[tuple[int, int]] = []
-        for m in _PHONE_CANDIDATE.finditer(masked):
+        for i, m in enumerate(_PHONE_CANDIDATE.finditer(masked)):
+            if i & 255 == 255 and time.perf_counter() > deadline:
+                raise Deadline()
             cand = m.group()
             if len(_DIGITS.findall(cand)) < 7:
                 continue

@@ -54,6 +54,11 @@ _PII_KEY = "pii-key"
 _CLEAN_URL_LEN = 2048
 
 
+def _quote(s: str) -> str:
+    # lone surrogates (possible from JSON escapes) cannot be UTF-8: they become "?"
+    return quote(s, safe="", errors="replace")
+
+
 def _join(path: str, key: str) -> str:
     if len(key) > _MAX_KEY_IN_PATH:
         key = key[:_MAX_KEY_IN_PATH] + "…"
@@ -114,7 +119,10 @@ class Scrubber:
         res = self.scrub_value(doc, path)
         if not res.removed:
             return ScrubResult(body, [])
-        out = json.dumps(res.value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        try:
+            out = json.dumps(res.value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: keep them as JSON escapes
+            out = json.dumps(res.value, separators=(",", ":")).encode("ascii")
         return ScrubResult(out, res.removed)
 
 
@@ -291,7 +299,7 @@ class _Run:
             if kinds:
                 for kind in kinds:
                     self.add(f"{path}.path[{i - offset}]", kind)
-                segs[i] = quote(out, safe="")
+                segs[i] = _quote(out)
                 changed = True
         return "/".join(segs) if changed else upath
 
@@ -308,7 +316,7 @@ class _Run:
             return frag
         for kind in kinds:
             self.add(path, kind)
-        return quote(out, safe="")
+        return _quote(out)
 
     def query(self, qs: str, path: str, nesting: int) -> str:
         """`a=1&b=2`: personal keys dropped, values scrubbed; untouched pairs stay byte-identical."""
@@ -345,7 +353,7 @@ class _Run:
             if new is None:
                 out.append(pair)
             else:
-                out.append(f"{k_raw}={quote(new, safe='')}")
+                out.append(f"{k_raw}={_quote(new)}")
                 changed = True
         self.count("")
         return "&".join(out) if changed else qs

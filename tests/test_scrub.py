@@ -1,0 +1,453 @@
+"""Scrubbing engine: detectors, key rules, URL/form/JSON redaction, configuration, limits."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from pydantic import ValidationError
+
+from pixelscleared.config import ConfigError, parse_config
+from pixelscleared.scrub import Removed, ScrubError, Scrubber, ScrubResult, ScrubSettings
+
+S = Scrubber()
+
+
+def kinds(res: ScrubResult) -> list[str]:
+    return sorted({r.kind for r in res.removed})
+
+
+# --- content detectors on free text -----------------------------------------------------------
+
+DETECTED = [
+    # emails: case, +tags, encodings, inside text
+    ("write to jane.doe@example.com please", "jane.doe@example.com", "email"),
+    ("Contact: JANE.DOE+NEWS@EXAMPLE.CO.UK today", "JANE.DOE+NEWS@EXAMPLE.CO.UK", "email"),
+    ("jane%40example.com", "jane%40example.com", "email"),
+    ("jane%2540example.com", "jane%2540example.com", "email"),
+    ("jane%252540example.com", "jane%252540example.com", "email"),
+    ("mailto:jane@example.com", "jane@example.com", "email"),
+    ("user:jane_doe-1@mail.example.org;", "jane_doe-1@mail.example.org", "email"),
+    # phones: international and national formats
+    ("+44 20 7946 0958", "7946 0958", "phone"),
+    ("+442079460958", "2079460958", "phone"),
+    ("0044 20 7946 0958", "7946 0958", "phone"),
+    ("020 7946 0958", "7946 0958", "phone"),
+    ("07700 900123", "900123", "phone"),
+    ("(415) 555-2671", "555-2671", "phone"),
+    ("415.555.2671", "555.2671", "phone"),
+    ("415-555-2671", "555-2671", "phone"),
+    ("+1 (415) 555-2671", "555-2671", "phone"),
+    ("tel:+14155552671", "4155552671", "phone"),
+    ("tel:02079460958", "02079460958", "phone"),
+    ("+49 30 901820", "901820", "phone"),
+    ("030 901820", "901820", "phone"),
+    ("+33 1 42 68 53 00", "42 68 53 00", "phone"),
+    ("01 42 68 53 00", "42 68 53 00", "phone"),
+    ("call me on 4155552671", "4155552671", "phone"),
+    ("my phone number is 02079460958.", "02079460958", "phone"),
+    ("%2B44%2020%207946%200958", "7946", "phone"),
+    # payment cards (Luhn), IBANs, SSNs
+    ("card 4111 1111 1111 1111 exp 12/27", "1111 1111", "card"),
+    ("4111-1111-1111-1111", "1111-1111", "card"),
+    ("5500000000000004", "5500000000000004", "card"),
+    ("amex 378282246310005", "378282246310005", "card"),
+    ("iban GB82 WEST 1234 5698 7654 32 thanks", "5698 7654", "iban"),
+    ("DE89370400440532013000", "DE89370400440532013000", "iban"),
+    ("ssn 123-45-6789", "123-45-6789", "ssn"),
+    # network identifiers, tokens, secrets
+    ("client at 192.168.0.17.", "192.168.0.17", "ip"),
+    ("2001:0db8:85a3:0000:0000:8a2e:0370:7334", "8a2e:0370", "ip"),
+    ("2001:db8::1", "2001:db8::1", "ip"),
+    ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+     "dozjgNryP4J3", "jwt"),
+    ("Bearer abcdef1234567890XYZ", "abcdef1234567890XYZ", "token"),
+    ("Authorization: Bearer abcdef1234567890", "abcdef1234567890", "secret"),
+    ("token=abc123&x=1", "abc123", "secret"),
+    ("password: hunter2", "hunter2", "secret"),
+    ("api_key=sk_live_abcdef", "sk_live_abcdef", "secret"),
+    ("session_id=s3ss10n", "s3ss10n", "secret"),
+    # base64-wrapped personal data
+    ("amFuZS5kb2VAZXhhbXBsZS5jb20=", "amFuZS5kb2VAZXhhbXBsZS5jb20", "email"),
+    ("ref KzQ0IDIwIDc5NDYgMDk1OA== end", "KzQ0IDIwIDc5NDYgMDk1OA", "phone"),
+]
+
+
+@pytest.mark.parametrize("text,secret,kind", DETECTED)
+def test_detects_in_free_text(text: str, secret: str, kind: str) -> None:
+    res = S.scrub_text(text, "note")
+    assert secret not in res.value
+    assert kind in kinds(res)
+    assert f"[{kind}]" in res.value
+    assert all(r.path == "note" for r in res.removed)
+
+
+def test_surrounding_text_is_kept() -> None:
+    res = S.scrub_text("Hi, I'm at jane@example.com or +44 20 7946 0958 — thanks!")
+    assert res.value == "Hi, I'm at [email] or [phone] — thanks!"
+
+
+# Things that look numeric or random but are not personal data: must stay byte-identical.
+FALSE_POSITIVES = [
+    "19.99", "$1,299.99", "1.299,99 €", "EUR", "gbp", "129.9", "0.5",
+    "ORD-2024-000123", "100234567", "T-1001", "Order #100234 placed on 2024-05-01 for 129.90 GBP",
+    "SKU-1234-5678", "A1B2-C3D4", "ABC-1234-5678-90", "batch 20240501-0001", "Model 2000-300",
+    "2024-05-01", "01/05/2024", "05.01.2024", "2024-05-01T12:34:56.789Z", "2024-05-01 12:34:56", "12:30",
+    "1716200000", "1716200000000", "1716200000.123",
+    "90210", "SW1A 1AA", "10115", "75008",
+    "550e8400-e29b-41d4-a716-446655440000", "d41d8cd98f00b204e9800998ecf8427e",
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    "E.C.P.CqgBqkZ2b3JkJ0oVEhC2dGlrdG9rLXBpeGVs", "1234567890.1716200001", "G-ABC123XYZ", "GTM-5XK9ZT",
+    "45je4580v9", "13l3l3l3l1",
+    "iPhone 15 Pro Max 256GB", "Samsung QE55Q60B 55\" 4K", "Nike Air Max 90 size 10.5", "Pack of 12 x 330ml",
+    "phone case for iPhone 15 (2023)", "Tel Aviv trip 2024", "v1.2.3", "1920x1080",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0.6367.91 Safari/537.36",
+    "ISBN 978-3-16-148410-0", "EAN 4006381333931", "5901234123457", "1234567890123", "0123456789",
+    "Qty 3, total 1 234 567", "3.14159265358979", "price 1234.5678", "Supercalifragilistic", "Organic cotton T-shirt",
+    "Apparel > Tops > T-shirts", "en-GB", "", "ünïcødé ✓ 日本語",
+]
+
+
+@pytest.mark.parametrize("text", FALSE_POSITIVES)
+def test_false_positive_corpus_is_byte_identical(text: str) -> None:
+    res = S.scrub_text(text)
+    assert res.value == text
+    assert res.removed == []
+
+
+def test_false_positive_corpus_inside_an_event() -> None:
+    event = {"properties": {f"f{i}": t for i, t in enumerate(FALSE_POSITIVES)}, "n": [12345, 1716200000000, 19.9]}
+    res = S.scrub_value(event, "")
+    assert res.removed == []
+    assert json.dumps(res.value) == json.dumps(event)
+
+
+def test_bare_digit_runs_are_ids_not_phones() -> None:
+    # no "+", no separators, no phone word nearby: an order id, even if it would dial
+    assert S.scrub_text("4155552671").removed == []
+    assert S.scrub_text("order 4155552671").removed == []
+    assert kinds(S.scrub_text("phone 4155552671")) == ["phone"]
+
+
+# --- key rules --------------------------------------------------------------------------------
+
+KEYS = [
+    ("email", "email"), ("Email", "email"), ("EMAIL_ADDRESS", "email"), ("billingEmail", "email"), ("ep.email", "email"),
+    ("phone", "phone"), ("phone_number", "phone"), ("phoneNumber", "phone"), ("mobile", "phone"), ("ph", "phone"),
+    ("first_name", "name"), ("firstName", "name"), ("First-Name", "name"), ("lastName", "name"), ("full_name", "name"),
+    ("surname", "name"), ("name", "name"),
+    ("address1", "address"), ("street", "address"), ("Street_Address", "address"), ("city", "address"),
+    ("zip", "postcode"), ("ZipCode", "postcode"), ("postal_code", "postcode"), ("up.zip", "postcode"),
+    ("dob", "birth_date"), ("date_of_birth", "birth_date"), ("birthDate", "birth_date"),
+    ("user", "user"), ("customer", "user"), ("billing", "user"), ("billing[address][zip]", "user"),
+    ("password", "secret"), ("api_key", "secret"), ("access_token", "secret"), ("sessionId", "secret"),
+    ("ip", "ip"), ("ip_address", "ip"), ("ssn", "ssn"), ("card_number", "card"), ("iban", "iban"),
+    ("user_id", "user_id"),
+]
+
+
+@pytest.mark.parametrize("key,kind", KEYS)
+def test_personal_keys_are_dropped(key: str, kind: str) -> None:
+    res = S.scrub_value({key: "x", "keep": "y"}, "properties")
+    assert res.value == {"keep": "y"}
+    assert res.removed == [Removed(f"properties.{key}", kind)]
+
+
+@pytest.mark.parametrize("key", ["value", "currency", "content_id", "content_type", "order_id", "content_name",
+                                 "content_category", "quantity", "price", "event_name", "page_name", "utm_source"])
+def test_ordinary_keys_are_kept(key: str) -> None:
+    res = S.scrub_value({key: "19.90"}, "")
+    assert res.value == {key: "19.90"}
+    assert res.removed == []
+
+
+def test_user_subtree_is_dropped_whole() -> None:
+    res = S.scrub_value({"context": {"user": {"email": "a@b.co", "external_id": "x", "nested": {"q": 1}},
+                                     "user_agent": "UA"}}, "properties")
+    assert res.value == {"context": {"user_agent": "UA"}}
+    assert res.removed == [Removed("properties.context.user", "user")]
+
+
+def test_name_is_a_product_name_under_contents() -> None:
+    event = {"contents": [{"name": "T-shirt", "content_id": "1"}], "name": "Jane Doe"}
+    res = S.scrub_value(event, "")
+    assert res.value == {"contents": [{"name": "T-shirt", "content_id": "1"}]}
+    assert res.removed == [Removed("name", "name")]
+
+
+def test_personal_data_in_a_key_drops_the_entry_and_never_names_it() -> None:
+    res = S.scrub_value({"jane@example.com": 1, "ok": 2}, "p")
+    assert res.value == {"ok": 2}
+    assert res.removed == [Removed("p.[email]", "email")]
+    assert "jane" not in json.dumps([r.as_dict() for r in res.removed])
+
+
+def test_keep_keys_skip_number_detectors_but_not_emails() -> None:
+    res = S.scrub_value({"order_id": "4111111111111111", "content_id": "jane@example.com", "value": 123456789012345}, "")
+    assert res.value == {"order_id": "4111111111111111", "content_id": "[email]", "value": 123456789012345}
+    assert res.removed == [Removed("content_id", "email")]
+
+
+def test_long_integers_are_checked_for_card_numbers() -> None:
+    res = S.scrub_value({"note": 4111111111111111, "ts": 1716200000000}, "")
+    assert res.value == {"note": "[card]", "ts": 1716200000000}
+
+
+# --- URLs -------------------------------------------------------------------------------------
+
+URLS = [
+    ("https://shop.example/thanks?order_id=1001&email=jane%40example.com&utm_source=tt",
+     "https://shop.example/thanks?order_id=1001&utm_source=tt", [("url.query.email", "email")]),
+    ("https://shop.example/thanks?Email=JANE%40EXAMPLE.COM",
+     "https://shop.example/thanks", [("url.query.Email", "email")]),
+    ("https://shop.example/account/jane.doe%40example.com/orders",
+     "https://shop.example/account/%5Bemail%5D/orders", [("url.path[1]", "email")]),
+    ("https://shop.example/u/jane%2540example.com",
+     "https://shop.example/u/%5Bemail%5D", [("url.path[1]", "email")]),
+    ("https://shop.example/search?q=call+me+%2B44+20+7946+0958&page=2",
+     "https://shop.example/search?q=call%20me%20%5Bphone%5D&page=2", [("url.query.q", "phone")]),
+    ("https://shop.example/p?ref=jane+tag@example.com",
+     "https://shop.example/p?ref=%5Bemail%5D", [("url.query.ref", "email")]),
+    ("https://user:pw@shop.example/a?b=1", "https://shop.example/a?b=1", [("url.userinfo", "credentials")]),
+    ("https://shop.example/a?token=abc&password=x&api_key=k&session=s&b=1",
+     "https://shop.example/a?b=1",
+     [("url.query.token", "secret"), ("url.query.password", "secret"), ("url.query.api_key", "secret"),
+      ("url.query.session", "secret")]),
+    ("https://shop.example/cb#access_token=abc&state=ok",
+     "https://shop.example/cb#state=ok", [("url.fragment.access_token", "secret")]),
+    ("https://shop.example/app#/profile/jane@example.com",
+     "https://shop.example/app#/profile/%5Bemail%5D", [("url.fragment.path[1]", "email")]),
+    ("https://shop.example/a?first_name=Jane&lastName=Doe&zip=90210&x=1",
+     "https://shop.example/a?x=1",
+     [("url.query.first_name", "name"), ("url.query.lastName", "name"), ("url.query.zip", "postcode")]),
+    ("https://shop.example/a?next=https%3A%2F%2Fshop.example%2Fb%3Femail%3Dj%2540x.com%26k%3D1",
+     "https://shop.example/a?next=https%3A%2F%2Fshop.example%2Fb%3Fk%3D1", [("url.query.next.query.email", "email")]),
+]
+
+
+@pytest.mark.parametrize("url,expected,removed", URLS)
+def test_urls(url: str, expected: str, removed: list[tuple[str, str]]) -> None:
+    res = S.scrub_url(url)
+    assert res.value == expected
+    assert [(r.path, r.kind) for r in res.removed] == removed
+    parts = urlsplit(res.value)  # still a URL
+    assert parts.scheme == "https" and parts.netloc == "shop.example"
+
+
+@pytest.mark.parametrize("url", [
+    "https://shop.example/",
+    "https://shop.example/p/12345?utm_source=tiktok&utm_medium=paid&ttclid=E.C.P.CqgBqkZ2b3JkJ0oVEhC2",
+    "https://shop.example/search?q=t-shirt+size+M&sort=price_asc&page=2",
+    "https://shop.example/thanks?order_id=100234567&value=129.90&currency=GBP",
+    "https://shop.example/c/2024-05-01/sale?x=%E2%9C%93#reviews",
+    "/relative/path?a=1&&b=&c",
+])
+def test_clean_urls_are_byte_identical(url: str) -> None:
+    res = S.scrub_url(url)
+    assert res.value == url
+    assert res.removed == []
+
+
+def test_ga4_hit() -> None:
+    hit = ("https://shop.example/g/collect?v=2&tid=G-ABC123&cid=1234567890.1716200000&en=purchase"
+           "&dl=https%3A%2F%2Fshop.example%2Fthanks%3Femail%3Djane%2540example.com"
+           "&ep.email=jane%40example.com&up.phone=%2B442079460958&epn.value=129.9&ep.currency=GBP&_et=12")
+    res = S.scrub_url(hit)
+    q = dict(parse_qsl(urlsplit(res.value).query))
+    assert "ep.email" not in q and "up.phone" not in q
+    assert q["dl"] == "https://shop.example/thanks"
+    assert q["epn.value"] == "129.9" and q["cid"] == "1234567890.1716200000" and q["tid"] == "G-ABC123"
+    assert {(r.path, r.kind) for r in res.removed} == {
+        ("url.query.dl.query.email", "email"), ("url.query.ep.email", "email"), ("url.query.up.phone", "phone")}
+    assert "jane" not in res.value and "7946" not in res.value
+
+
+def test_url_strings_inside_properties_are_scrubbed_as_urls() -> None:
+    res = S.scrub_value({"page_url": "https://shop.example/t?email=a%40b.co&x=1"}, "properties")
+    assert res.value == {"page_url": "https://shop.example/t?x=1"}
+    assert res.removed == [Removed("properties.page_url.query.email", "email")]
+
+
+def test_unparsable_url_fails_closed() -> None:
+    with pytest.raises(ScrubError, match="not a valid URL"):
+        S.scrub_url("http://[::1/x?email=a@b.co")
+
+
+# --- forms and JSON bodies --------------------------------------------------------------------
+
+def test_form_post() -> None:
+    body = "name=Jane+Doe&email=jane%40example.com&message=call+me+on+%2B44+20+7946+0958&qty=2&product=T-shirt"
+    res = S.scrub_form(body)
+    assert res.value == "message=call%20me%20on%20%5Bphone%5D&qty=2&product=T-shirt"
+    assert [(r.path, r.kind) for r in res.removed] == [
+        ("form.name", "name"), ("form.email", "email"), ("form.message", "phone")]
+
+
+def test_clean_form_is_byte_identical() -> None:
+    body = "qty=2&product=T-shirt+M&value=19.90"
+    assert S.scrub_form(body).value is body
+
+
+def test_json_bytes() -> None:
+    clean = b'{"event":"ViewContent","properties":{"value":1}}'
+    assert S.scrub_json_bytes(clean).value is clean
+    res = S.scrub_json_bytes(b'{"event":"Lead","properties":{"email":"a@b.co","note":"x"}}')
+    assert json.loads(res.value) == {"event": "Lead", "properties": {"note": "x"}}
+    assert res.removed == [Removed("properties.email", "email")]
+    with pytest.raises(ScrubError, match="not JSON"):
+        S.scrub_json_bytes(b"\xff\xfe{")
+
+
+# --- realistic payloads from every capture source ----------------------------------------------
+
+def test_pixel_beacon_with_context_user() -> None:
+    beacon = {
+        "event": "CompletePayment", "event_id": "evt-1",
+        "context": {
+            "page": {"url": "https://shop.example/thanks?email=jane%40example.com&order_id=1001",
+                     "referrer": "https://shop.example/checkout?step=3"},
+            "user": {"email": "jane@example.com", "phone_number": "+442079460958", "external_id": "abc"},
+            "ip": "203.0.113.9", "user_agent": "Mozilla/5.0 Chrome/124.0.0.0",
+        },
+        "properties": {"value": 129.9, "currency": "GBP", "order_id": "1001",
+                       "contents": [{"content_id": "SKU-1", "content_name": "Tee", "quantity": 1, "price": 19.9}],
+                       "description": "Gift for jane@example.com, ring 020 7946 0958"},
+    }
+    res = S.scrub_value(beacon, "")
+    out = json.dumps(res.value)
+    for leak in ("jane", "7946", "203.0.113.9", "external_id"):
+        assert leak not in out
+    assert res.value["properties"]["description"] == "Gift for [email], ring [phone]"
+    assert res.value["properties"]["contents"] == beacon["properties"]["contents"]
+    assert res.value["context"]["page"]["url"] == "https://shop.example/thanks?order_id=1001"
+    assert {(r.path, r.kind) for r in res.removed} == {
+        ("context.page.url.query.email", "email"), ("context.user", "user"), ("context.ip", "ip"),
+        ("properties.description", "email"), ("properties.description", "phone")}
+
+
+def test_collect_event_through_the_pipeline_scrub() -> None:
+    """The pipeline's scrub step (page URL, referrer, properties) uses this engine."""
+    from pixelscleared.event import CapturedEvent
+    from pixelscleared.pipeline import Pipeline
+
+    ev = CapturedEvent(name="Lead", event_id="e1", event_time=1, source="collect",
+                       url="https://shop.example/thanks?email=jane%40example.com",
+                       referrer="https://shop.example/form?phone=%2B442079460958",
+                       properties={"note": "jane@example.com", "value": 1})
+    clean, removed = Pipeline.scrub(type("P", (), {"scrubber": S})(), ev)  # type: ignore[arg-type]
+    assert clean.url == "https://shop.example/thanks" and clean.referrer == "https://shop.example/form"
+    assert clean.properties == {"note": "[email]", "value": 1}
+    assert {r.path for r in removed} == {"page.url.query.email", "page.referrer.query.phone", "properties.note"}
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+def test_empty_scrub_section_gives_defaults() -> None:
+    cfg = parse_config({"upstream": "http://127.0.0.1:1", "scrub": {}}, env={})
+    assert cfg.scrub == ScrubSettings()
+    assert "order_id" in cfg.scrub.keep_keys
+
+
+def test_drop_keys_keep_keys_and_patterns() -> None:
+    s = Scrubber(ScrubSettings(drop_keys=["loyaltyCard"], keep_keys=["user_id", "note"],
+                               patterns={"member_no": r"\bMEM-\d{6}\b"}, disable=["ip"]))
+    res = s.scrub_value({"loyalty_card": "x", "LOYALTY-CARD": "y", "user_id": "4111111111111111",
+                         "text": "member MEM-123456 from 10.0.0.1", "note": "a@b.co"}, "")
+    assert res.value == {"user_id": "4111111111111111", "text": "member [member_no] from 10.0.0.1", "note": "[email]"}
+    assert {(r.path, r.kind) for r in res.removed} == {
+        ("loyalty_card", "configured"), ("LOYALTY-CARD", "configured"), ("text", "member_no"), ("note", "email")}
+
+
+@pytest.mark.parametrize("scrub,problem", [
+    ({"patterns": {"x": "("}}, "not a valid regular expression"),
+    ({"patterns": {"x": "a*"}}, "matches the empty string"),
+    ({"patterns": {"Bad Kind": "a"}}, "lower-case"),
+    ({"drop_keys": ["zip"], "keep_keys": ["ZIP"]}, "both dropped and kept"),
+    ({"phone_regions": ["XX"]}, "not a phone region"),
+    ({"disable": ["nope"]}, "scrub.disable"),
+    ({"max_depth": 1}, "scrub.max_depth"),
+    ({"unknown": 1}, "unknown key"),
+])
+def test_bad_settings_are_config_errors(scrub: dict, problem: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        parse_config({"upstream": "http://127.0.0.1:1", "scrub": scrub}, env={})
+    assert problem in str(e.value)
+
+
+def test_settings_are_frozen() -> None:
+    with pytest.raises(ValidationError):
+        ScrubSettings().max_depth = 3  # type: ignore[misc]
+
+
+def test_phone_regions_decide_national_formats() -> None:
+    us_only = Scrubber(ScrubSettings(phone_regions=["US"]))
+    assert us_only.scrub_text("020 7946 0958").removed == []
+    assert kinds(us_only.scrub_text("+44 20 7946 0958")) == ["phone"]  # international works everywhere
+
+
+# --- limits and hostile input: a ScrubError or a result, never anything else -------------------
+
+def test_limits_raise_scrub_error() -> None:
+    small = Scrubber(ScrubSettings(max_bytes=1024, max_strings=10, max_depth=3))
+    with pytest.raises(ScrubError, match="bytes"):
+        small.scrub_value({"a": "x" * 2000})
+    with pytest.raises(ScrubError, match="strings"):
+        small.scrub_value([str(i) for i in range(20)])
+    with pytest.raises(ScrubError, match="deeper"):
+        small.scrub_value({"a": {"b": {"c": {"d": {"e": 1}}}}})
+    with pytest.raises(ScrubError, match="larger than"):
+        small.scrub_json_bytes(b"[" + b"1," * 1000 + b"1]")
+    with pytest.raises(ScrubError, match="unsupported type"):
+        S.scrub_value({"a": b"bytes"})
+    with pytest.raises(ScrubError, match="nested too deeply"):
+        S.scrub_json_bytes(b"[" * 100_000 + b"]" * 100_000)
+
+
+def test_time_budget_raises_scrub_error() -> None:
+    slow = Scrubber(ScrubSettings(time_budget_ms=1, max_bytes=10_000_000))
+    with pytest.raises(ScrubError, match="time budget"):
+        slow.scrub_value([f"+44 20 7946 {i:04d} call me" for i in range(5000)])
+
+
+def test_self_referencing_value_is_bounded() -> None:
+    a: dict = {}
+    a["a"] = a
+    with pytest.raises(ScrubError, match="deeper"):
+        S.scrub_value(a)
+
+
+HOSTILE = [
+    "\ud800 jane@example.com \udfff", "\x00\x01jane@example.com\x7f", "@" * 50_000, "a" * 100_000 + "@",
+    "1 " * 50_000, "1." * 50_000, "a:" * 50_000, "%25" * 20_000 + "40", "QUFB" * 20_000, "+" * 50_000,
+    "+44 20 7946 0958 " * 2000, "eyJ" * 30_000, "token=" * 20_000, "(" * 50_000 + "1" * 20,
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_strings_finish_quickly(text: str) -> None:
+    for fn in (lambda: S.scrub_value({"x": text}), lambda: S.scrub_url("https://h.example/p?x=" + text),
+               lambda: S.scrub_form("x=" + text)):
+        try:
+            res = fn()
+        except ScrubError:
+            continue
+        assert "jane@example.com" not in json.dumps(res.value)
+
+
+def test_nothing_secret_in_reprs_or_errors() -> None:
+    assert "@" not in repr(S)
+    res = S.scrub_value({"email": "jane@example.com"})
+    assert "jane" not in repr(res.removed)
+    small = Scrubber(ScrubSettings(max_bytes=1024, max_depth=2))
+    bad_inputs = [
+        lambda: small.scrub_value({"note": "jane@example.com " * 100}),
+        lambda: small.scrub_value({"note": {"jane@example.com": {"a": {"b": 1}}, "c": {"d": {"e": 1}}}}),
+        lambda: S.scrub_url("http://[::1/jane@example.com"),
+        lambda: S.scrub_json_bytes(b'{"jane@example.com": '),
+        lambda: S.scrub_value({"note": {"x": {"jane@example.com"}}}),
+    ]
+    for fn in bad_inputs:
+        with pytest.raises(ScrubError) as e:
+            fn()
+        assert "jane" not in str(e.value)
