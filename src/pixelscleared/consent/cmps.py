@@ -14,12 +14,11 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import parse_qsl
 
 from pixelscleared.consent.cookies import ValueErrorUnknown, b64_json, json_path, json_value, pct, raw
 from pixelscleared.consent.gpp import decode_gpp
 from pixelscleared.consent.settings import ConsentSettings, CustomRule
-from pixelscleared.consent.tcf import TCCore, decode_core
+from pixelscleared.consent.tcf import TCCore, decode_core, purpose_mask
 from pixelscleared.consent.usp import USPString, parse_usp
 
 SignalState = Literal["granted", "denied", "unknown", "implied"]
@@ -56,23 +55,41 @@ def _dict(obj: Any) -> dict[str, Any]:
 
 # -- CMPs ----------------------------------------------------------------------------------
 
+def form_fields(value: str, key: str) -> list[str]:
+    """Every value of `key` in a form-encoded `k=v&k=v` string (raw, not decoded)."""
+    needle, out = key + "=", []
+    i = value.find(needle)
+    while i >= 0:
+        if i == 0 or value[i - 1] == "&":
+            end = value.find("&", i)
+            out.append(value[i + len(needle):end if end >= 0 else len(value)])
+        i = value.find(needle, i + 1)
+    return out
+
+
 def onetrust(groups: tuple[str, ...]) -> Reader:
     def read(value: str) -> SignalState:
-        fields = dict(parse_qsl(raw(value), keep_blank_values=True))  # form-encoded: + is space
-        consent = dict(g.partition(":")[::2] for g in fields.get("groups", "").split(",") if ":" in g)
+        value = raw(value)  # form-encoded `k=v&k=v`; only two fields matter
+        found = form_fields(value, "groups")
+        if len(found) != 1:
+            return UNKNOWN  # absent, or repeated (ambiguous)
+        listed = pct(found[0].replace("+", " "))
+        consent = dict(g.strip().partition(":")[::2] for g in listed.split(",") if ":" in g)
         state = all_listed(consent, groups, yes="1", no="0")
-        if state == GRANTED and fields.get("interactionCount") == "0":
+        if state == GRANTED and form_fields(value, "interactionCount")[:1] == ["0"]:
             return IMPLIED  # the CMP's default, not a choice
         return state
     return read
 
 
-_CB_MARKETING = re.compile(r"[{,]\s*marketing\s*:\s*(true|false)\b")
-_CB_METHOD = re.compile(r"[{,]\s*method\s*:\s*'?(\w+)")
+# Read on the raw value (Cookiebot percent-encodes only some characters: `:` may be `%3A`).
+# Patterns start with a literal so the scan runs in C; keys are fixed by Cookiebot.
+_CB_MARKETING = re.compile(r"marketing\s*(?::|%3[Aa])\s*(true|false)\b")
+_CB_METHOD = re.compile(r"method\s*(?::|%3[Aa])\s*(?:'|%27)?(\w+)")
 
 
 def cookiebot(value: str) -> SignalState:
-    text = pct(value).strip()
+    text = raw(value).strip()
     if text == "-1":
         return IMPLIED  # outside any consent-requiring region: everything accepted by default
     if text == "0":
@@ -205,9 +222,9 @@ def _shopify_m(m: object) -> SignalState:
 
 # -- standards -----------------------------------------------------------------------------
 
-def tcf_state(core: TCCore, purposes: tuple[int, ...], vendor_id: int | None) -> SignalState:
-    """A TC string records the visitor's choices: the needed purposes (and vendor) or not."""
-    if not all(p in core.purposes_consent for p in purposes):
+def tcf_state(core: TCCore, purposes: int, vendor_id: int | None) -> SignalState:
+    """A TC string records the visitor's choices: the needed purposes (a mask) and vendor, or not."""
+    if not core.has_purposes(purposes):
         return DENIED
     if vendor_id is not None and not core.vendor_consent(vendor_id):
         return DENIED
@@ -215,8 +232,10 @@ def tcf_state(core: TCCore, purposes: tuple[int, ...], vendor_id: int | None) ->
 
 
 def tcf(purposes: tuple[int, ...], vendor_id: int | None) -> Reader:
+    mask = purpose_mask(purposes)
+
     def read(value: str) -> SignalState:
-        return tcf_state(decode_core(pct(value)), purposes, vendor_id)
+        return tcf_state(decode_core(pct(value)), mask, vendor_id)
     return read
 
 
@@ -229,6 +248,8 @@ def usp(value: str) -> SignalState:
 
 
 def gpp(purposes: tuple[int, ...], vendor_id: int | None, honour_gpc: bool) -> Reader:
+    mask = purpose_mask(purposes)
+
     def us(fields: tuple[int, ...], gpc_bit: bool) -> SignalState:
         if 1 in fields or (honour_gpc and gpc_bit):
             return DENIED
@@ -245,7 +266,7 @@ def gpp(purposes: tuple[int, ...], vendor_id: int | None, honour_gpc: bool) -> R
         if (u := g.uspv1()) is not None:
             states.append(usp_state(u))
         if (t := g.tcfeuv2()) is not None:
-            states.append(tcf_state(t, purposes, vendor_id))
+            states.append(tcf_state(t, mask, vendor_id))
         if DENIED in states:
             return DENIED
         for state in (GRANTED, IMPLIED):

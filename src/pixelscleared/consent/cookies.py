@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
+import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -22,20 +25,27 @@ class ValueErrorUnknown(ValueError):
 
 def find_cookies(header: str, names: frozenset[str], prefixes: tuple[str, ...] = ()) -> dict[str, list[str]]:
     """Values of the wanted cookies (every copy, in header order). Prefix matches are keyed by prefix."""
-    found: dict[str, list[str]] = {}
-    for part in header.split(";"):
-        name, sep, value = part.partition("=")
-        if not sep:
-            continue
-        name = name.strip()
-        if name in names:
-            key = name
-        elif prefixes and name.startswith(prefixes):
-            key = next(p for p in prefixes if name.startswith(p))
-        else:
-            continue
-        found.setdefault(key, []).append(value.strip())
-    return found
+    return _finder(names, prefixes)(header)
+
+
+@functools.lru_cache(maxsize=32)
+def _finder(names: frozenset[str], prefixes: tuple[str, ...]) -> Callable[[str], dict[str, list[str]]]:
+    """One regex for the wanted names: the scan jumps from `;` to `;` in C."""
+    alts = [re.escape(n) for n in sorted(names, key=len, reverse=True)]
+    alts += [re.escape(p) + r"[^=;]*" for p in prefixes]
+    if not alts:
+        return lambda header: {}
+    pattern = re.compile(r";[ \t]*(" + "|".join(alts) + r")[ \t]*=([^;]*)")
+    prefix_of = {p: p for p in prefixes}
+
+    def find(header: str) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for name, value in pattern.findall(";" + header):
+            if name not in names:
+                name = prefix_of.get(name) or next(p for p in prefixes if name.startswith(p))
+            found.setdefault(name, []).append(value.strip())
+        return found
+    return find
 
 
 def raw(value: str) -> str:
@@ -47,9 +57,25 @@ def raw(value: str) -> str:
     return value
 
 
+# The escapes CMPs write, decoded with str.replace (C speed); urllib's unquote costs ~1 µs per
+# escape, which alone would blow the per-request budget on a JSON cookie.
+_COMMON = tuple((f"%{ord(c):02X}", c) for c in "\"{}[]:,' =&/@;+$!#()*?") + tuple(
+    (f"%{ord(c):02x}", c) for c in "{}[]:,;" if f"{ord(c):02x}" != f"{ord(c):02X}")
+
+
 def pct(value: str) -> str:
-    """Percent-decode exactly once."""
-    return unquote(raw(value), errors="replace")
+    """Percent-decode exactly once (same result as `urllib.parse.unquote`)."""
+    value = raw(value)
+    if "%" not in value:
+        return value
+    if "%25" not in value:  # no replacement can then produce a `%`: a leftover one is unhandled
+        out = value
+        for escape, char in _COMMON:
+            if escape in out:
+                out = out.replace(escape, char)
+        if "%" not in out:
+            return out
+    return unquote(value, errors="replace")
 
 
 def json_value(value: str) -> Any:

@@ -8,10 +8,11 @@ only looks up the cookies it knows and never raises.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pixelscleared.consent.cmps import (
     DENIED, GRANTED, IMPLIED, UNKNOWN, Reader, SignalState, most_restrictive, readers,
@@ -23,10 +24,11 @@ logger = logging.getLogger(__name__)
 
 State = Literal["granted", "denied", "unknown"]
 GPC_SOURCE = "gpc:Sec-GPC"
+CACHE_ENTRIES = 1024  # per reader; with CACHE_MAX_VALUE, at most ~2 MB of keys each
+CACHE_MAX_VALUE = 2048
 
 
-@dataclass(frozen=True, slots=True)
-class Signal:
+class Signal(NamedTuple):
     """One signal's reading. `source` names the cookie or header, never its value."""
 
     source: str
@@ -49,9 +51,12 @@ class Verdict:
 class ConsentEngine:
     def __init__(self, settings: ConsentSettings | None = None):
         self.settings = settings or ConsentSettings()
-        self._exact, self._prefix = readers(self.settings)
-        self._names = frozenset(self._exact)
-        self._prefixes = tuple(self._prefix)
+        exact, prefix = readers(self.settings)
+        self._names = frozenset(exact)
+        self._prefixes = tuple(prefix)
+        self._plan: dict[str, tuple[tuple[str, Reader], ...]] = {
+            name: tuple((r.source, _memoized(r.read)) for r in rs) for name, rs in (exact | prefix).items()
+        }
 
     def evaluate(self, cookie_header: str, headers: Mapping[str, str]) -> Verdict:
         """The verdict for one request. Never raises: a broken input is an unknown verdict."""
@@ -68,18 +73,28 @@ class ConsentEngine:
             out.append(Signal(GPC_SOURCE, DENIED))
         if not isinstance(cookie_header, str) or not cookie_header:
             return out
-        found = find_cookies(cookie_header, self._names, self._prefixes)
-        for name, values in found.items():
-            for reader in self._exact.get(name) or self._prefix[name]:
-                out.append(Signal(reader.source, most_restrictive(_read(reader.read, v) for v in values)))
+        for name, values in find_cookies(cookie_header, self._names, self._prefixes).items():
+            for source, read in self._plan[name]:
+                state = read(values[0]) if len(values) == 1 else most_restrictive(map(read, values))
+                out.append(Signal(source, state))
         return out
 
 
-def _read(read: Reader, value: str) -> SignalState:
-    try:
-        return read(value)
-    except Exception:  # malformed, truncated, hostile: this signal is simply unknown
-        return UNKNOWN
+def _memoized(read: Reader) -> Reader:
+    """Never raises, and remembers recent readings: a visitor sends the same consent cookies
+    with every request, so a reading is usually a dict hit. Bounded in entries and value size."""
+
+    def safe(value: str) -> SignalState:
+        try:
+            return read(value)
+        except Exception:  # malformed, truncated, hostile: this signal is simply unknown
+            return UNKNOWN
+
+    cached = functools.lru_cache(maxsize=CACHE_ENTRIES)(safe)
+
+    def reading(value: str) -> SignalState:
+        return cached(value) if len(value) <= CACHE_MAX_VALUE else safe(value)
+    return reading
 
 
 def combine(signals: list[Signal], opt_out_regime: bool = False) -> Verdict:

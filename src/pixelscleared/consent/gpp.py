@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pixelscleared.consent.tcf import TCCore, TCFError, b64_bits, decode_core
+from pixelscleared.consent.tcf import Bits, TCCore, TCFError, decode_core
 from pixelscleared.consent.usp import USPError, USPString, parse_usp
 
 TCFEUV2, USPV1, USNAT, USCA = 2, 6, 7, 8
@@ -59,7 +59,7 @@ class GPPString:
 
 def _bits(segment: str) -> str:
     try:
-        return b64_bits(segment)
+        return Bits(segment).string()
     except TCFError:
         raise GPPError("not a base64url segment") from None
 

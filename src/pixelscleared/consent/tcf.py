@@ -7,14 +7,9 @@ segment is read: it holds the purpose and vendor consents the proxy needs.
 
 from __future__ import annotations
 
+import base64
 import re
-from dataclasses import dataclass
 
-_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-# str.translate does the base64url → bit-string expansion in C.
-_TO_BITS = {ord(c): format(i, "06b") for i, c in enumerate(_B64URL)}
-_TO_BITS[ord("+")] = _TO_BITS[ord("-")]  # tolerate standard base64 from sloppy CMPs
-_TO_BITS[ord("/")] = _TO_BITS[ord("_")]
 _VALID = re.compile(r"[A-Za-z0-9\-_+/]+")
 MAX_CHARS = 16_384  # 98k bits: more than any real vendor section
 
@@ -23,115 +18,137 @@ class TCFError(ValueError):
     """The string is not a decodable TCF v2 core segment."""
 
 
-def b64_bits(segment: str) -> str:
-    """A base64url segment as a string of '0'/'1' (6 bits per character, no padding)."""
-    segment = segment.rstrip("=")
-    if not segment or len(segment) > MAX_CHARS or not _VALID.fullmatch(segment):
-        raise TCFError("not a base64url segment")
-    return segment.translate(_TO_BITS)
+class Bits:
+    """A base64url segment as one big-endian integer: field reads are shifts, not string ops.
+
+    Base64 is exactly 6 bits per character, so padding with `A` (zero bits) to a multiple of 4
+    characters lets the C decoder do the whole expansion.
+    """
+
+    __slots__ = ("n", "length")
+
+    def __init__(self, segment: str):
+        segment = segment.rstrip("=")
+        if not segment or len(segment) > MAX_CHARS or not _VALID.fullmatch(segment):
+            raise TCFError("not a base64url segment")
+        padded = segment.replace("+", "-").replace("/", "_") + "A" * (-len(segment) % 4)
+        self.length = len(segment) * 6
+        extra = len(padded) * 6 - self.length
+        self.n = int.from_bytes(base64.urlsafe_b64decode(padded)) >> extra
+
+    def int(self, start: int, width: int) -> int:
+        """Bits [start, start+width) as an unsigned integer (bit 0 is the first)."""
+        if start + width > self.length:
+            raise TCFError("segment truncated")
+        return (self.n >> (self.length - start - width)) & ((1 << width) - 1)
+
+    def bit(self, i: int) -> bool:
+        return self.int(i, 1) == 1
+
+    def string(self) -> str:
+        return format(self.n, f"0{self.length}b")
 
 
 def _letters(code: int) -> str:
     return chr(ord("A") + (code >> 6)) + chr(ord("A") + (code & 63))
 
 
-@dataclass(frozen=True, slots=True)
+def _ids(mask: int, width: int) -> frozenset[int]:
+    """Set bits of a `width`-bit field as 1-based ids (first bit is id 1)."""
+    return frozenset(width - i for i in range(width) if mask >> i & 1)
+
+
 class TCCore:
-    version: int
-    created_ds: int  # deciseconds since the epoch
-    last_updated_ds: int
-    cmp_id: int
-    cmp_version: int
-    consent_screen: int
-    consent_language: str
-    vendor_list_version: int
-    policy_version: int
-    is_service_specific: bool
-    use_non_standard_texts: bool
-    special_feature_optins: frozenset[int]
-    purposes_consent: frozenset[int]
-    purposes_li: frozenset[int]
-    purpose_one_treatment: bool
-    publisher_cc: str
-    max_vendor_id: int
-    is_range: bool
-    _vendor_bits: str  # bitfield encoding: bit v-1 is vendor v
-    _vendor_ranges: tuple[tuple[int, int], ...]  # range encoding: inclusive (start, end)
+    """A validated core segment. Fields are read from the bits on access: the proxy needs two
+    of them per request, support tools and tests read the rest."""
+
+    __slots__ = ("_b", "max_vendor_id", "is_range", "_vendor_ranges")
+
+    def __init__(self, b: Bits, max_vendor_id: int, is_range: bool, ranges: tuple[tuple[int, int], ...]):
+        self._b = b
+        self.max_vendor_id = max_vendor_id
+        self.is_range = is_range
+        self._vendor_ranges = ranges
+
+    def __repr__(self) -> str:
+        return (f"TCCore(cmp_id={self.cmp_id}, vendor_list_version={self.vendor_list_version}, "
+                f"purposes={sorted(self.purposes_consent)}, max_vendor_id={self.max_vendor_id})")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TCCore) and (self._b.n, self._b.length) == (other._b.n, other._b.length)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    version = property(lambda self: self._b.int(0, 6))
+    created_ds = property(lambda self: self._b.int(6, 36), doc="deciseconds since the epoch")
+    last_updated_ds = property(lambda self: self._b.int(42, 36))
+    cmp_id = property(lambda self: self._b.int(78, 12))
+    cmp_version = property(lambda self: self._b.int(90, 12))
+    consent_screen = property(lambda self: self._b.int(102, 6))
+    consent_language = property(lambda self: _letters(self._b.int(108, 12)))
+    vendor_list_version = property(lambda self: self._b.int(120, 12))
+    policy_version = property(lambda self: self._b.int(132, 6))
+    is_service_specific = property(lambda self: self._b.bit(138))
+    use_non_standard_texts = property(lambda self: self._b.bit(139))
+    special_feature_optins = property(lambda self: _ids(self._b.int(140, 12), 12))
+    purposes_mask = property(lambda self: self._b.int(152, 24), doc="24 bits, purpose 1 first")
+    purposes_consent = property(lambda self: _ids(self.purposes_mask, 24))
+    purposes_li = property(lambda self: _ids(self._b.int(176, 24), 24))
+    purpose_one_treatment = property(lambda self: self._b.bit(200))
+    publisher_cc = property(lambda self: _letters(self._b.int(201, 12)))
+
+    def has_purposes(self, mask: int) -> bool:
+        """All purposes of a mask made by `purpose_mask` consented."""
+        return self.purposes_mask & mask == mask
 
     def vendor_consent(self, vendor_id: int) -> bool:
         if not 1 <= vendor_id <= self.max_vendor_id:
             return False
         if self.is_range:
             return any(a <= vendor_id <= b for a, b in self._vendor_ranges)
-        return self._vendor_bits[vendor_id - 1] == "1"
+        return self._b.bit(230 + vendor_id - 1)
 
     def vendor_consents(self) -> frozenset[int]:
         if self.is_range:
             return frozenset(v for a, b in self._vendor_ranges for v in range(a, b + 1))
-        return frozenset(i + 1 for i, bit in enumerate(self._vendor_bits) if bit == "1")
+        return _ids(self._b.int(230, self.max_vendor_id), self.max_vendor_id)
 
 
-def _bitset(bits: str) -> frozenset[int]:
-    return frozenset(i + 1 for i, bit in enumerate(bits) if bit == "1")
+def purpose_mask(purposes: tuple[int, ...] | list[int]) -> int:
+    """The 24-bit PurposesConsent mask with these purposes (1-24) set."""
+    return sum(1 << (24 - p) for p in set(purposes))
 
 
 def decode_core(tc_string: str) -> TCCore:
-    """Decode the core segment of a TC string; raise TCFError on anything malformed."""
-    bits = b64_bits(tc_string.partition(".")[0].strip())
-    if len(bits) < 230:
+    """Decode and validate the core segment of a TC string; raise TCFError on anything malformed."""
+    b = Bits(tc_string.partition(".")[0].strip())
+    if b.length < 230:
         raise TCFError("core segment truncated")
-
-    def num(start: int, width: int) -> int:
-        return int(bits[start:start + width], 2)
-
-    version = num(0, 6)
+    version = b.int(0, 6)
     if version != 2:
         raise TCFError(f"TCF version {version}, expected 2")
-    max_vendor = num(213, 16)
-    is_range = bits[229] == "1"
-    vendor_bits = ""
+    max_vendor = b.int(213, 16)
+    is_range = b.bit(229)
     ranges: list[tuple[int, int]] = []
     if not is_range:
-        vendor_bits = bits[230:230 + max_vendor]
-        if len(vendor_bits) < max_vendor:
+        if b.length < 230 + max_vendor:
             raise TCFError("vendor bitfield truncated")
     else:
-        if len(bits) < 242:
+        if b.length < 242:
             raise TCFError("vendor ranges truncated")
-        pos, entries = 242, num(230, 12)
+        pos, entries = 242, b.int(230, 12)
         for _ in range(entries):
-            if len(bits) < pos + 17:
+            if b.length < pos + 17:
                 raise TCFError("vendor ranges truncated")
-            is_a_range, start = bits[pos] == "1", num(pos + 1, 16)
+            is_a_range, start = b.bit(pos), b.int(pos + 1, 16)
             pos += 17
             end = start
             if is_a_range:
-                if len(bits) < pos + 16:
+                if b.length < pos + 16:
                     raise TCFError("vendor ranges truncated")
-                end = num(pos, 16)
+                end = b.int(pos, 16)
                 pos += 16
             if not 1 <= start <= end <= max_vendor:
                 raise TCFError("vendor range out of bounds")
             ranges.append((start, end))
-    return TCCore(
-        version=version,
-        created_ds=num(6, 36),
-        last_updated_ds=num(42, 36),
-        cmp_id=num(78, 12),
-        cmp_version=num(90, 12),
-        consent_screen=num(102, 6),
-        consent_language=_letters(num(108, 12)),
-        vendor_list_version=num(120, 12),
-        policy_version=num(132, 6),
-        is_service_specific=bits[138] == "1",
-        use_non_standard_texts=bits[139] == "1",
-        special_feature_optins=_bitset(bits[140:152]),
-        purposes_consent=_bitset(bits[152:176]),
-        purposes_li=_bitset(bits[176:200]),
-        purpose_one_treatment=bits[200] == "1",
-        publisher_cc=_letters(num(201, 12)),
-        max_vendor_id=max_vendor,
-        is_range=is_range,
-        _vendor_bits=vendor_bits,
-        _vendor_ranges=tuple(ranges),
-    )
+    return TCCore(b, max_vendor, is_range, tuple(ranges))
