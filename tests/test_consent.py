@@ -426,3 +426,34 @@ def test_engine_never_raises_even_on_wrong_types():
     assert e.evaluate(None, {}).state == "unknown"  # type: ignore[arg-type]
     assert e.evaluate(b"cmplz_marketing=allow", {}).state == "unknown"  # type: ignore[arg-type]
     assert e.evaluate("cmplz_marketing=allow", {"sec-gpc": None}).state == "granted"  # type: ignore[dict-item]
+
+
+def test_memoized_readings_match_fresh_ones():
+    """The per-value memo must never change an answer, including for repeated hostile values."""
+    cookies = [c for c, _, _ in CMP_CASES] + ["cmplz_marketing=" + "x" * 5000, "usprivacy=\x00\xff"]
+    warm = ConsentEngine()
+    for _ in range(3):
+        for cookie in cookies:
+            assert warm.evaluate(cookie, {}) == ConsentEngine().evaluate(cookie, {}), cookie
+
+
+def test_memo_is_bounded():
+    from pixelscleared.consent import engine as engine_mod
+
+    e = ConsentEngine()
+    for i in range(engine_mod.CACHE_ENTRIES + 500):
+        e.evaluate(f"cmplz_marketing=v{i}", {})
+    read = dict(e._plan["cmplz_marketing"])["complianz:cmplz_marketing"]
+    cached = read.__closure__  # the lru_cache inside the reading closure
+    infos = [c.cell_contents.cache_info() for c in cached if hasattr(c.cell_contents, "cache_info")]
+    assert infos and infos[0].currsize <= engine_mod.CACHE_ENTRIES
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list('%"{}[]:,;=&+ 2CcAaBb57D0x9é')), max_size=60))
+def test_property_fast_percent_decoding_equals_unquote(text):
+    from urllib.parse import unquote
+
+    from pixelscleared.consent.cookies import pct
+
+    assert pct(text) == unquote(text, errors="replace")

@@ -25,11 +25,11 @@ class ValueErrorUnknown(ValueError):
 
 def find_cookies(header: str, names: frozenset[str], prefixes: tuple[str, ...] = ()) -> dict[str, list[str]]:
     """Values of the wanted cookies (every copy, in header order). Prefix matches are keyed by prefix."""
-    return _finder(names, prefixes)(header)
+    return finder(names, prefixes)(header)
 
 
 @functools.lru_cache(maxsize=32)
-def _finder(names: frozenset[str], prefixes: tuple[str, ...]) -> Callable[[str], dict[str, list[str]]]:
+def finder(names: frozenset[str], prefixes: tuple[str, ...]) -> Callable[[str], dict[str, list[str]]]:
     """One regex for the wanted names: the scan jumps from `;` to `;` in C."""
     alts = [re.escape(n) for n in sorted(names, key=len, reverse=True)]
     alts += [re.escape(p) + r"[^=;]*" for p in prefixes]

@@ -17,7 +17,7 @@ from typing import Literal, NamedTuple
 from pixelscleared.consent.cmps import (
     DENIED, GRANTED, IMPLIED, UNKNOWN, Reader, SignalState, most_restrictive, readers,
 )
-from pixelscleared.consent.cookies import find_cookies
+from pixelscleared.consent.cookies import finder
 from pixelscleared.consent.settings import ConsentSettings
 
 logger = logging.getLogger(__name__)
@@ -52,8 +52,7 @@ class ConsentEngine:
     def __init__(self, settings: ConsentSettings | None = None):
         self.settings = settings or ConsentSettings()
         exact, prefix = readers(self.settings)
-        self._names = frozenset(exact)
-        self._prefixes = tuple(prefix)
+        self._find = finder(frozenset(exact), tuple(prefix))
         self._plan: dict[str, tuple[tuple[str, Reader], ...]] = {
             name: tuple((r.source, _memoized(r.read)) for r in rs) for name, rs in (exact | prefix).items()
         }
@@ -73,7 +72,7 @@ class ConsentEngine:
             out.append(Signal(GPC_SOURCE, DENIED))
         if not isinstance(cookie_header, str) or not cookie_header:
             return out
-        for name, values in find_cookies(cookie_header, self._names, self._prefixes).items():
+        for name, values in self._find(cookie_header).items():
             for source, read in self._plan[name]:
                 state = read(values[0]) if len(values) == 1 else most_restrictive(map(read, values))
                 out.append(Signal(source, state))
