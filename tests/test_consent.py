@@ -454,6 +454,7 @@ def test_memo_is_bounded():
 def test_property_fast_percent_decoding_equals_unquote(text):
     from urllib.parse import unquote
 
-    from pixelscleared.consent.cookies import pct
+    from pixelscleared.consent.cookies import pct, raw
 
-    assert pct(text) == unquote(text, errors="replace")
+    assert pct(text) == unquote(raw(text), errors="replace")  # raw: without RFC 6265 quotes
+    assert pct(f"%22{text}") == unquote(f"%22{text}", errors="replace")
