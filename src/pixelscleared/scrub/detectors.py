@@ -26,7 +26,7 @@ from stdnum import luhn
 # A string that none of these match is returned untouched without running any detector.
 _SPECIALS = ("@", "%", "=", ":", "eyJ", "earer", "EARER")
 _NUMERIC_HINT = re.compile(r"\d(?:\D{0,3}\d){6}|\d\.\d{1,3}\.\d{1,3}\.\d")
-_B64_HINT = re.compile(r"[A-Za-z0-9+/_-]{16}")
+_B64_HINT = re.compile(r"[A-Za-z0-9+/_-]{11}")
 _CLEAN_CACHE_MAX = 65_536
 _CLEAN_CACHE_LEN = 512
 
@@ -51,22 +51,23 @@ _SSN = re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\
 _IPV4 = re.compile(
     r"(?<![\w./])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\.?\w)"
 )
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
-_B64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}")
+_IPV6 = re.compile(r"(?<!\w)(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?!\w)")
+_B64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{11,}={0,2}")
 
 # Phones: things that are never phone numbers are masked first (same length, so offsets hold).
 _NOT_PHONE = re.compile(
     r"(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # UUID
     r"|(?<![0-9a-z])[0-9a-f]{16,}(?![0-9a-z])"  # hashes, hex ids
     r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"  # ISO 8601
-    r"|(?<!\d)\d{1,2}[./]\d{1,2}[./]\d{2,4}(?!\d)"  # 01.05.2024, 5/1/24
-    r"|(?<!\d)\d{4}[./]\d{1,2}[./]\d{1,2}(?!\d)"  # 2024.05.01
+    r"|(?<![\d.])(?:0?[1-9]|[12]\d|3[01])([./])(?:0?[1-9]|[12]\d|3[01])\1(?:19|20)?\d\d(?![\d.])"  # 01.05.2024, 5/1/24
+    r"|(?<![\d.])(?:19|20)\d\d([./])(?:0?[1-9]|1[0-2])\2(?:0?[1-9]|[12]\d|3[01])(?![\d.])"  # 2024.05.01
     r"|(?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?!\d)"  # 12:30:00
     r"|(?<![\d.,])\d{1,3}(?:,\d{3})+\.\d{2}(?![\d.,])|(?<![\d.,])\d{1,3}(?:\.\d{3})+,\d{2}(?![\d.,])"  # prices
+    r"|(?<![\d.])\d+\.\d{2}(?![\d.])"  # 19.99
 )
-_PHONE_CANDIDATE = re.compile(r"(?<![\w+])(?:\+\s?|00)?\(?\d[\d().\-\u00a0 ]{5,40}\d")
+_PHONE_CANDIDATE = re.compile(r"(?<![\w+])(?<![A-Za-z]-)(?:\+\s?|00)?\(?\d[\d().\-\u00a0 ]{5,40}\d")
 _PHONE_CONTEXT = re.compile(
-    r"(?i)(?:tel|phone|call|mobile|mobil|cell|whatsapp|sms|text|fax|telefon|nummer|handy|portable|"
+    r"(?i)\b(?:tel|phone|call|mobile|mobil|cell|whatsapp|sms|text|fax|telefon|nummer|handy|portable|"
     r"contact|reach|ring)\W{0,20}(?:\w+\W+){0,3}$"
 )
 _TEL = re.compile(r"(?i)(?:tel|callto|sms):\s{0,2}$")

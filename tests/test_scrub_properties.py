@@ -1,0 +1,324 @@
+"""Property tests: personal data embedded anywhere, in any encoding, never survives scrubbing;
+and generated harmless values pass through byte-identical.
+
+The leak check looks for each planted value in the output raw, lower-cased, percent-decoded
+and base64-encoded, and for phone and card numbers also at digit level (filler text and keys
+contain no digits, so any run of the planted digits in the output is a leak).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import phonenumbers
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from stdnum import iban as stdnum_iban
+from stdnum import luhn
+
+from pixelscleared.scrub import ScrubError, Scrubber
+from pixelscleared.scrub.detectors import unquote_all
+
+S = Scrubber()
+PROFILE = settings(max_examples=int(os.environ.get("SCRUB_EXAMPLES", "250")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@dataclass(frozen=True)
+class Pii:
+    text: str  # as written in the payload (before any extra encoding)
+    kind: str
+    digits: str = ""  # for numbers: the digits that must not survive anywhere
+
+
+# --- generators of personal data ---------------------------------------------------------------
+
+_local = st.from_regex(r"[a-z0-9][a-z0-9._+-]{0,14}[a-z0-9]", fullmatch=True)
+_label = st.from_regex(r"[a-z][a-z0-9-]{0,10}[a-z0-9]", fullmatch=True)
+
+
+@st.composite
+def emails(draw: st.DrawFn) -> Pii:
+    addr = f"{draw(_local)}@{draw(_label)}.{draw(st.sampled_from(['com', 'co.uk', 'de', 'org', 'io', 'shop', 'fr']))}"
+    if draw(st.booleans()):
+        addr = addr.upper()
+    return Pii(addr, "email")
+
+
+_INTL_REGIONS = ["US", "GB", "DE", "FR", "ES", "IT", "NL", "AU", "JP", "BR", "IN", "CA", "IE", "SE"]
+_NATIONAL_REGIONS = ["US", "GB", "DE", "FR"]  # the default phone_regions
+_F = phonenumbers.PhoneNumberFormat
+
+
+@st.composite
+def phones(draw: st.DrawFn) -> Pii:
+    region = draw(st.sampled_from(_INTL_REGIONS))
+    kind = draw(st.sampled_from([phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE]))
+    example = phonenumbers.example_number_for_type(region, kind)
+    nsn = phonenumbers.national_significant_number(example)
+    tail = draw(st.text("0123456789", min_size=3, max_size=3))
+    num = phonenumbers.parse("+" + str(example.country_code) + nsn[:-3] + tail)
+    if not phonenumbers.is_valid_number(num):
+        num = example
+    e164 = phonenumbers.format_number(num, _F.E164)
+    styles = [phonenumbers.format_number(num, _F.INTERNATIONAL), e164, "tel:" + e164,
+              phonenumbers.format_number(num, _F.RFC3966)]
+    if region in ("GB", "DE", "FR"):
+        styles.append("00" + e164[1:])
+    if region in _NATIONAL_REGIONS:
+        national = phonenumbers.format_number(num, _F.NATIONAL)
+        styles += [national, national.replace(" ", "-"), "tel:" + national.replace(" ", "")]
+        if region == "US":
+            d = phonenumbers.national_significant_number(num)
+            styles += [f"{d[:3]}.{d[3:6]}.{d[6:]}", f"{d[:3]}-{d[3:6]}-{d[6:]}"]
+    text = draw(st.sampled_from(styles))
+    return Pii(text, "phone", phonenumbers.national_significant_number(num))
+
+
+@st.composite
+def cards(draw: st.DrawFn) -> Pii:
+    prefix = draw(st.sampled_from(["4", "51", "55", "2221", "34", "37", "6011"]))
+    length = 15 if prefix in ("34", "37") else 16
+    body = prefix + draw(st.text("0123456789", min_size=length - len(prefix) - 1, max_size=length - len(prefix) - 1))
+    number = body + luhn.calc_check_digit(body)
+    sep = draw(st.sampled_from(["", " ", "-"]))
+    text = sep.join(number[i:i + 4] for i in range(0, len(number), 4)) if sep else number
+    return Pii(text, "card", number)
+
+
+@st.composite
+def ibans(draw: st.DrawFn) -> Pii:
+    country, length = draw(st.sampled_from([("DE", 18), ("FR", 23), ("NL", 14), ("ES", 20), ("IT", 23)]))
+    if country == "NL":
+        bban = draw(st.sampled_from(["ABNA", "INGB", "RABO"])) + draw(st.text("0123456789", min_size=10, max_size=10))
+    elif country == "IT":
+        bban = "X" + draw(st.text("0123456789", min_size=22, max_size=22))
+    else:
+        bban = draw(st.text("0123456789", min_size=length, max_size=length))
+    number = country + stdnum_iban.calc_check_digits(country + "00" + bban) + bban
+    if not stdnum_iban.is_valid(number):
+        number = "DE89370400440532013000"
+    spaced = draw(st.booleans())
+    text = " ".join(number[i:i + 4] for i in range(0, len(number), 4)) if spaced else number
+    return Pii(text, "iban", re.sub(r"\D", "", number[4:]))
+
+
+@st.composite
+def ssns(draw: st.DrawFn) -> Pii:
+    area = draw(st.integers(1, 665))
+    group, serial = draw(st.integers(1, 99)), draw(st.integers(1, 9999))
+    text = f"{area:03d}-{group:02d}-{serial:04d}"
+    return Pii(text, "ssn", text.replace("-", ""))
+
+
+@st.composite
+def ips(draw: st.DrawFn) -> Pii:
+    if draw(st.booleans()):
+        text = ".".join(str(draw(st.integers(10, 254))) for _ in range(4))
+    else:
+        groups = [f"{draw(st.integers(0x1000, 0xffff)):x}" for _ in range(8)]
+        text = ":".join(groups)
+    return Pii(text, "ip")
+
+
+@st.composite
+def jwts(draw: st.DrawFn) -> Pii:
+    def seg() -> str:
+        raw = draw(st.binary(min_size=8, max_size=40))
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    header = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').decode().rstrip("=")
+    return Pii(f"{header}.{seg()}.{seg()}", "jwt")
+
+
+@st.composite
+def secrets(draw: st.DrawFn) -> Pii:
+    name = draw(st.sampled_from(["token", "password", "api_key", "session", "access_token", "apikey", "passwd"]))
+    value = draw(st.from_regex(r"[A-Za-z][A-Za-z0-9_]{7,20}", fullmatch=True))
+    return Pii(f"{name}={value}", "secret", value)
+
+
+any_pii = st.one_of(emails(), phones(), cards(), ibans(), ssns(), ips(), jwts(), secrets())
+
+# --- embedding: filler, encodings, positions ---------------------------------------------------
+
+_words = st.lists(st.sampled_from(["hello", "order", "thanks", "size", "red", "gift", "note", "please", "the",
+                                   "for", "Großartig", "日本", "ok"]), max_size=5).map(" ".join)
+_sep = st.sampled_from([" ", ", ", "\n", " (", ") ", ": ", "; ", " - ", "\t", " / "])
+_keys = st.sampled_from(["note", "description", "message", "comment", "data", "meta", "custom", "field", "q",
+                         "search_string", "label", "extra", "info", "payload", "text"])
+
+
+def encode(pii: Pii, how: str) -> str:
+    if how == "percent":
+        return quote(pii.text, safe="")
+    if how == "double":
+        return quote(quote(pii.text, safe=""), safe="")
+    if how == "base64":
+        return base64.b64encode(pii.text.encode()).decode()
+    if how == "base64url":
+        return base64.urlsafe_b64encode(pii.text.encode()).decode().rstrip("=")
+    return pii.text
+
+
+@st.composite
+def planted_text(draw: st.DrawFn, pii: Pii) -> str:
+    how = draw(st.sampled_from(["raw", "raw", "percent", "double", "base64", "base64url"]))
+    core = encode(pii, how)
+    if how in ("percent", "double") or draw(st.booleans()):
+        return core  # the whole value
+    return f"{draw(_words)}{draw(_sep)}{core}{draw(_sep)}{draw(_words)}"
+
+
+@st.composite
+def nest(draw: st.DrawFn, leaf: Any) -> Any:
+    value = leaf
+    for _ in range(draw(st.integers(0, 6))):
+        if draw(st.booleans()):
+            siblings = draw(st.dictionaries(_keys, _words, max_size=3))
+            key = draw(_keys)
+            siblings[key] = value
+            value = siblings
+        else:
+            items = draw(st.lists(_words, max_size=3))
+            items.insert(draw(st.integers(0, len(items))), value)
+            value = items
+    return value
+
+
+def assert_gone(pii: Pii, out: str) -> None:
+    decoded = unquote_all(out)
+    for form in {pii.text, pii.text.lower()}:
+        assert form not in out
+        assert form.lower() not in out.lower()
+        assert form not in decoded
+    b64 = base64.b64encode(pii.text.encode()).decode().rstrip("=")
+    assert b64 not in out
+    assert base64.urlsafe_b64encode(pii.text.encode()).decode().rstrip("=") not in out
+    if pii.digits:
+        assert pii.digits not in re.sub(r"\D", "", decoded)
+
+
+# --- properties ------------------------------------------------------------------------------
+
+
+@PROFILE
+@given(data=st.data(), pii=any_pii)
+def test_planted_in_json_never_survives(data: st.DataObject, pii: Pii) -> None:
+    text = data.draw(planted_text(pii))
+    key = data.draw(_keys)
+    event = data.draw(nest({key: text}))
+    try:
+        res = S.scrub_value({"properties": event}, "")
+    except ScrubError:
+        return  # fail closed: the event is dropped, nothing leaves
+    out = json.dumps(res.value, ensure_ascii=False)
+    assert_gone(pii, out)
+    assert res.removed, "something was removed and reported"
+    assert pii.text not in json.dumps([r.as_dict() for r in res.removed])
+
+
+@PROFILE
+@given(data=st.data(), pii=any_pii)
+def test_planted_in_urls_never_survives(data: st.DataObject, pii: Pii) -> None:
+    text = data.draw(planted_text(pii))
+    where = data.draw(st.sampled_from(["query", "path", "fragment", "nested"]))
+    enc = quote(text, safe="")
+    url = {
+        "query": f"https://shop.example/p?utm_source=tt&{data.draw(_keys)}={enc}&page=two",
+        "path": f"https://shop.example/a/{enc}/b?x=y",
+        "fragment": f"https://shop.example/a#{enc}",
+        "nested": "https://shop.example/r?next=" + quote(f"https://shop.example/t?{data.draw(_keys)}={enc}", safe=""),
+    }[where]
+    res = S.scrub_url(url)
+    assert_gone(pii, res.value)
+    assert res.value.startswith("https://shop.example/")
+    assert res.removed
+
+
+@PROFILE
+@given(data=st.data(), pii=any_pii)
+def test_planted_in_forms_never_survives(data: st.DataObject, pii: Pii) -> None:
+    text = data.draw(planted_text(pii))
+    body = f"product=tee&{data.draw(_keys)}={quote(text)}&qty=two"
+    res = S.scrub_form(body)
+    assert_gone(pii, res.value)
+    assert "product=tee" in res.value and "qty=two" in res.value
+
+
+@PROFILE
+@given(value=st.sampled_from(["email", "e-mail", "Email", "EMAIL", "phone_number", "phoneNumber", "first_name",
+                              "firstName", "First-Name", "LAST_NAME", "address1", "street", "zip", "ZipCode",
+                              "dob", "date_of_birth"]),
+       secret=st.text(min_size=1, max_size=30), depth=st.integers(0, 5))
+def test_personal_keys_dropped_whatever_the_value(value: str, secret: str, depth: int) -> None:
+    event: Any = {value: secret, "keep": "k"}
+    for _ in range(depth):
+        event = {"wrap": event}
+    res = S.scrub_value(event, "")
+    inner = res.value
+    for _ in range(depth):
+        inner = inner["wrap"]
+    assert inner == {"keep": "k"}
+    assert len(res.removed) == 1
+
+
+# --- harmless values stay byte-identical ------------------------------------------------------
+
+harmless = st.one_of(
+    st.decimals(min_value=0, max_value=100_000, places=2, allow_nan=False).map(str),  # prices
+    st.integers(0, 10**6).map(lambda n: f"{n:,}.99"),
+    st.dates().map(lambda d: d.isoformat()),
+    st.datetimes().map(lambda d: d.isoformat(timespec="seconds") + "Z"),
+    st.dates().map(lambda d: d.strftime("%d/%m/%Y")),
+    st.integers(10**9, 2 * 10**9).map(str),  # unix seconds
+    st.integers(10**12, 2 * 10**12).map(str),  # unix milliseconds
+    st.builds(lambda: str(uuid.uuid4())),
+    st.binary(min_size=16, max_size=32).map(lambda b: b.hex()),  # hashes
+    st.from_regex(r"[A-Z]{2,4}-\d{3,6}(-[A-Z]{1,3})?", fullmatch=True),  # SKUs
+    st.from_regex(r"ORD-20\d\d-\d{4,6}", fullmatch=True),  # order ids
+    st.from_regex(r"\d{5}", fullmatch=True),  # ZIP-like codes outside personal keys
+    st.from_regex(r"E\.C\.P\.[A-Za-z0-9]{20,60}", fullmatch=True),  # ttclid values
+    st.sampled_from(["EUR", "USD", "GBP", "JPY", "eur"]),
+    st.from_regex(r"(iPhone|Galaxy S|Pixel) \d{1,2}( Pro)? \d{2,3}GB", fullmatch=True),
+)
+
+
+@PROFILE
+@given(values=st.lists(harmless, min_size=1, max_size=8))
+def test_harmless_values_are_byte_identical(values: list[str]) -> None:
+    event = {"properties": {f"f_{chr(97 + i)}": v for i, v in enumerate(values)}, "list": values}
+    res = S.scrub_value(event, "")
+    assert res.removed == []
+    assert json.dumps(res.value) == json.dumps(event)
+    text = " | ".join(values)  # joined by spaces, two ids could form a phone number: "01000 00000"
+    assert S.scrub_text(text).value == text
+
+
+@PROFILE
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+                    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=12), c, max_size=4),
+                    max_leaves=30))
+def test_arbitrary_json_never_raises_anything_but_scrub_error(value: Any) -> None:
+    try:
+        res = S.scrub_value(value, "")
+    except ScrubError:
+        return
+    json.dumps(res.value)  # still JSON-serialisable
+    for r in res.removed:
+        assert set(r.as_dict()) == {"path", "kind"}
+
+
+@PROFILE
+@given(st.text(max_size=200))
+def test_arbitrary_urls_stay_strings_or_fail_closed(text: str) -> None:
+    try:
+        res = S.scrub_url("https://shop.example/" + text)
+    except ScrubError:
+        return
+    assert isinstance(res.value, str)
