@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import re
 import time
 import uuid
@@ -177,7 +176,7 @@ def _timestamp(value: Any) -> float | None:
     """ISO 8601 (what the pixel sends) or epoch seconds/milliseconds; None when unreadable."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         # json.loads reads NaN and 400-digit integers; neither survives _event_time's arithmetic
-        return value if math.isfinite(value) and abs(value) < 1e15 else None
+        return value if -1e15 < value < 1e15 else None  # also False for NaN
     if not isinstance(value, str) or len(value) > 40:
         return None
     try:
