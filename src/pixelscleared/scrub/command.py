@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -23,11 +23,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-c", "--config", metavar="FILE", help="use the scrub: section of this config file")
 
 
-def _read(name: str, stdin: TextIO) -> str:
+def _read(name: str, stdin: BinaryIO) -> str:
+    """The whole input as UTF-8 text (a UnicodeDecodeError otherwise)."""
     if name == "-":
-        return stdin.read()
-    with open(name, encoding="utf-8") as f:
-        return f.read()
+        return stdin.read().decode("utf-8")
+    with open(name, "rb") as f:
+        return f.read().decode("utf-8")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -49,12 +50,11 @@ def main(args: argparse.Namespace) -> int:
             res = scrubber.scrub_url(args.url, "url")
             result: Any = res.value
         elif args.json is not None:
-            text = _read(args.json, sys.stdin)
+            text = _read(args.json, sys.stdin.buffer)
             try:
                 doc = json.loads(text)
-            except ValueError as e:
-                print(f"pixelscleared scrub: not JSON: {e.msg} (line {e.lineno}, column {e.colno})"
-                      if isinstance(e, json.JSONDecodeError) else "pixelscleared scrub: not JSON", file=sys.stderr)
+            except json.JSONDecodeError as e:  # the message names a position, never the content
+                print(f"pixelscleared scrub: not JSON: {e.msg} (line {e.lineno}, column {e.colno})", file=sys.stderr)
                 return 2
             except RecursionError:
                 print("pixelscleared scrub: JSON nested too deeply", file=sys.stderr)
@@ -62,7 +62,7 @@ def main(args: argparse.Namespace) -> int:
             res = scrubber.scrub_value(doc, "")
             result = res.value
         else:
-            res = scrubber.scrub_form(_read(args.form, sys.stdin).rstrip("\r\n"), "form")
+            res = scrubber.scrub_form(_read(args.form, sys.stdin.buffer).rstrip("\r\n"), "form")
             result = res.value
     except OSError as e:
         print(f"pixelscleared scrub: cannot read input: {e.strerror or e}", file=sys.stderr)
