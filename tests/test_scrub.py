@@ -451,3 +451,13 @@ def test_nothing_secret_in_reprs_or_errors() -> None:
         with pytest.raises(ScrubError) as e:
             fn()
         assert "jane" not in str(e.value)
+
+
+def test_any_internal_failure_becomes_a_scrub_error() -> None:
+    class Evil(dict):
+        def items(self):  # type: ignore[override]
+            raise RuntimeError("jane@example.com")
+
+    with pytest.raises(ScrubError) as e:
+        S.scrub_value({"a": Evil(x=1)})
+    assert str(e.value) == "internal error (RuntimeError)"

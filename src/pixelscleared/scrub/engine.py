@@ -15,9 +15,11 @@ was itself personal data.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, unquote_plus, urlsplit, urlunsplit
@@ -54,6 +56,28 @@ _PII_KEY = "pii-key"
 _CLEAN_URL_LEN = 2048
 
 
+def _fail_closed(fn: Callable[..., ScrubResult]) -> Callable[..., ScrubResult]:
+    """Any failure becomes a ScrubError, so callers only have one thing to catch and drop on.
+
+    The message names the exception type only: an exception's text may quote the input.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> ScrubResult:
+        try:
+            return fn(*args, **kwargs)
+        except ScrubError:
+            raise
+        except RecursionError:
+            raise ScrubError("input nested too deeply") from None
+        except MemoryError:
+            raise ScrubError("input too large") from None
+        except Exception as e:  # a bug must never let an unscrubbed event through
+            raise ScrubError(f"internal error ({type(e).__name__})") from None
+
+    return wrapper
+
+
 def _quote(s: str) -> str:
     # lone surrogates (possible from JSON escapes) cannot be UTF-8: they become "?"
     return quote(s, safe="", errors="replace")
@@ -82,17 +106,20 @@ class Scrubber:
         return (f"Scrubber(detectors={sorted(self.detectors.enabled)}, custom={len(self.detectors.custom)}, "
                 f"drop_keys={len(self.keys.drop)}, keep_keys={len(self.keys.keep)})")
 
+    @_fail_closed
     def scrub_value(self, value: Any, path: str = "") -> ScrubResult:
         """A JSON-like value at any depth (dicts, lists, strings, numbers, bools, None)."""
         run = _Run(self)
         return run.finish(run.value(value, path, 0, False, False))
 
+    @_fail_closed
     def scrub_url(self, url: str, path: str = "url") -> ScrubResult:
         run = _Run(self)
         if not isinstance(url, str):
             raise ScrubError(f"{path}: not a string")
         return run.finish(run.url(url, path, 0))
 
+    @_fail_closed
     def scrub_form(self, body: str, path: str = "form") -> ScrubResult:
         """An application/x-www-form-urlencoded body; personal fields are removed."""
         run = _Run(self)
@@ -101,11 +128,13 @@ class Scrubber:
         run.count(body)
         return run.finish(run.query(body, path, 0))
 
+    @_fail_closed
     def scrub_text(self, text: str, path: str = "") -> ScrubResult:
         """One free-text string (no key context)."""
         run = _Run(self)
         return run.finish(run.text(text, path, False, 0))
 
+    @_fail_closed
     def scrub_json_bytes(self, body: bytes, path: str = "") -> ScrubResult:
         """A JSON request body; the result is bytes, identical to the input when nothing was removed."""
         if len(body) > self.settings.max_bytes:
