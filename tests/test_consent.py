@@ -458,3 +458,13 @@ def test_property_fast_percent_decoding_equals_unquote(text):
 
     assert pct(text) == unquote(raw(text), errors="replace")  # raw: without RFC 6265 quotes
     assert pct(f"%22{text}") == unquote(f"%22{text}", errors="replace")
+
+
+@pytest.mark.parametrize("header, state", [
+    # Python's http.cookies (and clients built on it) quote values with commas as RFC 2109 octal escapes.
+    ('cookieyes-consent="consentid:x\\054consent:yes\\054action:yes\\054advertisement:yes"', "granted"),
+    ('cookieyes-consent="consentid:x\\054consent:no\\054action:yes\\054advertisement:no"', "denied"),
+    ('cookieyes-consent="advertisement:yes\\"', "unknown"),
+])
+def test_rfc2109_quoted_cookie_values(header, state):
+    assert ConsentEngine().evaluate(header, {}).state == state

@@ -54,7 +54,12 @@ def raw(value: str) -> str:
         raise ValueErrorUnknown("cookie value too large")
     if len(value) >= 2 and value[0] == value[-1] == '"':
         value = value[1:-1]
+        if "\\" in value:  # RFC 2109 quoting as Python's http.cookies writes it: `\054` for `,`
+            value = _QUOTED_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)) if m.group(1) else m.group(2), value)
     return value
+
+
+_QUOTED_ESCAPE = re.compile(r"\\(?:([0-3][0-7]{2})|(.))")
 
 
 # The escapes CMPs write, decoded with str.replace (C speed); urllib's unquote costs ~1 µs per
