@@ -15,7 +15,6 @@ import ipaddress
 import re
 import time
 from collections.abc import Callable, Iterable
-from urllib.parse import unquote
 
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
@@ -77,10 +76,20 @@ _DIGITS = re.compile(r"\d")
 _SEP = re.compile(r"[ .\-()\u00a0]")
 _NANP = re.compile(r"\(?\d{3}\)?[ .\-\u00a0]{1,2}\d{3}[ .\-\u00a0]\d{4}")
 _MAX_DECODE_ROUNDS = 4
+_PCT = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 
 
 class Deadline(Exception):
     """The time budget ran out in the middle of a string."""
+
+
+def _unhex(m: re.Match[str]) -> str:
+    return bytes.fromhex(m.group().replace("%", "")).decode("utf-8", "replace")
+
+
+def unquote(s: str) -> str:
+    """`urllib.parse.unquote(s, errors="replace")`, in C: runs of escapes decoded as UTF-8."""
+    return _PCT.sub(_unhex, s) if "%" in s else s
 
 
 def unquote_all(s: str) -> str:
@@ -88,7 +97,7 @@ def unquote_all(s: str) -> str:
     for _ in range(_MAX_DECODE_ROUNDS):
         if "%" not in s:
             break
-        d = unquote(s, errors="replace")
+        d = _PCT.sub(_unhex, s)
         if d == s:
             break
         s = d

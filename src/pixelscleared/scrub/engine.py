@@ -22,9 +22,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, unquote, unquote_plus, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
-from pixelscleared.scrub.detectors import Deadline, TextDetectors
+from pixelscleared.scrub.detectors import Deadline, TextDetectors, unquote
 from pixelscleared.scrub.keys import AMBIGUOUS_NAME, KEEP, KeyRules
 from pixelscleared.scrub.settings import DETECTORS, ScrubSettings
 
@@ -101,6 +101,7 @@ class Scrubber:
         self.keys = KeyRules(s.drop_keys, s.keep_keys)
         self.key_cache: dict[str, tuple[str | None, bool]] = {}
         self.clean_urls: dict[str, None] = {}
+        self.clean_pairs: dict[str, None] = {}
 
     def __repr__(self) -> str:
         return (f"Scrubber(detectors={sorted(self.detectors.enabled)}, custom={len(self.detectors.custom)}, "
@@ -158,13 +159,14 @@ class Scrubber:
 class _Run:
     """The state of one scrub call: findings, limits and the deadline."""
 
-    __slots__ = ("det", "keys", "key_cache", "clean_urls", "s", "removed", "_seen", "deadline", "strings", "bytes")
+    __slots__ = ("det", "keys", "key_cache", "clean_urls", "clean_pairs", "s", "removed", "_seen", "deadline", "strings", "bytes")
 
     def __init__(self, scrubber: Scrubber):
         self.det = scrubber.detectors
         self.keys = scrubber.keys
         self.key_cache = scrubber.key_cache
         self.clean_urls = scrubber.clean_urls
+        self.clean_pairs = scrubber.clean_pairs
         self.s = scrubber.settings
         self.removed: list[Removed] = []
         self._seen: set[tuple[str, str]] = set()
@@ -243,23 +245,25 @@ class _Run:
     def mapping(self, d: dict[Any, Any], path: str, depth: int, product: bool, light: bool) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         clean, clean_urls, key_cache = self.det.clean, self.clean_urls, self.key_cache
+        n = c = 0
         for k, sub in d.items():
             key = k if type(k) is str else str(k)
-            self.strings += 1
-            self.bytes += len(key)
+            n += len(key)
             rule, extra = key_cache.get(key) or self.key(key)
             if rule is None or (rule is AMBIGUOUS_NAME and product):
-                if type(sub) is str and ((sub in clean and "/" not in sub) or sub in clean_urls):
-                    # fast path: a string already known to hold nothing (most of a typical event)
-                    self.strings += 1
-                    self.bytes += len(sub)
+                t = type(sub)
+                # fast paths: numbers, and strings already known to hold nothing (most of an event)
+                if t is str:
+                    if (sub in clean and "/" not in sub) or sub in clean_urls:
+                        n += len(sub)
+                        c += 1
+                        out[k] = sub
+                    else:
+                        out[k] = self.text(sub, f"{path}.{key}" if path else key, light, 0)
+                elif t is float or t is bool or sub is None or (t is int and -10**12 < sub < 10**12):
                     out[k] = sub
-                    continue
-                p = f"{path}.{key}" if path else key
-                if type(sub) is str:
-                    out[k] = self.text(sub, p, light, 0)
                 else:
-                    out[k] = self.value(sub, p, depth + 1, product or extra, light)
+                    out[k] = self.value(sub, f"{path}.{key}" if path else key, depth + 1, product or extra, light)
             elif rule is _PII_KEY:  # the key itself is personal data: drop the entry, name it by its redacted form
                 for kind in extra[1:]:
                     self.add(_join(path, extra[0]), kind)
@@ -267,6 +271,8 @@ class _Run:
                 out[k] = self.value(sub, f"{path}.{key}" if path else key, depth + 1, product, True)
             else:
                 self.add(_join(path, key), "name" if rule is AMBIGUOUS_NAME else rule)
+        self.strings += len(d) + c
+        self.bytes += n
         self.count("")
         return out
 
@@ -351,13 +357,15 @@ class _Run:
         """`a=1&b=2`: personal keys dropped, values scrubbed; untouched pairs stay byte-identical."""
         out: list[str] = []
         changed = False
-        clean, key_cache = self.det.clean, self.key_cache
+        clean, key_cache, clean_pairs = self.det.clean, self.key_cache, self.clean_pairs
         for pair in qs.split("&"):
-            if not pair:
+            if not pair or pair in clean_pairs:
+                self.strings += 1
+                self.bytes += len(pair)
                 out.append(pair)
                 continue
             k_raw, eq, v_raw = pair.partition("=")
-            key = unquote_plus(k_raw, errors="replace") if ("%" in k_raw or "+" in k_raw) else k_raw
+            key = unquote(k_raw.replace("+", " "))
             self.strings += 1
             self.bytes += len(key)
             rule, extra = key_cache.get(key) or self.key(key)
@@ -381,6 +389,10 @@ class _Run:
             new = self.query_value(v_raw, _join(path, key), rule is KEEP, nesting)
             if new is None:
                 out.append(pair)
+                if nesting == 0 and len(pair) <= _CLEAN_URL_LEN:
+                    if len(clean_pairs) >= _KEY_CACHE_MAX:
+                        clean_pairs.clear()
+                    clean_pairs[pair] = None  # only pairs with no finding are remembered
             else:
                 out.append(f"{k_raw}={_quote(new)}")
                 changed = True
@@ -391,7 +403,7 @@ class _Run:
         """The redacted, decoded value, or None when nothing was found."""
         self.count(v_raw)
         # `+` is a space in a query string, but people write `?email=jane+tag@x.com` unencoded.
-        value = unquote(v_raw, errors="replace") if "%" in v_raw else v_raw
+        value = unquote(v_raw)
         if "/" in value and nesting < _MAX_URL_NESTING and _URLISH.fullmatch(value):
             out = self.url(value, path, nesting + 1)
             return None if out is value else out
