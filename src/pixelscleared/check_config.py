@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from pixelscleared.config import ConfigError, load_config
+from pixelscleared.config import load_for_command
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -13,12 +12,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as e:
-        print(f"{args.config}: invalid configuration", file=sys.stderr)
-        for problem in e.problems:
-            print(f"  {problem}", file=sys.stderr)
+    if (cfg := load_for_command(args.config)) is None:
         return 2
     print(f"{args.config}: OK")
     print(f"  listen   {cfg.listen.host}:{cfg.listen.port} → upstream {cfg.upstream}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any, Literal
 
@@ -316,6 +317,17 @@ def parse_config(data: Any, env: dict[str, str] | None = None) -> Config:
         for err in e.errors():
             problems.append(f"{_loc(err['loc'])}: {_message(err)}")
         raise ConfigError(problems) from None
+
+
+def load_for_command(path: str | Path) -> Config | None:
+    """For CLI commands: the config, or None after printing every problem to stderr."""
+    try:
+        return load_config(path)
+    except ConfigError as e:
+        print(f"{path}: invalid configuration", file=sys.stderr)
+        for problem in e.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return None
 
 
 def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:

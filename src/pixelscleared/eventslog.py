@@ -99,13 +99,11 @@ def main(args: argparse.Namespace) -> int:
     if args.db:
         db = Path(args.db)
     elif args.config:
-        from pixelscleared.config import ConfigError, load_config
+        from pixelscleared.config import load_for_command
 
-        try:
-            db = load_config(args.config).outbox.path
-        except ConfigError as e:
-            print("\n".join(e.problems), file=sys.stderr)
+        if (cfg := load_for_command(args.config)) is None:
             return 2
+        db = cfg.outbox.path
     else:
         print("error: give -c CONFIG or --db FILE", file=sys.stderr)
         return 2

@@ -22,7 +22,7 @@ from mitmproxy.master import Master
 
 from pixelscleared import logs
 from pixelscleared.addon import PixelsCleared
-from pixelscleared.config import Config, ConfigError, load_config
+from pixelscleared.config import Config, load_for_command
 
 logger = logging.getLogger("pixelscleared")
 
@@ -134,12 +134,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as e:
-        print(f"{args.config}: invalid configuration", file=sys.stderr)
-        for problem in e.problems:
-            print(f"  {problem}", file=sys.stderr)
+    if (cfg := load_for_command(args.config)) is None:
         return 2
     ports = [(cfg.listen.host, cfg.listen.port)] + ([(cfg.listen.host, cfg.tls.port)] if cfg.tls else [])
     if args.web:

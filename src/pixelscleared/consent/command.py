@@ -27,19 +27,15 @@ def parse_header(text: str) -> tuple[str, str]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pixelscleared.config import ConfigError, load_config
+    from pixelscleared.config import load_for_command
     from pixelscleared.consent import ConsentEngine
     from pixelscleared.consent.settings import ConsentSettings
 
     settings = ConsentSettings()
     if args.config:
-        try:
-            settings = load_config(args.config).consent
-        except ConfigError as e:
-            for problem in e.problems:
-                print(f"{args.config}: {problem}" if not problem.startswith(str(args.config)) else problem,
-                      file=sys.stderr)
+        if (cfg := load_for_command(args.config)) is None:
             return 2
+        settings = cfg.consent
     headers: dict[str, str] = {}
     for h in args.header:
         try:
