@@ -29,6 +29,8 @@ DETECTED = [
     ("jane%252540example.com", "jane%252540example.com", "email"),
     ("mailto:jane@example.com", "jane@example.com", "email"),
     ("user:jane_doe-1@mail.example.org;", "jane_doe-1@mail.example.org", "email"),
+    ("jörg.müller@bücher.de", "müller@bücher", "email"),
+    ("jane@example.com123", "jane@example.com", "email"),
     # phones: international and national formats
     ("+44 20 7946 0958", "7946 0958", "phone"),
     ("+442079460958", "2079460958", "phone"),
@@ -44,6 +46,7 @@ DETECTED = [
     ("+49 30 901820", "901820", "phone"),
     ("030 901820", "901820", "phone"),
     ("+33 1 42 68 53 00", "42 68 53 00", "phone"),
+    ("01.42.68.53.00", "42.68.53", "phone"),
     ("01 42 68 53 00", "42 68 53 00", "phone"),
     ("call me on 4155552671", "4155552671", "phone"),
     ("my phone number is 02079460958.", "02079460958", "phone"),
@@ -105,7 +108,8 @@ FALSE_POSITIVES = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0.6367.91 Safari/537.36",
     "ISBN 978-3-16-148410-0", "EAN 4006381333931", "5901234123457", "1234567890123", "0123456789",
     "Qty 3, total 1 234 567", "3.14159265358979", "price 1234.5678", "Supercalifragilistic", "Organic cotton T-shirt",
-    "Apparel > Tops > T-shirts", "en-GB", "", "ünïcødé ✓ 日本語",
+    "Apparel > Tops > T-shirts", "en-GB", "", "ünïcødé ✓ 日本語", "/img/logo@2x.png", "icon@3x.webp",
+    "name@localhost", "std::vector", "12:30:45", "06.12.2024",
 ]
 
 

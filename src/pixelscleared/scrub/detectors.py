@@ -1,10 +1,11 @@
 """Content detectors: find personal data inside one string and replace it with `[kind]`.
 
 Detection is by content, not key name, so it runs on every string that can leave. The cost
-model is "most strings are clean": one cheap trigger regex decides whether a string is worth
-looking at; the expensive checks (phonenumbers, IBAN/Luhn validation, base64 decoding) only
-run on candidates a regex already found. Every regex here is linear in the input (no nested
-unbounded quantifiers), so a hostile string costs time proportional to its length.
+model is "most strings are clean": substring tests and two small regexes decide whether a
+string is worth looking at, and strings found clean are remembered (never the others); the
+expensive checks (phonenumbers, IBAN/Luhn validation, base64 decoding) only run on candidates
+a regex already found. The regexes avoid nested unbounded quantifiers, so a hostile string
+costs time roughly proportional to its length, and long loops watch the deadline.
 """
 
 from __future__ import annotations
@@ -38,9 +39,10 @@ _SECRET_KV = re.compile(
 _BEARER = re.compile(r"(?i)\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 # The look-behind makes each run of local-part characters scanned once: linear, not quadratic.
+# Unicode letters are allowed on both sides (jörg@bücher.de); the TLD is letters or punycode.
 _EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+(?:@|%40|%2540)"
-    r"[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,63}(?![A-Za-z])",
+    r"(?<![\w.%+\-])[\w.%+\-]+(?:@|%40|%2540)"
+    r"[\w\-]+(?:\.[\w\-]+)*\.(?:[^\W\d_]{2,63}|xn--[\w\-]{1,59})(?![^\W\d_])",
     re.IGNORECASE,
 )
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])", re.IGNORECASE)
@@ -71,10 +73,12 @@ _PHONE_CONTEXT = re.compile(
 )
 _TEL = re.compile(r"(?i)(?:tel|callto|sms):\s{0,2}$")
 _SEVEN_DIGITS = re.compile(r"\d(?:\D{0,3}\d){6}")
-_DIGITS = re.compile(r"\d{7}")
 _DIGITS = re.compile(r"\d")
 _SEP = re.compile(r"[ .\-()\u00a0]")
 _NANP = re.compile(r"\(?\d{3}\)?[ .\-\u00a0]{1,2}\d{3}[ .\-\u00a0]\d{4}")
+_FILE_EXTENSIONS = frozenset(
+    "png jpg jpeg gif svg webp avif ico bmp tif tiff css js mjs map json pdf mp4 webm mp3 woff woff2 ttf otf".split()
+)
 _MAX_DECODE_ROUNDS = 4
 _PCT = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 
@@ -158,7 +162,7 @@ class TextDetectors:
         if "jwt" in on and "eyJ" in s:
             s = _sub(_JWT, s, "jwt", found)
         if "email" in on and ("@" in s or "%" in s):
-            s = _sub(_EMAIL, s, "email", found)
+            s = _sub(_EMAIL, s, "email", found, _email)
         if not light:
             if _SEVEN_DIGITS.search(s):
                 if "iban" in on:
@@ -287,6 +291,11 @@ def _sub(rx: re.Pattern[str], s: str, kind: str, found: list[str],
         return marker
 
     return rx.sub(repl, s)
+
+
+def _email(m: re.Match[str]) -> bool:
+    # `logo@2x.png` is a retina image, not an address: no TLD is a file extension
+    return m.group().rpartition(".")[2].lower() not in _FILE_EXTENSIONS
 
 
 def _iban(m: re.Match[str]) -> str | bool:
