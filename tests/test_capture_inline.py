@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pixelscleared.capture import Forwarded, scrub_forwarded
-from pixelscleared.scrub import ScrubError, Scrubber
+from pixelscleared.scrub import Scrubber, ScrubError
 
 HITS = json.loads((Path(__file__).parent / "fixtures" / "capture" / "ga4_hits.json").read_text())
 SCRUBBER = Scrubber()
@@ -62,8 +62,9 @@ def test_ga4_hit_with_personal_data():
     assert len(lines) == 2
     assert lines[0].startswith("en=sign_up&ep.method=email&")
     assert lines[1].startswith("en=contact&") and lines[1].endswith("&ep.topic=delivery")
-    assert {(r.path, r.kind) for r in f.removed} >= {("url.query.ep.email", "email"), ("url.query.uid", "user_id"),
-                                                      ("url.query.up.phone", "phone"), ("body[0].ep.user_phone", "phone")}
+    assert {(r.path, r.kind) for r in f.removed} >= {
+        ("url.query.ep.email", "email"), ("url.query.uid", "user_id"), ("url.query.up.phone", "phone"),
+        ("body[0].ep.user_phone", "phone")}
     assert "jane" not in repr(f.removed).lower()
 
 
@@ -132,8 +133,8 @@ def test_unknown_bodies_without_personal_data_pass_unchanged(content_type, body)
     ("application/octet-stream", BINARY + b"\x00jane.doe@example.com\x00" + BINARY, "body: personal data"),
     ("application/octet-stream", b"\xff\xfe" + "jane.doe@example.com".encode("utf-16-le"), "body: personal data"),
     ("text/plain", b"hello, reach me at jane.doe@example.com or +44 7911 123456", "body: personal data"),
-    ("multipart/form-data; boundary=x", b"--x\r\nContent-Disposition: form-data; name=\"e\"\r\n\r\n"
-     b"jane.doe@example.com\r\n--x--", "body: personal data"),
+    ("multipart/form-data; boundary=x",
+     b'--x\r\nContent-Disposition: form-data; name="e"\r\n\r\njane.doe@example.com\r\n--x--', "body: personal data"),
     ("application/json", b"{not json", "body: not JSON"),
     ("application/x-www-form-urlencoded", b"a=\xff\xfe", "body: form data that is not UTF-8"),
     (GA4_TEXT, b"\n".join([b"en=a"] * 1001), "body: more than 1000 lines"),

@@ -172,15 +172,16 @@ _user = st.fixed_dictionaries({}, optional={
 })
 _beacon = st.fixed_dictionaries(
     {"context": st.fixed_dictionaries({"user": _user}, optional={
-        "page": st.dictionaries(st.sampled_from(["url", "referrer"]), st.text(max_size=30) | _json_values),
-        "ad": st.dictionaries(st.sampled_from(["callback", "x"]), _json_values),
+        "page": st.dictionaries(st.sampled_from(["url", "referrer"]), st.text(max_size=30)),
+        "ad": st.dictionaries(st.sampled_from(["callback", "x"]), st.text(max_size=20) | _json_values),
         "pixel": st.dictionaries(st.sampled_from(["code"]), _json_values),
     })},
-    optional={"event": st.sampled_from(["Pageview", "AddToCart", ""]) | st.text(max_size=10),
-              "event_id": st.text(max_size=10) | st.integers() | st.none(),
+    optional={"event_id": st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7e), max_size=10) | st.integers()
+              | st.text(max_size=5) | st.none(),
               "timestamp": st.text(max_size=30) | st.integers() | st.floats(),
-              "properties": _json_values},
-)
+              "properties": st.dictionaries(st.text(max_size=8), _json_values, max_size=4) | _json_values},
+).flatmap(lambda d: st.sampled_from(["Pageview", "AddToCart"]).map(lambda name: {"event": name, **d})
+          | st.text(max_size=10).map(lambda name: {"event": name, **d}))
 
 
 @settings(max_examples=300, deadline=None)

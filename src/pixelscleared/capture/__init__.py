@@ -9,5 +9,5 @@ from pixelscleared.capture.ga4 import parse_ga4_hit
 from pixelscleared.capture.inline import Forwarded, scrub_forwarded
 from pixelscleared.capture.tiktok_pixel import beacon_pixel_code, parse_tiktok_beacon
 
-__all__ = ["MAX_EVENTS_PER_CALL", "CaptureError", "parse_collect", "parse_ga4_hit", "Forwarded", "scrub_forwarded",
-           "beacon_pixel_code", "parse_tiktok_beacon"]
+__all__ = ["MAX_EVENTS_PER_CALL", "CaptureError", "Forwarded", "beacon_pixel_code", "parse_collect", "parse_ga4_hit",
+           "parse_tiktok_beacon", "scrub_forwarded"]

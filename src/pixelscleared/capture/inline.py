@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from pixelscleared.scrub import Removed, ScrubError, Scrubber, ScrubResult
+from pixelscleared.scrub import Removed, Scrubber, ScrubError, ScrubResult
 
 MAX_LINES = 1000  # gtag batches at most 25 events per request
 _FORM = "application/x-www-form-urlencoded"
