@@ -115,6 +115,12 @@ def test_fields(query, body, expect):
         assert getattr(e, key) == value
 
 
+def test_without_dl_or_referer_there_is_no_page_url():
+    facts = RequestFacts(peer_ip="127.0.0.1", headers={}, url="https://shop.example/g/collect")
+    [e] = parse_ga4_hit("GET", "v=2&en=x", b"", facts, now=NOW)
+    assert e.url == ""
+
+
 def test_get_hit_ignores_the_body():
     assert one("v=2&en=page_view", b"en=scroll", method="GET").name == "page_view"
 

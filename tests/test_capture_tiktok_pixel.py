@@ -114,6 +114,12 @@ def test_fields(item, expect):
         assert getattr(e, key) == value
 
 
+def test_without_page_url_or_referer_there_is_no_page_url():
+    facts = RequestFacts(peer_ip="127.0.0.1", headers={}, url="https://shop.example/api/v2/pixel")
+    [e] = parse_tiktok_beacon(b'{"event": "X"}', "", facts, now=NOW)
+    assert e.url == ""
+
+
 def test_pixel_code():
     assert beacon_pixel_code(ATC, "") == "CKTESTPIXEL000000001"
     assert beacon_pixel_code(b'{"event":"X"}', "") == ""

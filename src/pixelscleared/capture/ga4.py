@@ -68,7 +68,7 @@ def _event(hit: dict[str, str], index: int, count: int, facts: RequestFacts, now
         event_id = str(uuid.uuid4())
     elif not _EVENT_ID.fullmatch(event_id):
         raise CaptureError(f"{where}.ep.event_id: must be a string of 1-128 printable characters")
-    url = hit.get("dl") or facts.headers.get("referer", "") or facts.url
+    url = hit.get("dl") or facts.headers.get("referer", "")  # the /g/collect URL is never a page
     return CapturedEvent(
         name=name.strip(),
         event_id=event_id,

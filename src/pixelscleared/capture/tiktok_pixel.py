@@ -138,7 +138,8 @@ def _event(item: dict[str, Any], index: int, facts: RequestFacts, now: float) ->
     context = _object(item.get("context"), f"{where}.context")
     page = _object(context.get("page"), f"{where}.context.page")
     ad = _object(context.get("ad"), f"{where}.context.ad")
-    url = _text(page.get("url"), f"{where}.context.page.url") or facts.headers.get("referer", "") or facts.url
+    # the Referer is the page that sent the beacon; the beacon URL itself is never a page
+    url = _text(page.get("url"), f"{where}.context.page.url") or facts.headers.get("referer", "")
     referrer = _text(page.get("referrer"), f"{where}.context.page.referrer")
     ttclid = _query_param(url, "ttclid")
     callback = ad.get("callback")
