@@ -11,11 +11,10 @@ from __future__ import annotations
 import math
 import re
 import time
-import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
-from pixelscleared.capture.collect import _EVENT_ID, _NAME, MAX_EVENTS_PER_CALL, CaptureError, _query_param
+from pixelscleared.capture.fields import MAX_EVENTS_PER_CALL, CaptureError, event_id, event_name, query_param
 from pixelscleared.event import CapturedEvent, RequestFacts
 
 MAX_HIT_BYTES = 256 * 1024
@@ -60,24 +59,18 @@ def _params(qs: str, where: str) -> dict[str, str]:
 
 def _event(hit: dict[str, str], index: int, count: int, facts: RequestFacts, now: float) -> CapturedEvent:
     where = f"events[{index}]" if count > 1 else "event"
-    name = hit.get("en", "")
-    if not _NAME.fullmatch(name):
-        raise CaptureError(f"{where}.en: must be a name of 1-100 letters, digits, _ . : - or space")
-    event_id = hit.get("ep.event_id", "")
-    if not event_id:
-        event_id = str(uuid.uuid4())
-    elif not _EVENT_ID.fullmatch(event_id):
-        raise CaptureError(f"{where}.ep.event_id: must be a string of 1-128 printable characters")
+    name = event_name(hit.get("en", ""), f"{where}.en")
+    eid = event_id(hit.get("ep.event_id", ""), f"{where}.ep.event_id")
     url = hit.get("dl") or facts.headers.get("referer", "")  # the /g/collect URL is never a page
     return CapturedEvent(
-        name=name.strip(),
-        event_id=event_id,
+        name=name,
+        event_id=eid,
         event_time=int(now),  # a hit carries no event time: it is sent as it happens
         source="ga4",
         url=url,
         referrer=hit.get("dr", ""),
         properties=_properties(hit),
-        ttclid=_query_param(url, "ttclid"),
+        ttclid=query_param(url, "ttclid"),
     )
 
 

@@ -13,21 +13,22 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import time
-import uuid
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from pixelscleared.capture.collect import (
-    _EVENT_ID,
-    _NAME,
+from pixelscleared.capture.fields import (
     MAX_EVENTS_PER_CALL,
     CaptureError,
-    _event_time,
-    _query_param,
+    event_id,
+    event_name,
+    event_time,
+    load_json,
+    obj,
+    query_param,
+    text,
 )
 from pixelscleared.event import CapturedEvent, RequestFacts
 
@@ -58,16 +59,16 @@ def read_beacon(body: bytes, query: str) -> list[dict[str, Any]]:
         raise CaptureError(f"call larger than {MAX_BEACON_BYTES} bytes")
     message = _param(query, _MESSAGE_PARAM)
     if message is not None:
-        doc = _json(_b64(message), "analytics_message")
+        doc = load_json(_b64(message), "analytics_message")
     elif body.lstrip()[:1] in (b"{", b"["):
-        doc = _json(body, "body")
+        doc = load_json(body, "body")
     elif body.strip():
         try:
             text = body.decode("ascii").strip()
         except UnicodeDecodeError:
             raise CaptureError("body is neither JSON nor an analytics_message") from None
         in_form = _param(text, _MESSAGE_PARAM)
-        doc = _json(_b64(text if in_form is None else in_form), "analytics_message")
+        doc = load_json(_b64(text if in_form is None else in_form), "analytics_message")
     else:
         raise CaptureError("no beacon in the body or the query")
     if isinstance(doc, dict) and "batch" in doc and "event" not in doc:
@@ -105,14 +106,6 @@ def _b64(text: str) -> bytes:
     return raw
 
 
-def _json(raw: bytes, what: str) -> Any:
-    try:
-        return json.loads(raw)
-    except RecursionError:
-        raise CaptureError(f"{what}: nested too deeply") from None
-    except (ValueError, UnicodeDecodeError):
-        raise CaptureError(f"{what}: not JSON") from None
-
 
 def _where(index: int) -> str:
     return f"events[{index}]" if index else "event"
@@ -120,35 +113,24 @@ def _where(index: int) -> str:
 
 def _event(item: dict[str, Any], index: int, facts: RequestFacts, now: float) -> CapturedEvent:
     where = _where(index)
-    name = item.get("event")
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise CaptureError(f"{where}.event: must be a name of 1-100 letters, digits, _ . : - or space")
-    event_id = item.get("event_id")
-    if event_id is None or event_id == "":
-        event_id = str(uuid.uuid4())  # the page called ttq.track without {event_id}: nothing to dedup with
-    elif isinstance(event_id, (int, str)) and not isinstance(event_id, bool) and _EVENT_ID.fullmatch(str(event_id)):
-        event_id = str(event_id)
-    else:
-        raise CaptureError(f"{where}.event_id: must be a string of 1-128 printable characters")
-    props = item.get("properties")
-    if props is None:
-        props = {}
-    if not isinstance(props, dict):
-        raise CaptureError(f"{where}.properties: must be a JSON object")
-    context = _object(item.get("context"), f"{where}.context")
-    page = _object(context.get("page"), f"{where}.context.page")
-    ad = _object(context.get("ad"), f"{where}.context.ad")
+    name = event_name(item.get("event"), f"{where}.event")
+    # Without {event_id} in ttq.track there is nothing to deduplicate with: a fresh id.
+    eid = event_id(item.get("event_id"), f"{where}.event_id")
+    props = obj(item.get("properties"), f"{where}.properties")
+    context = obj(item.get("context"), f"{where}.context")
+    page = obj(context.get("page"), f"{where}.context.page")
+    ad = obj(context.get("ad"), f"{where}.context.ad")
     # the Referer is the page that sent the beacon; the beacon URL itself is never a page
-    url = _text(page.get("url"), f"{where}.context.page.url") or facts.headers.get("referer", "")
-    referrer = _text(page.get("referrer"), f"{where}.context.page.referrer")
-    ttclid = _query_param(url, "ttclid")
+    url = text(page.get("url"), f"{where}.context.page.url") or facts.headers.get("referer", "")
+    referrer = text(page.get("referrer"), f"{where}.context.page.referrer")
+    ttclid = query_param(url, "ttclid")
     callback = ad.get("callback")
     if not ttclid and isinstance(callback, str) and _TTCLID.fullmatch(callback):
         ttclid = callback
     return CapturedEvent(
-        name=name.strip(),
-        event_id=event_id,
-        event_time=_event_time(_timestamp(item.get("timestamp")), now),
+        name=name,
+        event_id=eid,
+        event_time=event_time(_timestamp(item.get("timestamp")), now),
         source="tiktok_pixel",
         url=url,
         referrer=referrer,
@@ -157,20 +139,8 @@ def _event(item: dict[str, Any], index: int, facts: RequestFacts, now: float) ->
     )
 
 
-def _object(value: Any, where: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise CaptureError(f"{where}: must be a JSON object")
-    return value
 
 
-def _text(value: Any, where: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise CaptureError(f"{where}: must be a string")
-    return value
 
 
 def _timestamp(value: Any) -> float | None:

@@ -25,6 +25,8 @@ def parse(doc):
     ({"event": "X", "event_time": (NOW - 60) * 1000}, {"event_time": int(NOW - 60)}),
     ({"event": "X", "event_time": NOW + 86400}, {"event_time": int(NOW)}),
     ({"event": "X", "event_time": NOW - 30 * 86400}, {"event_time": int(NOW)}),
+    ({"event": "X", "event_time": float("nan")}, {"event_time": int(NOW)}),
+    ({"event": "X", "event_time": 10**400}, {"event_time": int(NOW)}),
     ({"event": "X", "url": "http://s/p?ttclid=CLICK1&a=b"}, {"ttclid": "CLICK1"}),
     ({"event": "X", "properties": None}, {"properties": {}}),
     ({"event": "X", "referrer": "http://r/"}, {"referrer": "http://r/"}),
@@ -46,8 +48,9 @@ def test_missing_event_id_gets_a_uuid():
 
 
 @pytest.mark.parametrize("body, reason", [
-    (b"not json", "body is not JSON"),
-    (b"\xff\xfe", "body is not JSON"),
+    (b"not json", "body: not JSON"),
+    (b"\xff\xfe", "body: not JSON"),
+    (b"[" * 100_000, "body: nested too deeply"),
     (b"[]", "no events"),
     (b"5", "event: must be a JSON object"),
     (b'{"event": ""}', "event.event: must be a name"),
