@@ -27,7 +27,7 @@ from stdnum import luhn
 _SPECIALS = ("@", "%", "=", ":", "eyJ", "earer", "EARER")
 _NUMERIC_HINT = re.compile(r"\d(?:\D{0,3}\d){6}|\d\.\d{1,3}\.\d{1,3}\.\d")
 _B64_HINT = re.compile(r"[A-Za-z0-9+/_-]{11}")
-_CLEAN_CACHE_MAX = 65_536
+_CLEAN_CACHE_MAX = 16_384  # × ≤ 512 characters: a few MB at most
 _CLEAN_CACHE_LEN = 512
 
 # --- detectors ------------------------------------------------------------------------------
