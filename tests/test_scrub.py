@@ -465,3 +465,33 @@ def test_any_internal_failure_becomes_a_scrub_error() -> None:
     with pytest.raises(ScrubError) as e:
         S.scrub_value({"a": Evil(x=1)})
     assert str(e.value) == "internal error (RuntimeError)"
+
+
+# --- caches: they speed up repeats, never change a result, never hold personal data ------------
+
+def test_caches_never_change_results_or_hold_personal_data() -> None:
+    s = Scrubber()
+    event = {"order_id": "4111111111111111", "note": "4111111111111111", "q": "jane@example.com",
+             "page": "https://shop.example/p?id=4111111111111111&email=jane%40example.com", "x": "plain"}
+    first = s.scrub_value(event, "")
+    again = s.scrub_value(event, "")
+    url_first = s.scrub_url(event["page"])
+    url_again = s.scrub_url(event["page"])
+    assert first == again and url_first == url_again
+    assert first.value["order_id"] == "4111111111111111"  # kept key: light check only
+    assert first.value["note"] == "[card]"  # same string under an ordinary key: full check
+    caches = [s.detectors.clean, s.detectors.clean_light, s.key_cache, s.clean_urls, s.clean_pairs]
+    held = json.dumps([list(c) for c in caches])
+    assert "jane" not in held and "email=" not in held
+    assert "4111111111111111" in s.detectors.clean_light and "4111111111111111" not in s.detectors.clean
+    s.clear_caches()
+    assert all(not c for c in caches)
+    assert s.scrub_value(event, "") == first
+
+
+def test_light_check_first_does_not_whitelist_for_a_full_check() -> None:
+    s = Scrubber()
+    assert s.scrub_value({"content_id": "+44 20 7946 0958"}, "").removed == []
+    assert kinds(s.scrub_value({"note": "+44 20 7946 0958"}, "")) == ["phone"]
+    assert s.scrub_form("order_id=020+7946+0958").removed == []
+    assert kinds(s.scrub_form("ref=020+7946+0958")) == ["phone"]

@@ -103,6 +103,12 @@ class Scrubber:
         self.clean_urls: dict[str, None] = {}
         self.clean_pairs: dict[str, None] = {}
 
+    def clear_caches(self) -> None:
+        """Forget the strings, keys, URLs and query pairs already found clean."""
+        for cache in (self.detectors.clean, self.detectors.clean_light, self.key_cache, self.clean_urls,
+                      self.clean_pairs):
+            cache.clear()
+
     def __repr__(self) -> str:
         return (f"Scrubber(detectors={sorted(self.detectors.enabled)}, custom={len(self.detectors.custom)}, "
                 f"drop_keys={len(self.keys.drop)}, keep_keys={len(self.keys.keep)})")
