@@ -105,7 +105,9 @@ def main() -> None:
     ga4_us = median_us(lambda: s.scrub_url(next(it_h), "url"), n)
 
     def cold(fn):
-        s.clear_caches()  # nothing seen before: every string examined in full
+        # no value seen before (keys stay known, as on a live site): every string examined in full
+        for cache in (s.detectors.clean, s.detectors.clean_light, s.clean_urls, s.clean_pairs):
+            cache.clear()
         return fn()
 
     it_b, it_h = iter(beacons), iter(hits)
@@ -124,7 +126,7 @@ def main() -> None:
     print("scrub benchmark (one core)")
     print(f"  pixel beacon ({beacon_size} B JSON): median {beacon_us:7.1f} µs/event  -> {1e6 / beacon_us:8.0f} events/s")
     print(f"  GA4 hit      ({len(hit)} B URL):   median {ga4_us:7.1f} µs/event  -> {1e6 / ga4_us:8.0f} events/s")
-    print(f"  first sight (empty caches): beacon {cold_beacon_us:7.1f} µs, GA4 hit {cold_ga4_us:7.1f} µs")
+    print(f"  first sight (no value seen before): beacon {cold_beacon_us:7.1f} µs, GA4 hit {cold_ga4_us:7.1f} µs")
     print(f"  large body   ({len(raw) / 1e6:.1f} MB JSON):  {mb_s:6.1f} MB/s")
     worst = max(beacon_us, ga4_us)
     verdict = "meets" if 1e6 / worst >= TARGET_EVENTS_PER_S else "BELOW"

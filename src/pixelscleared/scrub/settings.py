@@ -27,9 +27,12 @@ DEFAULT_KEEP_KEYS: tuple[str, ...] = (
 _KIND = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
+_NOT_ALNUM = re.compile(r"[^a-z0-9]")
+
+
 def normalize_key(key: str) -> str:
     """`First-Name`, `first_name`, `firstName` → `firstname`."""
-    return re.sub(r"[^a-z0-9]", "", key.lower())
+    return _NOT_ALNUM.sub("", key.lower())
 
 
 class ScrubSettings(BaseModel):
