@@ -14,7 +14,7 @@ from mitmproxy import ctx, exceptions, http
 
 from pixelscleared import logs
 from pixelscleared.admin import EVENTS_PAGE, NO_CONTENT, AdminAccess, Reply
-from pixelscleared.capture import CaptureError, parse_collect
+from pixelscleared.capture import CaptureError, Route, build_routes, parse_collect
 from pixelscleared.config import Config, ConfigError, load_config
 from pixelscleared.event import RequestFacts
 from pixelscleared.eventslog import fetch, parse_query, summary
@@ -45,6 +45,7 @@ class PixelsCleared:
         self.pipeline: Pipeline | None = None
         self.admin: AdminAccess | None = None
         self.prefix = "/_pc/"
+        self.routes: dict[str, Route] = {}
         self._running = False
         self._keep_host = False
         self._visitor_cookie = False
@@ -56,6 +57,7 @@ class PixelsCleared:
         self.pipeline = Pipeline(cfg)
         self.admin = AdminAccess(cfg.admin)
         self.prefix = cfg.prefix
+        self.routes: dict[str, Route] = build_routes(cfg.capture)
         self._visitor_cookie = bool(cfg.identity.visitor_cookie)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -94,9 +96,9 @@ class PixelsCleared:
 
     # -- HTTP hooks ------------------------------------------------------------------------
     def requestheaders(self, flow: http.HTTPFlow) -> None:
-        if self.cfg is None or not flow.request.path.startswith(self.prefix):
+        if self.cfg is None or not (flow.request.path.startswith(self.prefix) or self._route(flow)):
             return
-        # Our own endpoints are read whole, so their size is bounded before reading.
+        # Our own endpoints and tracking calls are read whole, so their size is bounded before reading.
         length = flow.request.headers.get("content-length", "0")
         if not length.isdigit() or int(length) > self.cfg.max_body_bytes:
             assert self.pipeline is not None
@@ -107,6 +109,7 @@ class PixelsCleared:
         if self.pipeline is None or flow.response is not None:
             return
         own = flow.request.path.startswith(self.prefix)
+        route = None
         try:
             if own:
                 reply = await self._own(flow)
@@ -116,13 +119,18 @@ class PixelsCleared:
                     else {"Cache-Control": "no-store"},
                 )
             else:
-                self._forwarded_headers(flow)
+                if route := self._route(flow):
+                    self._tracking_call(flow, route)
+                if flow.response is None:
+                    self._forwarded_headers(flow)
         except Exception:
             self.pipeline.metrics.addon_errors.labels("request").inc()
             logger.exception("PixelsCleared error on %s %s (site traffic unaffected)",
                              flow.request.method, flow.request.path.split("?")[0])
             if own:  # never pass our endpoints to the origin
                 flow.response = http.Response.make(500, b'{"error":"internal"}', {"Content-Type": "application/json"})
+            elif route is not None:  # a tracking call we could not clean is not passed on (fail closed)
+                flow.response = http.Response.make(204, b"", {"Cache-Control": "no-store"})
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         if self.pipeline is None or flow.response is None or flow.response.stream:
@@ -142,6 +150,32 @@ class PixelsCleared:
             resp.stream = True
 
     # -- helpers ---------------------------------------------------------------------------
+    def _route(self, flow: http.HTTPFlow) -> Route | None:
+        if not self.routes:
+            return None
+        path = flow.request.path.partition("?")[0]
+        return self.routes.get(path.rstrip("/") or "/")
+
+    def _tracking_call(self, flow: http.HTTPFlow, route: Route) -> None:
+        assert self.pipeline is not None
+        req = flow.request
+        call = self.pipeline.tracking_call(route, req.method, req.path, req.headers.get("content-type", ""),
+                                           req.get_content(strict=False) or b"", request_facts(flow))
+        fate = "forwarded to the origin" if call.forward else "answered by the sidecar"
+        if call.forward and call.forward.removed:
+            fate += f" with {len(call.forward.removed)} items removed"
+        annotate(flow, [a.as_dict() for a in call.accepted], f"{route.source} call {fate}"
+                 + (f"; {call.problem}" if call.problem else ""))
+        flow.metadata["pixelscleared"]["forward_removed"] = [r.as_dict() for r in call.forward.removed] \
+            if call.forward else []
+        if call.forward is None:
+            flow.response = http.Response.make(204, b"", {"Cache-Control": "no-store"})
+            return
+        if call.forward.path_qs != req.path:
+            req.path = call.forward.path_qs
+        if call.forward.removed:
+            req.content = call.forward.body
+
     def _forwarded_headers(self, flow: http.HTTPFlow) -> None:
         req = flow.request
         if flow.client_conn.peername:
@@ -194,9 +228,9 @@ class PixelsCleared:
         return NO_CONTENT
 
 
-def annotate(flow: http.HTTPFlow, accepted: list[dict[str, Any]]) -> None:
+def annotate(flow: http.HTTPFlow, accepted: list[dict[str, Any]], note: str = "") -> None:
     """What the sidecar decided, on the flow itself: mitmweb shows comment, mark and metadata."""
-    parts = []
+    parts = [note] if note else []
     for a in accepted:
         removed = f", removed {len(a['removed'])}" if a["removed"] else ""
         fates = "; ".join(f"{pixel}: {fate}" for pixel, fate in a["pixels"].items())

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pixelscleared import logs
+from pixelscleared.capture import CaptureError, Forwarded, Route, scrub_forwarded
 from pixelscleared.config import Config
 from pixelscleared.consent import ConsentEngine, Verdict
 from pixelscleared.deliver import Deliverer
@@ -42,6 +43,15 @@ class Accepted:
     def as_dict(self) -> dict[str, Any]:
         return {"event_id": self.event_id, "event": self.event, "verdict": self.verdict,
                 "consent_sources": self.consent_sources, "removed": self.removed, "pixels": self.pixels}
+
+
+@dataclass(slots=True)
+class TrackingCall:
+    """The outcome of a tracking call the site already sends (GA4 hit, pixel beacon)."""
+
+    accepted: list[Accepted]
+    forward: Forwarded | None  # what goes on to the origin; None: the sidecar answers the call
+    problem: str = ""
 
 
 class Pipeline:
@@ -133,6 +143,28 @@ class Pipeline:
         for p in targets:
             row(p.pixel_id, "queued", payload=payload, test_event_code=event.test_event_code or p.test_event_code)
         return acc
+
+    def tracking_call(self, route: Route, method: str, path_qs: str, content_type: str, body: bytes,
+                      facts: RequestFacts) -> TrackingCall:
+        """Capture events from the call; scrub the call itself when it continues to the origin."""
+        problem = ""
+        try:
+            events = route.parse(method, path_qs.partition("?")[2], body, facts)
+        except CaptureError as e:
+            self.metrics.dropped.labels("bad_tracking_call").inc()
+            events, problem = [], f"{route.source}: {e}"
+        accepted = self.accept(events, facts) if events else []
+        if not route.forward:
+            return TrackingCall(accepted, None, problem)
+        try:
+            forward = scrub_forwarded(self.scrubber, path_qs, content_type, body)
+        except ScrubError as e:
+            # Fail closed: a call we cannot clean is answered here, never passed on.
+            self.metrics.dropped.labels("forward_scrub_failed").inc()
+            return TrackingCall(accepted, None, problem or f"not forwarded: {e}")
+        for r in forward.removed:
+            self.metrics.removed.labels(r.kind).inc()
+        return TrackingCall(accepted, forward, problem)
 
     def visitor_cookie(self, facts: RequestFacts) -> str | None:
         """A Set-Cookie value for the sidecar's own visitor id (consent granted, none yet), or None."""

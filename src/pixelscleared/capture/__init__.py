@@ -6,11 +6,45 @@ TikTok pixel beacon), `ga4` (first-party GA4 hits); `fields` holds the rules the
 events or raise CaptureError with a reason that never echoes values.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from pixelscleared.capture.collect import parse_collect
 from pixelscleared.capture.fields import MAX_EVENTS_PER_CALL, CaptureError
 from pixelscleared.capture.ga4 import parse_ga4_hit
 from pixelscleared.capture.inline import Forwarded, scrub_forwarded
 from pixelscleared.capture.tiktok_pixel import beacon_pixel_code, parse_tiktok_beacon
+from pixelscleared.config import Capture
+from pixelscleared.event import CapturedEvent, RequestFacts
 
 __all__ = ["MAX_EVENTS_PER_CALL", "CaptureError", "Forwarded", "beacon_pixel_code", "parse_collect", "parse_ga4_hit",
-           "parse_tiktok_beacon", "scrub_forwarded"]
+           "parse_tiktok_beacon", "scrub_forwarded", "Route", "SOURCES", "build_routes"]
+
+
+Parser = Callable[[str, str, bytes, RequestFacts], list[CapturedEvent]]
+
+
+def _tiktok_pixel(method: str, query: str, body: bytes, facts: RequestFacts) -> list[CapturedEvent]:
+    return parse_tiktok_beacon(body, query, facts)
+
+
+SOURCES: dict[str, Parser] = {"tiktok_pixel": _tiktok_pixel, "ga4": parse_ga4_hit}
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A first-party path carrying tracking calls the site already sends."""
+
+    source: str
+    parse: Parser
+    forward: bool  # scrub inline and pass to the origin, or answer it ourselves
+
+
+def build_routes(settings: Capture) -> dict[str, Route]:
+    """Exact path → route, built once at load (a dict lookup per request on the hot path)."""
+    routes: dict[str, Route] = {}
+    for source, parser in SOURCES.items():
+        spec = getattr(settings, source)
+        for path in spec.paths:
+            routes[path.rstrip("/") or "/"] = Route(source, parser, spec.forward)
+    return routes
