@@ -137,3 +137,14 @@ def test_mitmdump_with_invalid_config_says_why(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode != 0
     assert "listen.prot: unknown key" in r.stdout + r.stderr
+
+
+async def test_exception_on_forwarded_tracking_call_fails_closed(tmp_path):
+    addon = make_addon(tmp_path, capture={"ga4": {"paths": ["/g/collect"]}})
+    with taddons.context(addon):
+        f = tflow.tflow()
+        f.request.path = "/g/collect?v=2&en=page_view&ep.email=jane%40example.com"
+        addon.pipeline.tracking_call = lambda *a, **kw: 1 / 0
+        await addon.request(f)
+        assert f.response is not None and f.response.status_code == 204  # answered here, never passed on
+        assert addon.pipeline.metrics.addon_errors.labels("request")._value.get() == 1
