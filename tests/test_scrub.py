@@ -288,6 +288,13 @@ def test_form_post() -> None:
         ("form.name", "name"), ("form.email", "email"), ("form.message", "phone")]
 
 
+def test_form_product_names_are_not_person_names() -> None:
+    body = "items[0][name]=Tee&product.name=Cap&customer[name]=Jane&name=Jane+Doe"
+    res = S.scrub_form(body)
+    assert res.value == "items[0][name]=Tee&product.name=Cap"
+    assert [(r.path, r.kind) for r in res.removed] == [("form.customer[name]", "user"), ("form.name", "name")]
+
+
 def test_clean_form_is_byte_identical() -> None:
     body = "qty=2&product=T-shirt+M&value=19.90"
     assert S.scrub_form(body).value is body

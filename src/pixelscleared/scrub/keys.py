@@ -104,6 +104,9 @@ class KeyRules:
                 if token in c:
                     return kind
         if last == "name":
+            # `items[0][name]`, `product.name`: a product's name; a bare `name` may be a person's
+            if any(p in PRODUCT_CONTAINERS for p in parts[:-1]):
+                return None
             return AMBIGUOUS_NAME
         return None
 
