@@ -162,3 +162,27 @@ async def test_visitor_cookie_set_on_pages_only_with_consent(origin, tiktok, run
     [ev] = await wait_for(lambda: [e for e in tiktok.events if e["event_id"] == "vid-1"])
     import hashlib
     assert ev["user"]["external_id"] == hashlib.sha256(("test-salt-value" + vid).encode()).hexdigest()
+
+
+async def test_no_event_lost_while_tiktok_is_down_across_a_restart(origin, tiktok, run_sidecar, tmp_path):
+    """TikTok failing → events wait on disk; the sidecar restarts; they are delivered once, same ids."""
+    cfg = sidecar_config(tmp_path, origin.url, tiktok.url)
+    tiktok.set_control(mode="http_503")
+    sc = await run_sidecar(cfg)
+    ids = [f"down-{i}" for i in range(20)]
+    async with aiohttp.ClientSession() as s:
+        async with s.post(sc.url + "/_pc/collect", json=[{"event": "PageView", "event_id": i} for i in ids]) as r:
+            assert r.status == 204
+    await wait_for(lambda: any(r.get("http_status") == 503 for r in tiktok.requests))
+    sc.proc.send_signal(signal.SIGTERM)
+    assert sc.proc.wait(15) == 0
+    assert not tiktok.events
+    tiktok.set_control(mode="ok")
+    sc2 = await run_sidecar(cfg)  # same outbox file
+    await wait_for(lambda: {e["event_id"] for e in tiktok.events} >= set(ids), timeout=15)
+    assert sorted(e["event_id"] for e in tiktok.events) == sorted(ids)  # each exactly once
+    async with aiohttp.ClientSession() as s:
+        async with s.get(sc2.url + "/_pc/events?status=delivered&limit=100") as r:
+            rows = (await r.json())["events"]
+    assert {row["event_id"] for row in rows} == set(ids)
+    assert all(row["attempts"] >= 2 for row in rows)
