@@ -9,7 +9,13 @@ import pytest
 from pydantic import ValidationError
 
 from pixelscleared.config import ConfigError, parse_config
-from pixelscleared.scrub import Removed, ScrubError, Scrubber, ScrubResult, ScrubSettings
+from pixelscleared.scrub import (
+    Removed,
+    Scrubber,
+    ScrubError,
+    ScrubResult,
+    ScrubSettings,
+)
 
 S = Scrubber()
 

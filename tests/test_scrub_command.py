@@ -14,7 +14,7 @@ BIN = Path(sys.executable).parent / "pixelscleared"
 
 def run(*args: str, stdin: str | bytes | None = None) -> subprocess.CompletedProcess[str]:
     data = stdin.encode() if isinstance(stdin, str) else stdin
-    p = subprocess.run([str(BIN), "scrub", *args], input=data, capture_output=True, timeout=60)
+    p = subprocess.run([str(BIN), "scrub", *args], input=data, capture_output=True, timeout=60, check=False)
     return subprocess.CompletedProcess(p.args, p.returncode, p.stdout.decode(), p.stderr.decode())
 
 

@@ -32,7 +32,7 @@ def _read(name: str, stdin: BinaryIO) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pixelscleared.scrub import ScrubError, Scrubber, ScrubSettings
+    from pixelscleared.scrub import Scrubber, ScrubError, ScrubSettings
 
     settings = ScrubSettings()
     if args.config:

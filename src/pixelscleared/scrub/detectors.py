@@ -77,7 +77,7 @@ _DIGITS = re.compile(r"\d")
 _SEP = re.compile(r"[ .\-()\u00a0]")
 _NANP = re.compile(r"\(?\d{3}\)?[ .\-\u00a0]{1,2}\d{3}[ .\-\u00a0]\d{4}")
 _FILE_EXTENSIONS = frozenset(
-    "png jpg jpeg gif svg webp avif ico bmp tif tiff css js mjs map json pdf mp4 webm mp3 woff woff2 ttf otf".split()
+    ["png", "jpg", "jpeg", "gif", "svg", "webp", "avif", "ico", "bmp", "tif", "tiff", "css", "js", "mjs", "map", "json", "pdf", "mp4", "webm", "mp3", "woff", "woff2", "ttf", "otf"]
 )
 _MAX_DECODE_ROUNDS = 4
 _PCT = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
@@ -236,7 +236,7 @@ class TextDetectors:
     def _accept(self, text: str, start: int, raw: str, region: str) -> bool:
         """Only numbers written like phone numbers: bare digit runs are ids, not phones."""
         lead = raw.lstrip("( ")
-        if lead.startswith("+") or lead.startswith("00"):
+        if lead.startswith(("+", "00")):
             return True
         before = text[max(0, start - 40) : start]
         if _TEL.search(before) or _PHONE_CONTEXT.search(before):

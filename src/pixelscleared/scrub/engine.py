@@ -72,7 +72,7 @@ def _fail_closed(fn: Callable[..., ScrubResult]) -> Callable[..., ScrubResult]:
             raise ScrubError("input nested too deeply") from None
         except MemoryError:
             raise ScrubError("input too large") from None
-        except Exception as e:  # a bug must never let an unscrubbed event through
+        except Exception as e:  # noqa: BLE001 — a bug must never let an unscrubbed event through
             raise ScrubError(f"internal error ({type(e).__name__})") from None
 
     return wrapper
@@ -165,7 +165,7 @@ class Scrubber:
 class _Run:
     """The state of one scrub call: findings, limits and the deadline."""
 
-    __slots__ = ("det", "keys", "key_cache", "clean_urls", "clean_pairs", "s", "removed", "_seen", "deadline", "strings", "bytes")
+    __slots__ = ("_seen", "bytes", "clean_pairs", "clean_urls", "deadline", "det", "key_cache", "keys", "removed", "s", "strings")
 
     def __init__(self, scrubber: Scrubber):
         self.det = scrubber.detectors
