@@ -401,6 +401,9 @@ def test_phone_regions_decide_national_formats() -> None:
     us_only = Scrubber(ScrubSettings(phone_regions=["US"]))
     assert us_only.scrub_text("020 7946 0958").removed == []
     assert kinds(us_only.scrub_text("+44 20 7946 0958")) == ["phone"]  # international works everywhere
+    none = Scrubber(ScrubSettings(phone_regions=[]))
+    assert none.scrub_text("(415) 555-2671").removed == []
+    assert kinds(none.scrub_text("+44 20 7946 0958")) == ["phone"]
 
 
 # --- limits and hostile input: a ScrubError or a result, never anything else -------------------

@@ -114,11 +114,11 @@ class TextDetectors:
     def __init__(self, enabled: Iterable[str], custom: dict[str, str], phone_regions: list[str]):
         self.enabled = frozenset(enabled)
         self.custom = [(kind, re.compile(rx)) for kind, rx in custom.items()]
-        self.regions = list(phone_regions)
+        self.regions = list(phone_regions) or ["ZZ"]  # "ZZ": international numbers only
         self._prefixes = {
-            r: (phonenumbers.PhoneMetadata.metadata_for_region(r).national_prefix or "") for r in self.regions
+            r: (phonenumbers.PhoneMetadata.metadata_for_region(r).national_prefix or "") for r in phone_regions
         }
-        self._nanp = {r for r in self.regions if phonenumbers.country_code_for_region(r) == 1}
+        self._nanp = {r for r in phone_regions if phonenumbers.country_code_for_region(r) == 1}
         self._trunk_zero = any(p == "0" for p in self._prefixes.values())
         # Strings known to hold nothing, for a full check and for a light one (see `scrub`).
         self.clean: dict[str, None] = {}
