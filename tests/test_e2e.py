@@ -186,3 +186,28 @@ async def test_no_event_lost_while_tiktok_is_down_across_a_restart(origin, tikto
             rows = (await r.json())["events"]
     assert {row["event_id"] for row in rows} == set(ids)
     assert all(row["attempts"] >= 2 for row in rows)
+
+
+@pytest.mark.parametrize("request_line", [
+    b"GET http://127.0.0.2:9/steal HTTP/1.1\r\nHost: 127.0.0.2:9\r\n\r\n",
+    b"CONNECT 127.0.0.2:9 HTTP/1.1\r\nHost: 127.0.0.2:9\r\n\r\n",
+])
+async def test_never_an_open_forward_proxy(stack, request_line):
+    """Absolute-form and CONNECT requests still go only to the configured upstream (or nowhere)."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    origin, _tiktok, sc = stack
+    u = urlsplit(sc.url)
+    reader, writer = await asyncio.open_connection(u.hostname, u.port)
+    writer.write(request_line)
+    await writer.drain()
+    try:
+        status = await asyncio.wait_for(reader.readline(), 10)
+    finally:
+        writer.close()
+    # Either refused, or answered by our origin (which recorded it) — never relayed elsewhere.
+    if status.startswith(b"HTTP/1.1 200"):
+        assert origin.seen and origin.seen[-1]["path"].startswith("/steal")
+    else:
+        assert not status.startswith(b"HTTP/1.1 2")
