@@ -36,14 +36,11 @@ def main(args: argparse.Namespace) -> int:
 
     settings = ScrubSettings()
     if args.config:
-        from pixelscleared.config import ConfigError, load_config
+        from pixelscleared.config import load_for_command
 
-        try:
-            settings = load_config(args.config).scrub
-        except ConfigError as e:
-            for problem in e.problems:
-                print(f"pixelscleared scrub: {problem}", file=sys.stderr)
+        if (cfg := load_for_command(args.config)) is None:  # problems already on stderr
             return 2
+        settings = cfg.scrub
     scrubber = Scrubber(settings)
     try:
         if args.url is not None:
