@@ -44,6 +44,16 @@ async def test_exception_on_own_endpoint_never_reaches_origin(tmp_path):
         assert f.response is not None and f.response.status_code == 500
 
 
+async def test_bounded_collect_call_is_read(tmp_path):
+    addon = make_addon(tmp_path)
+    with taddons.context(addon):
+        f = tflow.tflow()
+        f.request.path = "/_pc/collect"
+        f.request.headers["content-length"] = "100"
+        addon.requestheaders(f)
+        assert f.error is None
+
+
 @pytest.mark.parametrize("path, method, status", [
     ("/_pc/health", "GET", 200),
     ("/_pc/nope", "GET", 404),
@@ -80,12 +90,15 @@ async def test_admin_endpoints_need_allowed_network_or_token(tmp_path, peer, aut
             assert b"pixelscleared_events_captured" in f.response.content
 
 
-async def test_oversized_collect_call_is_killed_before_reading(tmp_path):
+@pytest.mark.parametrize("headers", [{"content-length": str(10**9)}, {"content-length": "12x"},
+                                     {"transfer-encoding": "chunked"}])
+async def test_oversized_or_unbounded_collect_call_is_killed_before_reading(tmp_path, headers):
     addon = make_addon(tmp_path)
     with taddons.context(addon):
         f = tflow.tflow()
         f.request.path = "/_pc/collect"
-        f.request.headers["content-length"] = str(10**9)
+        f.request.headers.pop("content-length", None)
+        f.request.headers.update(headers)
         addon.requestheaders(f)
         assert f.error is not None  # killed: never read, never forwarded
         assert addon.pipeline.metrics.dropped.labels("body_too_large")._value.get() == 1

@@ -98,8 +98,11 @@ class PixelsCleared:
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         if self.cfg is None or not (flow.request.path.startswith(self.prefix) or self._route(flow)):
             return
-        # Our own endpoints and tracking calls are read whole, so their size is bounded before reading.
-        length = flow.request.headers.get("content-length", "0")
+        # Our own endpoints and tracking calls are read whole, so their size is bounded before
+        # reading. A chunked body of unknown size could outgrow the buffer and be streamed on to
+        # the origin, so it is refused too (browsers send beacons with a Content-Length).
+        headers = flow.request.headers
+        length = headers.get("content-length", "0" if "transfer-encoding" not in headers else "")
         if not length.isdigit() or int(length) > self.cfg.max_body_bytes:
             assert self.pipeline is not None
             self.pipeline.metrics.dropped.labels("body_too_large").inc()

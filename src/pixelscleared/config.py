@@ -233,7 +233,7 @@ class Config(_Model):
     delivery: Delivery = Delivery()
     admin: Admin = Admin()
     log: Log = Log()
-    max_body_bytes: int = Field(1_000_000, ge=1024)
+    max_body_bytes: int = Field(256 * 1024, ge=1024)  # scrubbing runs inline: bound the work
 
     @field_validator("upstream")
     @classmethod
