@@ -40,6 +40,7 @@ class Origin:
 
 
 BINARY_BODY = bytes(range(256)) * 64  # 16 KiB of every byte value
+LARGE_BODY = BINARY_BODY * 192  # 3 MiB: above stream_large_bodies
 
 
 def origin_app(origin: Origin) -> web.Application:
@@ -71,7 +72,12 @@ def origin_app(origin: Origin) -> web.Application:
         await record(request)
         return web.json_response({"host": request.headers.get("Host"), "len": len(await request.read())})
 
+    async def large(request: web.Request) -> web.Response:
+        await record(request)
+        return web.Response(body=LARGE_BODY, content_type="application/octet-stream")
+
     app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_get("/large", large)
     app.router.add_get("/", page)
     app.router.add_get("/binary", binary)
     app.router.add_get("/events-stream", chunked)

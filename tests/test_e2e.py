@@ -211,3 +211,15 @@ async def test_never_an_open_forward_proxy(stack, request_line):
         assert origin.seen and origin.seen[-1]["path"].startswith("/steal")
     else:
         assert not status.startswith(b"HTTP/1.1 2")
+
+
+async def test_large_bodies_stream_both_ways(stack):
+    from conftest import LARGE_BODY
+
+    origin, _tiktok, sc = stack
+    async with aiohttp.ClientSession() as s:
+        async with s.get(sc.url + "/large") as r:
+            assert await r.read() == LARGE_BODY
+        async with s.post(sc.url + "/echo", data=LARGE_BODY) as r:
+            assert (await r.json())["len"] == len(LARGE_BODY)
+    assert origin.seen[-1]["body"] == LARGE_BODY
