@@ -76,8 +76,16 @@ def origin_app(origin: Origin) -> web.Application:
         await record(request)
         return web.Response(body=LARGE_BODY, content_type="application/octet-stream")
 
+    async def ws_echo(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for msg in ws:
+            await ws.send_str("echo:" + msg.data)
+        return ws
+
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.router.add_get("/large", large)
+    app.router.add_get("/ws", ws_echo)
     app.router.add_get("/", page)
     app.router.add_get("/binary", binary)
     app.router.add_get("/events-stream", chunked)

@@ -223,3 +223,12 @@ async def test_large_bodies_stream_both_ways(stack):
         async with s.post(sc.url + "/echo", data=LARGE_BODY) as r:
             assert (await r.json())["len"] == len(LARGE_BODY)
     assert origin.seen[-1]["body"] == LARGE_BODY
+
+
+async def test_websocket_passes_through(stack):
+    _origin, _tiktok, sc = stack
+    async with aiohttp.ClientSession() as s:
+        async with s.ws_connect(sc.url + "/ws") as ws:
+            for text in ("hello", "second"):
+                await ws.send_str(text)
+                assert (await ws.receive(timeout=5)).data == f"echo:{text}"
