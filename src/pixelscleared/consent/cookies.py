@@ -35,7 +35,8 @@ def finder(names: frozenset[str], prefixes: tuple[str, ...]) -> Callable[[str], 
     trie so each `;` costs one branch per letter rather than one per name."""
     if not names and not prefixes:
         return lambda header: {}
-    pattern = re.compile(r";[ \t]*(" + _trie(names, prefixes) + r")[ \t]*=([^;]*)")
+    # Possessive repeats: nothing after them can match what they gave up, so never backtrack.
+    pattern = re.compile(r";[ \t]*+(" + _trie(names, prefixes) + r")[ \t]*+=([^;]*+)")
     prefix_of = {p: p for p in prefixes}
 
     def find(header: str) -> dict[str, list[str]]:
@@ -52,7 +53,7 @@ def _trie(names: frozenset[str], prefixes: tuple[str, ...]) -> str:
     """A regex alternation of `names` (literal) and `prefixes` (then any name characters),
     factored by common prefix. Longer matches are tried first, as in a longest-first list."""
     root: dict[str, dict] = {}
-    for word, tail in [(n, "") for n in names] + [(p, r"[^=;]*") for p in prefixes]:
+    for word, tail in [(n, "") for n in names] + [(p, r"[^=;]*+") for p in prefixes]:
         node = root
         for ch in word:
             node = node.setdefault(ch, {})

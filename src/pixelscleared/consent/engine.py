@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 from pixelscleared.consent.cmps import (
-    DENIED, GRANTED, IMPLIED, UNKNOWN, Reader, SignalState, most_restrictive, readers,
+    DENIED, GRANTED, IMPLIED, RANK, UNKNOWN, Reader, SignalState, most_restrictive, readers,
 )
 from pixelscleared.consent.cookies import finder
 from pixelscleared.consent.settings import ConsentSettings
@@ -56,6 +56,9 @@ class ConsentEngine:
         self._plan: dict[str, tuple[tuple[str, Reader], ...]] = {
             name: tuple((r.source, _memoized(r.read)) for r in rs) for name, rs in (exact | prefix).items()
         }
+        # Signals are (source, state) pairs from a small set: made once, not on every request.
+        self._signal = {r.source: {st: Signal(r.source, st) for st in RANK}
+                        for rs in (exact | prefix).values() for r in rs}
 
     def evaluate(self, cookie_header: str, headers: Mapping[str, str]) -> Verdict:
         """The verdict for one request. Never raises: a broken input is an unknown verdict."""
@@ -72,10 +75,11 @@ class ConsentEngine:
             out.append(Signal(GPC_SOURCE, DENIED))
         if not isinstance(cookie_header, str) or not cookie_header:
             return out
+        signal = self._signal
         for name, values in self._find(cookie_header).items():
             for source, read in self._plan[name]:
                 state = read(values[0]) if len(values) == 1 else most_restrictive(map(read, values))
-                out.append(Signal(source, state))
+                out.append(signal[source][state])
         return out
 
 
@@ -98,11 +102,11 @@ def _memoized(read: Reader) -> Reader:
 
 def combine(signals: list[Signal], opt_out_regime: bool = False) -> Verdict:
     """Opt-out anywhere wins; then a grant (implied ones only in an opt-out regime); else unknown."""
-    denied = tuple(s.source for s in signals if s.state == DENIED)
+    denied = [source for source, state in signals if state == DENIED]
     if denied:
-        return Verdict("denied", denied, tuple(signals))
+        return Verdict("denied", tuple(denied), tuple(signals))
     grants = (GRANTED, IMPLIED) if opt_out_regime else (GRANTED,)
-    granted = tuple(s.source for s in signals if s.state in grants)
+    granted = [source for source, state in signals if state in grants]
     if granted:
-        return Verdict("granted", granted, tuple(signals))
+        return Verdict("granted", tuple(granted), tuple(signals))
     return Verdict("unknown", (), tuple(signals))

@@ -7,7 +7,7 @@ segment is read: it holds the purpose and vendor consents the proxy needs.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import re
 
 _VALID = re.compile(r"[A-Za-z0-9\-_+/]+")
@@ -31,10 +31,10 @@ class Bits:
         segment = segment.rstrip("=")
         if not segment or len(segment) > MAX_CHARS or not _VALID.fullmatch(segment):
             raise TCFError("not a base64url segment")
-        padded = segment.replace("+", "-").replace("/", "_") + "A" * (-len(segment) % 4)
+        extra = -len(segment) % 4
+        padded = segment.replace("-", "+").replace("_", "/") + "A" * extra  # validated: binascii direct
         self.length = len(segment) * 6
-        extra = len(padded) * 6 - self.length
-        self.n = int.from_bytes(base64.urlsafe_b64decode(padded)) >> extra
+        self.n = int.from_bytes(binascii.a2b_base64(padded)) >> (extra * 6)
 
     def int(self, start: int, width: int) -> int:
         """Bits [start, start+width) as an unsigned integer (bit 0 is the first)."""
@@ -62,10 +62,12 @@ class TCCore:
     """A validated core segment. Fields are read from the bits on access: the proxy needs two
     of them per request, support tools and tests read the rest."""
 
-    __slots__ = ("_b", "max_vendor_id", "is_range", "_vendor_ranges")
+    __slots__ = ("_b", "purposes_mask", "max_vendor_id", "is_range", "_vendor_ranges")
 
-    def __init__(self, b: Bits, max_vendor_id: int, is_range: bool, ranges: tuple[tuple[int, int], ...]):
+    def __init__(self, b: Bits, purposes_mask: int, max_vendor_id: int, is_range: bool,
+                 ranges: tuple[tuple[int, int], ...]):
         self._b = b
+        self.purposes_mask = purposes_mask  # 24 bits, purpose 1 first: read on every request
         self.max_vendor_id = max_vendor_id
         self.is_range = is_range
         self._vendor_ranges = ranges
@@ -91,7 +93,6 @@ class TCCore:
     is_service_specific = property(lambda self: self._b.bit(138))
     use_non_standard_texts = property(lambda self: self._b.bit(139))
     special_feature_optins = property(lambda self: _ids(self._b.int(140, 12), 12))
-    purposes_mask = property(lambda self: self._b.int(152, 24), doc="24 bits, purpose 1 first")
     purposes_consent = property(lambda self: _ids(self.purposes_mask, 24))
     purposes_li = property(lambda self: _ids(self._b.int(176, 24), 24))
     purpose_one_treatment = property(lambda self: self._b.bit(200))
@@ -124,11 +125,12 @@ def decode_core(tc_string: str) -> TCCore:
     b = Bits(tc_string.partition(".")[0].strip())
     if b.length < 230:
         raise TCFError("core segment truncated")
-    version = b.int(0, 6)
+    head = b.n >> (b.length - 230)  # bits [0, 230): the fixed fields, read with shifts
+    version = head >> 224
     if version != 2:
         raise TCFError(f"TCF version {version}, expected 2")
-    max_vendor = b.int(213, 16)
-    is_range = b.bit(229)
+    max_vendor = head >> 1 & 0xFFFF  # bits [213, 229)
+    is_range = head & 1 == 1  # bit 229
     ranges: list[tuple[int, int]] = []
     if not is_range:
         if b.length < 230 + max_vendor:
@@ -151,4 +153,4 @@ def decode_core(tc_string: str) -> TCCore:
             if not 1 <= start <= end <= max_vendor:
                 raise TCFError("vendor range out of bounds")
             ranges.append((start, end))
-    return TCCore(b, max_vendor, is_range, tuple(ranges))
+    return TCCore(b, head >> 54 & 0xFFFFFF, max_vendor, is_range, tuple(ranges))  # purposes: [152, 176)
