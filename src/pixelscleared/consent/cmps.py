@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pixelscleared.consent.cookies import ValueErrorUnknown, b64_json, json_path, json_value, pct, raw
+from pixelscleared.consent.cookies import (
+    ValueErrorUnknown, b64_json, flat_bools, json_path, json_value, pct, raw,
+)
 from pixelscleared.consent.gpp import decode_gpp
 from pixelscleared.consent.settings import ConsentSettings, CustomRule
 from pixelscleared.consent.tcf import TCCore, decode_core, purpose_mask
@@ -40,9 +42,9 @@ def most_restrictive(states: Iterable[SignalState]) -> SignalState:
 def all_listed(values: dict[str, Any], keys: Iterable[str], yes: object = True, no: object = False) -> SignalState:
     """Listed keys that are present must all say yes (at least one present); any no → denied."""
     seen = [values[k] for k in keys if k in values]
-    if any(v == no for v in seen):
+    if no in seen:  # `in` and `count` compare with ==, as a loop would
         return DENIED
-    if seen and all(v == yes for v in seen):
+    if seen and seen.count(yes) == len(seen):
         return GRANTED
     return UNKNOWN
 
@@ -68,13 +70,21 @@ def form_fields(value: str, key: str) -> list[str]:
 
 
 def onetrust(groups: tuple[str, ...]) -> Reader:
+    # `C0001:1,C0004:0`: entry keys and values are stripped, the last copy of a key wins. For
+    # plain group ids one C call finds just the site's groups, as the split loop would.
+    plain = all(g == g.strip() and g and not {",", ":"} & set(g) for g in groups)
+    pick = re.compile(r"(?:\A|,)\s*(" + "|".join(map(re.escape, groups)) + r"):([^,]*?)\s*(?=,|\Z)")
+
     def read(value: str) -> SignalState:
         value = raw(value)  # form-encoded `k=v&k=v`; only two fields matter
         found = form_fields(value, "groups")
         if len(found) != 1:
             return UNKNOWN  # absent, or repeated (ambiguous)
         listed = pct(found[0].replace("+", " "))
-        consent = dict(g.strip().partition(":")[::2] for g in listed.split(",") if ":" in g)
+        if plain:
+            consent = dict(pick.findall(listed))
+        else:
+            consent = dict(g.strip().partition(":")[::2] for g in listed.split(",") if ":" in g)
         state = all_listed(consent, groups, yes="1", no="0")
         if state == GRANTED and form_fields(value, "interactionCount")[:1] == ["0"]:
             return IMPLIED  # the CMP's default, not a choice
@@ -193,6 +203,8 @@ def axeptio_authorized(vendors: tuple[str, ...]) -> Reader:
 
 def klaro(services: tuple[str, ...]) -> Reader:
     def read(value: str) -> SignalState:
+        if (flat := flat_bools(value)) is not None:
+            return all_listed(flat, services, yes="true", no="false")
         return all_listed(_dict(json_value(value)), services)
     return read
 

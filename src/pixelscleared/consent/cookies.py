@@ -116,6 +116,21 @@ def json_value(value: str) -> Any:
         raise ValueErrorUnknown("not JSON") from None
 
 
+# `{"name":true,"other":false}` as encodeURIComponent writes it, names of unreserved characters.
+_BOOL_ITEM = r"%22([\w.\-]+)%22%3A(true|false)"
+_FLAT_BOOLS = re.compile(rf"%7B(?:{_BOOL_ITEM}(?:%2C{_BOOL_ITEM})*)?%7D", re.ASCII)
+_BOOL_ITEMS = re.compile(_BOOL_ITEM, re.ASCII)
+
+
+def flat_bools(value: str) -> dict[str, str] | None:
+    """A flat JSON object of booleans, read without decoding: name → "true" | "false" (the
+    last copy of a name wins, as in JSON). None when the value is anything else; then use
+    `json_value`, which gives the same object with real booleans."""
+    if len(value) <= MAX_VALUE and _FLAT_BOOLS.fullmatch(value):
+        return dict(_BOOL_ITEMS.findall(value))
+    return None
+
+
 def b64_json(value: str) -> Any:
     """A base64 (standard or url-safe, padding optional) JSON cookie value, maybe percent-encoded."""
     text = pct(value).strip().replace("-", "+").replace("_", "/")

@@ -8,9 +8,7 @@ segment is read: it holds the purpose and vendor consents the proxy needs.
 from __future__ import annotations
 
 import binascii
-import re
 
-_VALID = re.compile(r"[A-Za-z0-9\-_+/]+")
 MAX_CHARS = 16_384  # 98k bits: more than any real vendor section
 
 
@@ -29,12 +27,16 @@ class Bits:
 
     def __init__(self, segment: str):
         segment = segment.rstrip("=")
-        if not segment or len(segment) > MAX_CHARS or not _VALID.fullmatch(segment):
+        if not segment or len(segment) > MAX_CHARS:
             raise TCFError("not a base64url segment")
         extra = -len(segment) % 4
-        padded = segment.replace("-", "+").replace("_", "/") + "A" * extra  # validated: binascii direct
+        try:  # strict: any character outside the alphabet is an error, as is non-ASCII text
+            data = binascii.a2b_base64(segment.replace("-", "+").replace("_", "/") + "A" * extra,
+                                       strict_mode=True)
+        except ValueError:
+            raise TCFError("not a base64url segment") from None
         self.length = len(segment) * 6
-        self.n = int.from_bytes(binascii.a2b_base64(padded)) >> (extra * 6)
+        self.n = int.from_bytes(data) >> (extra * 6)
 
     def int(self, start: int, width: int) -> int:
         """Bits [start, start+width) as an unsigned integer (bit 0 is the first)."""
