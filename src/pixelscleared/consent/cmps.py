@@ -57,16 +57,9 @@ def _dict(obj: Any) -> dict[str, Any]:
 
 # -- CMPs ----------------------------------------------------------------------------------
 
-def form_fields(value: str, key: str) -> list[str]:
-    """Every value of `key` in a form-encoded `k=v&k=v` string (raw, not decoded)."""
-    needle, out = key + "=", []
-    i = value.find(needle)
-    while i >= 0:
-        if i == 0 or value[i - 1] == "&":
-            end = value.find("&", i)
-            out.append(value[i + len(needle):end if end >= 0 else len(value)])
-        i = value.find(needle, i + 1)
-    return out
+# A form field's values (at the start or after `&`), searched in "&" + value: a literal-prefixed scan in C.
+_OT_GROUPS = re.compile(r"&groups=([^&]*)")
+_OT_INTERACTIONS = re.compile(r"&interactionCount=([^&]*)")
 
 
 def onetrust(groups: tuple[str, ...]) -> Reader:
@@ -76,8 +69,8 @@ def onetrust(groups: tuple[str, ...]) -> Reader:
     pick = re.compile(r"(?:\A|,)\s*(" + "|".join(map(re.escape, groups)) + r"):([^,]*?)\s*(?=,|\Z)")
 
     def read(value: str) -> SignalState:
-        value = raw(value)  # form-encoded `k=v&k=v`; only two fields matter
-        found = form_fields(value, "groups")
+        value = "&" + raw(value)  # form-encoded `k=v&k=v`; only two fields matter
+        found = _OT_GROUPS.findall(value)
         if len(found) != 1:
             return UNKNOWN  # absent, or repeated (ambiguous)
         listed = pct(found[0].replace("+", " "))
@@ -86,7 +79,7 @@ def onetrust(groups: tuple[str, ...]) -> Reader:
         else:
             consent = dict(g.strip().partition(":")[::2] for g in listed.split(",") if ":" in g)
         state = all_listed(consent, groups, yes="1", no="0")
-        if state == GRANTED and form_fields(value, "interactionCount")[:1] == ["0"]:
+        if state == GRANTED and (count := _OT_INTERACTIONS.search(value)) and count.group(1) == "0":
             return IMPLIED  # the CMP's default, not a choice
         return state
     return read
@@ -251,8 +244,11 @@ def tcf(purposes: tuple[int, ...], vendor_id: int | None) -> Reader:
     return read
 
 
+_USP_STATE: dict[str, SignalState] = {"Y": DENIED, "N": IMPLIED}
+
+
 def usp_state(usp: USPString) -> SignalState:
-    return {"Y": DENIED, "N": IMPLIED}.get(usp.opt_out_sale, UNKNOWN)
+    return _USP_STATE.get(usp.opt_out_sale, UNKNOWN)
 
 
 def usp(value: str) -> SignalState:
