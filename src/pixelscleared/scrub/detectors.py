@@ -10,7 +10,6 @@ costs time roughly proportional to its length, and long loops watch the deadline
 
 from __future__ import annotations
 
-import base64
 import binascii
 import ipaddress
 import re
@@ -23,8 +22,8 @@ from stdnum import iban as stdnum_iban
 from stdnum import luhn
 
 # --- triggers -------------------------------------------------------------------------------
-# A string that none of these match is returned untouched without running any detector.
-_SPECIALS = ("@", "%", "=", ":", "eyJ", "earer", "EARER")
+# A string with none of these (see `TextDetectors.scrub`) is returned untouched without
+# running any detector: "@", "%", "=", ":", "eyJ", "earer", "EARER", and the two patterns.
 _NUMERIC_HINT = re.compile(r"\d(?:\D{0,3}\d){6}|\d\.\d{1,3}\.\d{1,3}\.\d")
 _B64_HINT = re.compile(r"[A-Za-z0-9+/_-]{11}")
 _CLEAN_CACHE_MAX = 16_384  # × ≤ 512 characters: a few MB at most
@@ -55,16 +54,30 @@ _IPV4 = re.compile(
 _IPV6 = re.compile(r"(?<!\w)(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?!\w)")
 _B64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{11,}={0,2}")
 
+# Necessary conditions, cheaper than the detector they guard (a detector that cannot match is
+# not run). Each is implied by its detector's pattern, so results are the same with or without.
+_SECRET_HINT = re.compile(r"(?i)[dehnty]\s{0,3}[=:]")  # every secret key word ends in one of these
+_IPV4_HINT = re.compile(r"\d\.\d")
+# A phone candidate holds ≥ 7 digits separated only by these, and it is only looked up when it
+# starts with + or 00, follows a phone word, or has a national shape (trunk 0 / NANP layout).
+_PHONE_RUN = re.compile(r"\d(?:[().\-\u00a0 ]{0,40}\d){6}")
+_PHONE_INTL = re.compile(r"(?<![\w+])(?:\+\s?\(?\d(?:[().\-\u00a0 ]{0,40}\d){6}|00\(?\d(?:[().\-\u00a0 ]{0,40}\d){4})")
+_PHONE_TRUNK = re.compile(r"(?<![\w+])\(?0(?:[().\-\u00a0 ]{0,40}\d){6}")
+_PHONE_WORD = re.compile(r"(?i)tel|phone|call|mobil|cell|whatsapp|sms|text|fax|nummer|handy|portable|contact|reach|ring")
+# the same words for ASCII text lower-cased (faster; (?i) also matches ı, ſ and K, which are not ASCII)
+_PHONE_WORD_ASCII = re.compile(_PHONE_WORD.pattern[4:])
+
 # Phones: things that are never phone numbers are masked first (same length, so offsets hold).
 _NOT_PHONE = re.compile(
-    r"(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # UUID
+    r"(?i)(?=[\da-f])"  # every branch starts with a digit or a hex letter: other positions are skipped fast
+    r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # UUID
     r"|(?<![0-9a-z])[0-9a-f]{16,}(?![0-9a-z])"  # hashes, hex ids
     r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"  # ISO 8601
     r"|(?<![\d.])(?:0?[1-9]|[12]\d|3[01])([./])(?:0?[1-9]|[12]\d|3[01])\1(?:19|20)?\d\d(?![\d.])"  # 01.05.2024, 5/1/24
     r"|(?<![\d.])(?:19|20)\d\d([./])(?:0?[1-9]|1[0-2])\2(?:0?[1-9]|[12]\d|3[01])(?![\d.])"  # 2024.05.01
     r"|(?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?!\d)"  # 12:30:00
     r"|(?<![\d.,])\d{1,3}(?:,\d{3})+\.\d{2}(?![\d.,])|(?<![\d.,])\d{1,3}(?:\.\d{3})+,\d{2}(?![\d.,])"  # prices
-    r"|(?<![\d.])\d+\.\d{2}(?![\d.])"  # 19.99
+    r"|(?<![\d.])\d+\.\d{2}(?![\d.]))"  # 19.99
 )
 _PHONE_CANDIDATE = re.compile(r"(?<![\w+])(?<![A-Za-z]-)(?:\+\s?|00)?\(?\d[\d().\-\u00a0 ]{5,40}\d")
 _PHONE_CONTEXT = re.compile(
@@ -137,7 +150,11 @@ class TextDetectors:
         if text in clean or (light and text in self.clean_light):
             return text
         candidate = unquote_all(text) if "%" in text else text
-        if self.custom or _triggered(candidate, light):
+        # inline `_triggered`: this is the cost every new clean string pays
+        if (self.custom or "@" in candidate or "%" in candidate or "=" in candidate or ":" in candidate
+                or "eyJ" in candidate or "earer" in candidate or "EARER" in candidate
+                or (not light and len(candidate) >= 7 and _NUMERIC_HINT.search(candidate))
+                or (len(candidate) >= 11 and _B64_HINT.search(candidate))):
             found: list[str] = []
             out = self._redact(candidate, found, light, deadline, allow_b64=True)
             if found:
@@ -155,13 +172,13 @@ class TextDetectors:
     # --- the chain -----------------------------------------------------------------------
     def _redact(self, s: str, found: list[str], light: bool, deadline: float, allow_b64: bool) -> str:
         on = self.enabled
-        if "secret" in on and ("=" in s or ":" in s):
+        if "secret" in on and ("=" in s or ":" in s) and _SECRET_HINT.search(s):
             s = _sub(_SECRET_KV, s, "secret", found, lambda m: m.group(1) + "[secret]")
         if "token" in on and ("earer" in s or "EARER" in s or "asic" in s or "ASIC" in s):
             s = _sub(_BEARER, s, "token", found)
         if "jwt" in on and "eyJ" in s:
             s = _sub(_JWT, s, "jwt", found)
-        if "email" in on and ("@" in s or "%" in s):
+        if "email" in on and ("@" in s or "%40" in s or "%2540" in s):
             s = _sub(_EMAIL, s, "email", found, _email)
         if not light:
             if _SEVEN_DIGITS.search(s):
@@ -171,12 +188,12 @@ class TextDetectors:
                     s = _sub(_CARD, s, "card", found, _card)
                 if "ssn" in on:
                     s = _sub(_SSN, s, "ssn", found)
-                if "phone" in on:
+                if "phone" in on and self._phone_possible(s):
                     s = self._phones(s, found, deadline)
             if "ip" in on:
-                if "." in s:
+                if "." in s and _IPV4_HINT.search(s):
                     s = _sub(_IPV4, s, "ip", found)
-                if ":" in s:
+                if s.count(":") >= 2:
                     s = _sub(_IPV6, s, "ip", found, _ipv6)
         for kind, rx in self.custom:
             s = _sub(rx, s, kind, found)
@@ -185,6 +202,17 @@ class TextDetectors:
         return s
 
     # --- phones --------------------------------------------------------------------------
+    def _phone_possible(self, s: str) -> bool:
+        """False when no candidate in `s` could pass `_phones`' own checks (most digit strings)."""
+        if not _PHONE_RUN.search(s):
+            return False
+        return bool(
+            _PHONE_INTL.search(s)
+            or (self._nanp and _NANP.search(s))
+            or (self._trunk_zero and _PHONE_TRUNK.search(s))
+            or (_PHONE_WORD_ASCII.search(s.lower()) if s.isascii() else _PHONE_WORD.search(s))
+        )
+
     def _phones(self, s: str, found: list[str], deadline: float) -> str:
         """Candidates from a cheap regex; phonenumbers only sees the ones written like phones."""
         masked = _NOT_PHONE.sub(lambda m: "_" * len(m.group()), s)
@@ -249,34 +277,31 @@ class TextDetectors:
 
     # --- base64 --------------------------------------------------------------------------
     def _base64(self, s: str, found: list[str], light: bool, deadline: float) -> str:
-        def repl(m: re.Match[str]) -> str:
+        out: list[str] = []
+        last = 0
+        for m in _B64.finditer(s):
             if time.perf_counter() > deadline:
                 raise Deadline()
             decoded = _b64decode(m.group())
             if decoded is None:
-                return m.group()
+                continue
             inner: list[str] = []
             self._redact(unquote_all(decoded), inner, light, deadline, allow_b64=False)
-            if not inner:
-                return m.group()
-            found.append(inner[0])
-            return f"[{inner[0]}]"
-
-        return _B64.sub(repl, s)
-
-
-def _triggered(s: str, light: bool) -> bool:
-    for token in _SPECIALS:
-        if token in s:
-            return True
-    if not light and _NUMERIC_HINT.search(s):
-        return True
-    return _B64_HINT.search(s) is not None
+            if inner:
+                found.append(inner[0])
+                out += (s[last:m.start()], f"[{inner[0]}]")
+                last = m.end()
+        if not out:
+            return s
+        out.append(s[last:])
+        return "".join(out)
 
 
 def _sub(rx: re.Pattern[str], s: str, kind: str, found: list[str],
          check: Callable[[re.Match[str]], str | bool] | None = None) -> str:
     """`rx.sub` that records each replacement; `check` may veto (False) or build the text."""
+    if rx.search(s) is None:  # the common case: no closure, no new string
+        return s
     marker = f"[{kind}]"
 
     def repl(m: re.Match[str]) -> str:
@@ -328,18 +353,27 @@ def _ipv6(m: re.Match[str]) -> bool:
 
 
 def _b64decode(tok: str) -> str | None:
-    body = tok.rstrip("=")
-    if len(body) % 4 == 1:
+    """`base64.urlsafe_b64decode` / `b64decode(validate=True)` without their Python overhead."""
+    body = tok.rstrip("=") if tok[-1] == "=" else tok
+    n = len(body) % 4
+    if n == 1:
         return None
-    padded = body + "=" * (-len(body) % 4)
+    padded = body + "==" if n == 2 else body + "=" if n == 3 else body
     try:
         if "-" in body or "_" in body:
-            raw = base64.urlsafe_b64decode(padded)
+            raw = binascii.a2b_base64(padded.replace("-", "+").replace("_", "/"))
         else:
-            raw = base64.b64decode(padded, validate=True)
-        text = raw.decode("utf-8")
-    except (binascii.Error, ValueError):
+            raw = binascii.a2b_base64(padded, strict_mode=True)
+    except binascii.Error:
         return None
+    if raw.isascii():
+        text = raw.decode("ascii")
+    else:
+        # most candidates are not text at all: decode without raising (an exception costs more
+        # than the decoding); U+FFFD not written as EF BF BD in the bytes means invalid UTF-8
+        text = raw.decode("utf-8", "replace")
+        if "\ufffd" in text and text.count("\ufffd") != raw.count(b"\xef\xbf\xbd"):
+            return None
     if not text.isprintable():
         return None
     return text

@@ -165,7 +165,8 @@ class Scrubber:
 class _Run:
     """The state of one scrub call: findings, limits and the deadline."""
 
-    __slots__ = ("_seen", "bytes", "clean_pairs", "clean_urls", "deadline", "det", "key_cache", "keys", "removed", "s", "strings")
+    __slots__ = ("_seen", "bytes", "clean_pairs", "clean_urls", "deadline", "det", "key_cache", "keys", "max_bytes",
+                 "max_depth", "max_strings", "removed", "s", "strings")
 
     def __init__(self, scrubber: Scrubber):
         self.det = scrubber.detectors
@@ -173,10 +174,11 @@ class _Run:
         self.key_cache = scrubber.key_cache
         self.clean_urls = scrubber.clean_urls
         self.clean_pairs = scrubber.clean_pairs
-        self.s = scrubber.settings
+        s = self.s = scrubber.settings
+        self.max_strings, self.max_bytes, self.max_depth = s.max_strings, s.max_bytes, s.max_depth
         self.removed: list[Removed] = []
         self._seen: set[tuple[str, str]] = set()
-        self.deadline = time.perf_counter() + self.s.time_budget_ms / 1000
+        self.deadline = time.perf_counter() + s.time_budget_ms / 1000
         self.strings = 0
         self.bytes = 0
 
@@ -191,9 +193,14 @@ class _Run:
     def count(self, s: str) -> None:
         self.strings += 1
         self.bytes += len(s)
-        if self.strings > self.s.max_strings:
+        if self.strings > self.max_strings or self.bytes > self.max_bytes or time.perf_counter() > self.deadline:
+            self.over()
+
+    def over(self) -> None:
+        """Raise for the first limit passed (checked in this order)."""
+        if self.strings > self.max_strings:
             raise ScrubError(f"more than {self.s.max_strings} strings")
-        if self.bytes > self.s.max_bytes:
+        if self.bytes > self.max_bytes:
             raise ScrubError(f"more than {self.s.max_bytes} bytes of text")
         if time.perf_counter() > self.deadline:
             raise ScrubError(f"time budget of {self.s.time_budget_ms} ms exceeded")
@@ -224,7 +231,7 @@ class _Run:
 
     # --- JSON-like values ----------------------------------------------------------------
     def value(self, v: Any, path: str, depth: int, product: bool, light: bool) -> Any:
-        if depth > self.s.max_depth:
+        if depth > self.max_depth:
             raise ScrubError(f"nested deeper than {self.s.max_depth} levels")
         t = type(v)
         if t is str:
@@ -250,7 +257,8 @@ class _Run:
 
     def mapping(self, d: dict[Any, Any], path: str, depth: int, product: bool, light: bool) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
-        clean, clean_urls, key_cache = self.det.clean, self.clean_urls, self.key_cache
+        clean, clean_light, clean_urls, key_cache = self.det.clean, self.det.clean_light, self.clean_urls, self.key_cache
+        leaf_ok = depth < self.max_depth  # a value one level down is within max_depth
         n = c = 0
         for k, sub in d.items():
             key = k if type(k) is str else str(k)
@@ -274,7 +282,15 @@ class _Run:
                 for kind in extra[1:]:
                     self.add(_join(path, extra[0]), kind)
             elif rule is KEEP:
-                out[k] = self.value(sub, f"{path}.{key}" if path else key, depth + 1, product, True)
+                t = type(sub)
+                if leaf_ok and t is str and "/" not in sub and (sub in clean or sub in clean_light):
+                    n += len(sub)  # known to hold nothing for the light check: what `value` would find
+                    c += 1
+                    out[k] = sub
+                elif leaf_ok and (t is float or t is bool or t is int or sub is None):
+                    out[k] = sub  # numbers under a kept key are never checked
+                else:
+                    out[k] = self.value(sub, f"{path}.{key}" if path else key, depth + 1, product, True)
             else:
                 self.add(_join(path, key), "name" if rule is AMBIGUOUS_NAME else rule)
         self.strings += len(d) + c
@@ -283,7 +299,10 @@ class _Run:
         return out
 
     def text(self, s: str, path: str, light: bool, nesting: int) -> str:
-        self.count(s)
+        self.strings += 1
+        self.bytes += len(s)
+        if self.strings > self.max_strings or self.bytes > self.max_bytes or time.perf_counter() > self.deadline:
+            self.over()
         if "/" in s and nesting < _MAX_URL_NESTING and _URLISH.fullmatch(s):
             if s in self.clean_urls:
                 return s
@@ -294,7 +313,13 @@ class _Run:
                     self.clean_urls.clear()
                 self.clean_urls[s] = None  # only URLs with no finding are remembered
             return out
-        out, kinds = self.detect(s, light)
+        kinds: list[str] = []
+        try:
+            out = self.det.scrub(s, kinds, light, self.deadline)
+        except Deadline:
+            raise ScrubError(f"time budget of {self.s.time_budget_ms} ms exceeded") from None
+        except RecursionError:
+            raise ScrubError("input too complex") from None
         for kind in kinds:
             self.add(path, kind)
         return out
