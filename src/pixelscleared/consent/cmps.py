@@ -21,7 +21,7 @@ from pixelscleared.consent.cookies import (
 from pixelscleared.consent.gpp import decode_gpp
 from pixelscleared.consent.settings import ConsentSettings, CustomRule
 from pixelscleared.consent.tcf import TCCore, decode_core, purpose_mask
-from pixelscleared.consent.usp import USPString, parse_usp
+from pixelscleared.consent.usp import USP_PLAIN, USPString, parse_usp
 
 SignalState = Literal["granted", "denied", "unknown", "implied"]
 Reader = Callable[[str], SignalState]
@@ -252,7 +252,10 @@ def usp_state(usp: USPString) -> SignalState:
 
 
 def usp(value: str) -> SignalState:
-    return usp_state(parse_usp(pct(value)))
+    text = pct(value).strip()
+    if USP_PLAIN.fullmatch(text):  # the usual `1YNN`: the opt-out letter is all we need
+        return _USP_STATE.get(text[2].upper(), UNKNOWN)
+    return usp_state(parse_usp(text))
 
 
 def gpp(purposes: tuple[int, ...], vendor_id: int | None, honour_gpc: bool) -> Reader:

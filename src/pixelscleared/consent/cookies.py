@@ -44,7 +44,10 @@ def finder(names: frozenset[str], prefixes: tuple[str, ...]) -> Callable[[str], 
         for name, value in pattern.findall(";" + header):
             if name not in names:
                 name = prefix_of.get(name) or next(p for p in prefixes if name.startswith(p))
-            found.setdefault(name, []).append(value.strip())
+            if name in found:
+                found[name].append(value.strip())
+            else:
+                found[name] = [value.strip()]
         return found
     return find
 

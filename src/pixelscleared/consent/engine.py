@@ -56,9 +56,9 @@ class ConsentEngine:
         self._plan: dict[str, tuple[tuple[str, Reader], ...]] = {
             name: tuple((r.source, _memoized(r.read)) for r in rs) for name, rs in (exact | prefix).items()
         }
-        # Signals are (source, state) pairs from a small set: made once, not on every request.
-        self._signal = {r.source: {st: Signal(r.source, st) for st in RANK}
-                        for rs in (exact | prefix).values() for r in rs}
+        # Per cookie name: each reading with its signals by state (made once, not per request).
+        self._steps = {name: tuple((read, {st: Signal(source, st) for st in RANK}) for source, read in plan)
+                       for name, plan in self._plan.items()}
 
     def evaluate(self, cookie_header: str, headers: Mapping[str, str]) -> Verdict:
         """The verdict for one request. Never raises: a broken input is an unknown verdict."""
@@ -75,11 +75,9 @@ class ConsentEngine:
             out.append(Signal(GPC_SOURCE, DENIED))
         if not isinstance(cookie_header, str) or not cookie_header:
             return out
-        signal = self._signal
         for name, values in self._find(cookie_header).items():
-            for source, read in self._plan[name]:
-                state = read(values[0]) if len(values) == 1 else most_restrictive(map(read, values))
-                out.append(signal[source][state])
+            for read, signal in self._steps[name]:
+                out.append(signal[read(values[0]) if len(values) == 1 else most_restrictive(map(read, values))])
         return out
 
 

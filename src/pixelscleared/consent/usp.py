@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 
-_USP = re.compile(r"1[YN\-][YN\-][YN\-]", re.IGNORECASE)
+USP_PLAIN = re.compile(r"1[YN\-][YN\-][YN\-]", re.IGNORECASE)
 
 
 class USPError(ValueError):
@@ -31,7 +31,7 @@ def parse_usp(value: str) -> USPString:
         value = obj.get("uspString", "") if isinstance(obj, dict) else ""
         if not isinstance(value, str):
             raise USPError("uspString is not a string")
-    if not _USP.fullmatch(value):
+    if not USP_PLAIN.fullmatch(value):
         raise USPError("not a version-1 US Privacy string")
     value = value.upper()
     return USPString(value[1], value[2], value[3])
