@@ -66,7 +66,7 @@ def onetrust(groups: tuple[str, ...]) -> Reader:
     # `C0001:1,C0004:0`: entry keys and values are stripped, the last copy of a key wins. For
     # plain group ids one C call finds just the site's groups, as the split loop would.
     plain = all(g == g.strip() and g and not {",", ":"} & set(g) for g in groups)
-    pick = re.compile(r"(?:\A|,)\s*(" + "|".join(map(re.escape, groups)) + r"):([^,]*?)\s*(?=,|\Z)")
+    pick = re.compile(r",\s*(" + "|".join(map(re.escape, groups)) + r"):([^,]*?)\s*(?=,|\Z)")  # on "," + list
 
     def read(value: str) -> SignalState:
         value = "&" + raw(value)  # form-encoded `k=v&k=v`; only two fields matter
@@ -75,7 +75,7 @@ def onetrust(groups: tuple[str, ...]) -> Reader:
             return UNKNOWN  # absent, or repeated (ambiguous)
         listed = pct(found[0].replace("+", " "))
         if plain:
-            consent = dict(pick.findall(listed))
+            consent = dict(pick.findall("," + listed))
         else:
             consent = dict(g.strip().partition(":")[::2] for g in listed.split(",") if ":" in g)
         state = all_listed(consent, groups, yes="1", no="0")
