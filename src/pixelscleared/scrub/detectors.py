@@ -23,8 +23,8 @@ from stdnum import luhn
 
 # --- triggers -------------------------------------------------------------------------------
 # A string with none of these (see `TextDetectors.scrub`) is returned untouched without
-# running any detector: "@", "%", "=", ":", "eyJ", "earer", "EARER", and the two patterns.
-_NUMERIC_HINT = re.compile(r"\d(?:\D{0,3}\d){6}|\d\.\d{1,3}\.\d{1,3}\.\d")
+# running any detector: "@", "%", "=", ":", "eyJ", "earer", "EARER", seven digits close together
+# (`_SEVEN_DIGITS`), a dotted quad (`_IPV4_HINT`) or a base64-like run (`_B64_HINT`).
 _B64_HINT = re.compile(r"[A-Za-z0-9+/_-]{11}")
 _CLEAN_CACHE_MAX = 16_384  # × ≤ 512 characters: a few MB at most
 _CLEAN_CACHE_LEN = 512
@@ -57,7 +57,7 @@ _B64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{11,}={0,2}")
 # Necessary conditions, cheaper than the detector they guard (a detector that cannot match is
 # not run). Each is implied by its detector's pattern, so results are the same with or without.
 _SECRET_HINT = re.compile(r"(?i)[dehnty]\s{0,3}[=:]")  # every secret key word ends in one of these
-_IPV4_HINT = re.compile(r"\d\.\d")
+_IPV4_HINT = re.compile(r"\d\.\d{1,3}\.\d{1,3}\.\d")  # matches ≤ 2 characters after an address starts
 # A phone candidate holds ≥ 7 digits separated only by these, and it is only looked up when it
 # starts with + or 00, follows a phone word, or has a national shape (trunk 0 / NANP layout).
 _PHONE_RUN = re.compile(r"\d(?:[().\-\u00a0 ]{0,40}\d){6}")
@@ -85,7 +85,7 @@ _PHONE_CONTEXT = re.compile(
     r"contact|reach|ring)\W{0,20}(?:\w+\W+){0,3}$"
 )
 _TEL = re.compile(r"(?i)(?:tel|callto|sms):\s{0,2}$")
-_SEVEN_DIGITS = re.compile(r"\d(?:\D{0,3}\d){6}")
+_SEVEN_DIGITS = re.compile(r"\d(?:\D{0,3}+\d){6}")  # possessive: giving back a non-digit never helps
 _DIGITS = re.compile(r"\d")
 _SEP = re.compile(r"[ .\-()\u00a0]")
 _NANP = re.compile(r"\(?\d{3}\)?[ .\-\u00a0]{1,2}\d{3}[ .\-\u00a0]\d{4}")
@@ -93,20 +93,46 @@ _FILE_EXTENSIONS = frozenset(
     ["png", "jpg", "jpeg", "gif", "svg", "webp", "avif", "ico", "bmp", "tif", "tiff", "css", "js", "mjs", "map", "json", "pdf", "mp4", "webm", "mp3", "woff", "woff2", "ttf", "otf"]
 )
 _MAX_DECODE_ROUNDS = 4
-_PCT = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 
 
 class Deadline(Exception):
     """The time budget ran out in the middle of a string."""
 
 
-def _unhex(m: re.Match[str]) -> str:
-    return bytes.fromhex(m.group().replace("%", "")).decode("utf-8", "replace")
+_HEX = frozenset("0123456789abcdefABCDEF")
+_ASCII_ESCAPES = {f"{a}{b}": chr(int(a + b, 16)) for a in _HEX for b in _HEX if int(a + b, 16) < 0x80}
 
 
 def unquote(s: str) -> str:
-    """`urllib.parse.unquote(s, errors="replace")`, in C: runs of escapes decoded as UTF-8."""
-    return _PCT.sub(_unhex, s) if "%" in s else s
+    """`urllib.parse.unquote(s, errors="replace")`: each run of escapes decoded as UTF-8.
+
+    Split on "%" rather than a regex with a callback per escape: most escapes are single
+    ASCII characters (`%20`, `%3A`) and need no decoding at all.
+    """
+    if "%" not in s:
+        return s
+    parts = s.split("%")
+    out = [parts[0]]
+    run: bytearray | None = None  # bytes of a run of escapes not yet decoded
+    for p in parts[1:]:
+        h = p[:2]
+        if run is None and (c := _ASCII_ESCAPES.get(h)) is not None:
+            out += (c, p[2:])
+        elif len(h) == 2 and h[0] in _HEX and h[1] in _HEX:
+            if run is None:
+                run = bytearray()
+            run.append(int(h, 16))
+            if len(p) > 2:  # the run ends here
+                out += (run.decode("utf-8", "replace"), p[2:])
+                run = None
+        else:
+            if run is not None:
+                out.append(run.decode("utf-8", "replace"))
+                run = None
+            out += ("%", p)
+    if run is not None:
+        out.append(run.decode("utf-8", "replace"))
+    return "".join(out)
 
 
 def unquote_all(s: str) -> str:
@@ -114,7 +140,7 @@ def unquote_all(s: str) -> str:
     for _ in range(_MAX_DECODE_ROUNDS):
         if "%" not in s:
             break
-        d = _PCT.sub(_unhex, s)
+        d = unquote(s)
         if d == s:
             break
         s = d
@@ -150,13 +176,14 @@ class TextDetectors:
         if text in clean or (light and text in self.clean_light):
             return text
         candidate = unquote_all(text) if "%" in text else text
-        # inline `_triggered`: this is the cost every new clean string pays
-        if (self.custom or "@" in candidate or "%" in candidate or "=" in candidate or ":" in candidate
+        # the triggers, inline: this is the cost every new clean string pays
+        seven = not light and len(candidate) >= 7 and _SEVEN_DIGITS.search(candidate) is not None
+        if (seven or self.custom or "@" in candidate or "%" in candidate or "=" in candidate or ":" in candidate
                 or "eyJ" in candidate or "earer" in candidate or "EARER" in candidate
-                or (not light and len(candidate) >= 7 and _NUMERIC_HINT.search(candidate))
+                or (not light and len(candidate) >= 7 and _IPV4_HINT.search(candidate))
                 or (len(candidate) >= 11 and _B64_HINT.search(candidate))):
             found: list[str] = []
-            out = self._redact(candidate, found, light, deadline, allow_b64=True)
+            out = self._redact(candidate, found, light, deadline, allow_b64=True, seven=seven)
             if found:
                 kinds.extend(found)
                 return out
@@ -170,7 +197,10 @@ class TextDetectors:
         return text
 
     # --- the chain -----------------------------------------------------------------------
-    def _redact(self, s: str, found: list[str], light: bool, deadline: float, allow_b64: bool) -> str:
+    def _redact(self, s: str, found: list[str], light: bool, deadline: float, allow_b64: bool,
+                seven: bool = True) -> str:
+        """`seven=False`: `s` is known to hold no seven close digits (replacing a finding by a
+        marker of ≥ 5 non-digits never creates them, so the number detectors are skipped)."""
         on = self.enabled
         if "secret" in on and ("=" in s or ":" in s) and _SECRET_HINT.search(s):
             s = _sub(_SECRET_KV, s, "secret", found, lambda m: m.group(1) + "[secret]")
@@ -181,7 +211,7 @@ class TextDetectors:
         if "email" in on and ("@" in s or "%40" in s or "%2540" in s):
             s = _sub(_EMAIL, s, "email", found, _email)
         if not light:
-            if _SEVEN_DIGITS.search(s):
+            if seven and _SEVEN_DIGITS.search(s):
                 if "iban" in on:
                     s = _sub(_IBAN, s, "iban", found, _iban)
                 if "card" in on:
@@ -191,7 +221,9 @@ class TextDetectors:
                 if "phone" in on and self._phone_possible(s):
                     s = self._phones(s, found, deadline)
             if "ip" in on:
-                if "." in s and _IPV4_HINT.search(s):
+                h = _IPV4_HINT.search(s) if "." in s else None
+                # no address starts before the first hint: search from there, sub only on a hit
+                if h is not None and _IPV4.search(s, max(0, h.start() - 2)) is not None:
                     s = _sub(_IPV4, s, "ip", found)
                 if s.count(":") >= 2:
                     s = _sub(_IPV6, s, "ip", found, _ipv6)
@@ -210,13 +242,14 @@ class TextDetectors:
             _PHONE_INTL.search(s)
             or (self._nanp and _NANP.search(s))
             or (self._trunk_zero and _PHONE_TRUNK.search(s))
-            or (_PHONE_WORD_ASCII.search(s.lower()) if s.isascii() else _PHONE_WORD.search(s))
+            or _has_phone_word(s)
         )
 
     def _phones(self, s: str, found: list[str], deadline: float) -> str:
         """Candidates from a cheap regex; phonenumbers only sees the ones written like phones."""
         masked = _NOT_PHONE.sub(lambda m: "_" * len(m.group()), s)
         spans: list[tuple[int, int]] = []
+        words: bool | None = None  # has `s` a phone word at all? (masking only removes characters)
         for i, m in enumerate(_PHONE_CANDIDATE.finditer(masked)):
             if i & 255 == 255 and time.perf_counter() > deadline:
                 raise Deadline()
@@ -224,10 +257,12 @@ class TextDetectors:
             if len(_DIGITS.findall(cand)) < 7:
                 continue
             a = m.start()
-            before = masked[max(0, a - 40) : a]
-            strong = cand[0] == "+" or cand.startswith("00") or bool(_TEL.search(before) or _PHONE_CONTEXT.search(before))
-            if not strong and not self._national_shape(cand):
-                continue
+            if not (cand[0] == "+" or cand.startswith("00") or self._national_shape(cand)):
+                if words is None:
+                    words = _has_phone_word(s)
+                before = masked[max(0, a - 40) : a]
+                if not (words and (_TEL.search(before) or _PHONE_CONTEXT.search(before))):
+                    continue
             if time.perf_counter() > deadline:
                 raise Deadline()
             spans.extend(self._phone_spans(masked, a, cand))
@@ -295,6 +330,13 @@ class TextDetectors:
             return s
         out.append(s[last:])
         return "".join(out)
+
+
+def _has_phone_word(s: str) -> bool:
+    """A necessary condition for `_TEL` and `_PHONE_CONTEXT` anywhere in `s`."""
+    if s.isascii():
+        return _PHONE_WORD_ASCII.search(s.lower()) is not None
+    return _PHONE_WORD.search(s) is not None
 
 
 def _sub(rx: re.Pattern[str], s: str, kind: str, found: list[str],

@@ -417,7 +417,7 @@ class _Run:
             if not eq or not v_raw:
                 out.append(pair)
                 continue
-            new = self.query_value(v_raw, _join(path, key), rule is KEEP, nesting)
+            new = self.query_value(v_raw, path, key, rule is KEEP, nesting)
             if new is None:
                 out.append(pair)
                 if nesting == 0 and len(pair) <= _CLEAN_URL_LEN:
@@ -430,19 +430,22 @@ class _Run:
         self.count("")
         return "&".join(out) if changed else qs
 
-    def query_value(self, v_raw: str, path: str, light: bool, nesting: int) -> str | None:
-        """The redacted, decoded value, or None when nothing was found."""
+    def query_value(self, v_raw: str, qpath: str, key: str, light: bool, nesting: int) -> str | None:
+        """The redacted, decoded value of `key` in the query at `qpath`, or None when nothing was found."""
         self.count(v_raw)
+        # a decoded "/" comes from "/" or "%2F" (a UTF-8 sequence never decodes to one)
+        if nesting < _MAX_URL_NESTING and ("/" in v_raw or "%2F" in v_raw or "%2f" in v_raw):
+            value = unquote(v_raw)
+            if _URLISH.fullmatch(value):
+                out = self.url(value, _join(qpath, key), nesting + 1)
+                return None if out is value else out
         # `+` is a space in a query string, but people write `?email=jane+tag@x.com` unencoded.
-        value = unquote(v_raw)
-        if "/" in value and nesting < _MAX_URL_NESTING and _URLISH.fullmatch(value):
-            out = self.url(value, path, nesting + 1)
-            return None if out is value else out
         out, kinds = self.detect(v_raw, light)
         if not kinds and "+" in v_raw:
             out, kinds = self.detect(v_raw.replace("+", "%20"), light)
         if not kinds:
             return None
+        path = _join(qpath, key)
         for kind in kinds:
             self.add(path, kind)
         return out
