@@ -120,9 +120,9 @@ def json_value(value: str) -> Any:
 
 
 # `{"name":true,"other":false}` as encodeURIComponent writes it, names of unreserved characters.
-_BOOL_ITEM = r"%22([\w.\-]+)%22%3A(true|false)"
-_FLAT_BOOLS = re.compile(rf"%7B(?:{_BOOL_ITEM}(?:%2C{_BOOL_ITEM})*)?%7D", re.ASCII)
-_BOOL_ITEMS = re.compile(_BOOL_ITEM, re.ASCII)
+_BOOL_ITEM = r"%22[\w.\-]++%22%3A(?:true|false)"
+_FLAT_BOOLS = re.compile(rf"%7B(?:{_BOOL_ITEM}(?:%2C{_BOOL_ITEM})*+)?%7D", re.ASCII)
+_BOOL_ITEMS = re.compile(r"%22([\w.\-]+)%22%3A(true|false)", re.ASCII)
 
 
 def flat_bools(value: str) -> dict[str, str] | None:

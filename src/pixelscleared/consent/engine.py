@@ -100,11 +100,15 @@ def _memoized(read: Reader) -> Reader:
 
 def combine(signals: list[Signal], opt_out_regime: bool = False) -> Verdict:
     """Opt-out anywhere wins; then a grant (implied ones only in an opt-out regime); else unknown."""
-    denied = [source for source, state in signals if state == DENIED]
+    denied: list[str] = []
+    granted: list[str] = []
+    for source, state in signals:
+        if state == DENIED:
+            denied.append(source)
+        elif state == GRANTED or (opt_out_regime and state == IMPLIED):
+            granted.append(source)
     if denied:
         return Verdict("denied", tuple(denied), tuple(signals))
-    grants = (GRANTED, IMPLIED) if opt_out_regime else (GRANTED,)
-    granted = [source for source, state in signals if state in grants]
     if granted:
         return Verdict("granted", tuple(granted), tuple(signals))
     return Verdict("unknown", (), tuple(signals))
