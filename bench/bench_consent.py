@@ -1,9 +1,9 @@
 """Consent evaluation of a realistic 4 KB Cookie header holding several CMPs' cookies.
 
-Target (issue #4): median < 50 µs per `ConsentEngine.evaluate`. Rows: memoized readings (the
-steady state: a visitor repeats its cookies) and cold (every cookie parsed). Runs standalone
-(`.venv/bin/python bench/bench_consent.py`) and from `make bench`; exits 1 when the
-steady-state row is over target.
+Target (issue #4): median < 50 µs per `ConsentEngine.evaluate`, memoized or not. Rows: memoized
+readings (the steady state: a visitor repeats its cookies) and cold (every cookie parsed, like a
+visitor's first request). Runs standalone (`.venv/bin/python bench/bench_consent.py`) and from
+`make bench`; exits 1 when any row is over target.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def main() -> int:
     print(f"machine reference: dict.get = {ref:.0f} ns (a typical server core: ~15-20 ns)")
     for label, med, _best, _n in rows:
         print(f"target median < {TARGET_US:.0f} µs, {label}: {'OK' if med < TARGET_US else 'OVER'} ({med:.1f} µs)")
-    return 0 if rows[0][1] < TARGET_US else 1
+    return 0 if all(med < TARGET_US for _label, med, _best, _n in rows) else 1
 
 
 if __name__ == "__main__":
