@@ -342,22 +342,27 @@ def _has_phone_word(s: str) -> bool:
 def _sub(rx: re.Pattern[str], s: str, kind: str, found: list[str],
          check: Callable[[re.Match[str]], str | bool] | None = None) -> str:
     """`rx.sub` that records each replacement; `check` may veto (False) or build the text."""
-    if rx.search(s) is None:  # the common case: no closure, no new string
+    first = rx.search(s)
+    if first is None:  # the common case: one scan, no new string
         return s
     marker = f"[{kind}]"
-
-    def repl(m: re.Match[str]) -> str:
+    out: list[str] = []
+    last = 0
+    for m in rx.finditer(s, first.start()):  # no match starts before the first one
+        rep: str | bool = marker
         if check is not None:
-            r = check(m)
-            if r is False:
-                return m.group()
-            if isinstance(r, str):
-                found.append(kind)
-                return r
+            rep = check(m)
+            if rep is False:
+                continue
+            if not isinstance(rep, str):
+                rep = marker
         found.append(kind)
-        return marker
-
-    return rx.sub(repl, s)
+        out += (s[last:m.start()], rep)
+        last = m.end()
+    if not out:
+        return s
+    out.append(s[last:])
+    return "".join(out)
 
 
 def _email(m: re.Match[str]) -> bool:

@@ -396,7 +396,7 @@ class _Run:
                 out.append(pair)
                 continue
             k_raw, eq, v_raw = pair.partition("=")
-            key = unquote(k_raw.replace("+", " "))
+            key = unquote(k_raw.replace("+", " ")) if ("%" in k_raw or "+" in k_raw) else k_raw
             self.strings += 1
             self.bytes += len(key)
             rule, extra = key_cache.get(key) or self.key(key)
@@ -432,7 +432,10 @@ class _Run:
 
     def query_value(self, v_raw: str, qpath: str, key: str, light: bool, nesting: int) -> str | None:
         """The redacted, decoded value of `key` in the query at `qpath`, or None when nothing was found."""
-        self.count(v_raw)
+        self.strings += 1
+        self.bytes += len(v_raw)
+        if self.strings > self.max_strings or self.bytes > self.max_bytes or time.perf_counter() > self.deadline:
+            self.over()
         # a decoded "/" comes from "/" or "%2F" (a UTF-8 sequence never decodes to one)
         if nesting < _MAX_URL_NESTING and ("/" in v_raw or "%2F" in v_raw or "%2f" in v_raw):
             value = unquote(v_raw)
