@@ -14,9 +14,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pixelscleared.consent.cmps import DENIED, GRANTED, IMPLIED, UNKNOWN, onetrust, readers
+from pixelscleared.consent.cmps import (
+    DENIED,
+    GRANTED,
+    IMPLIED,
+    UNKNOWN,
+    onetrust,
+    readers,
+)
 from pixelscleared.consent.cookies import (
-    MAX_VALUE, ValueErrorUnknown, finder, flat_bools, json_value, pct, raw,
+    MAX_VALUE,
+    ValueErrorUnknown,
+    finder,
+    flat_bools,
+    json_value,
+    pct,
+    raw,
 )
 from pixelscleared.consent.settings import ConsentSettings
 from pixelscleared.consent.tcf import Bits, TCFError

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pixelscleared.consent.cookies import (
-    ValueErrorUnknown, b64_json, flat_bools, json_path, json_value, pct, raw,
+    ValueErrorUnknown,
+    b64_json,
+    flat_bools,
+    json_path,
+    json_value,
+    pct,
+    raw,
 )
 from pixelscleared.consent.gpp import decode_gpp
 from pixelscleared.consent.settings import ConsentSettings, CustomRule

@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 from pixelscleared.consent.cmps import (
-    DENIED, GRANTED, IMPLIED, RANK, UNKNOWN, Reader, SignalState, most_restrictive, readers,
+    DENIED,
+    GRANTED,
+    IMPLIED,
+    RANK,
+    UNKNOWN,
+    Reader,
+    SignalState,
+    most_restrictive,
+    readers,
 )
 from pixelscleared.consent.cookies import finder
 from pixelscleared.consent.settings import ConsentSettings

@@ -23,7 +23,7 @@ class Bits:
     characters lets the C decoder do the whole expansion.
     """
 
-    __slots__ = ("n", "length")
+    __slots__ = ("length", "n")
 
     def __init__(self, segment: str):
         segment = segment.rstrip("=")
@@ -64,7 +64,7 @@ class TCCore:
     """A validated core segment. Fields are read from the bits on access: the proxy needs two
     of them per request, support tools and tests read the rest."""
 
-    __slots__ = ("_b", "purposes_mask", "max_vendor_id", "is_range", "_vendor_ranges")
+    __slots__ = ("_b", "_vendor_ranges", "is_range", "max_vendor_id", "purposes_mask")
 
     def __init__(self, b: Bits, purposes_mask: int, max_vendor_id: int, is_range: bool,
                  ranges: tuple[tuple[int, int], ...]):
