@@ -24,7 +24,7 @@ from stdnum import luhn
 # --- triggers -------------------------------------------------------------------------------
 # A string with none of these (see `TextDetectors.scrub`) is returned untouched without
 # running any detector: "@", "%", "=", ":", "eyJ", "earer", "EARER", seven digits close together
-# (`_SEVEN_DIGITS`), a dotted quad (`_IPV4_HINT`) or a base64-like run (`_B64_HINT`).
+# or a dotted quad (`_NUMERIC_HINT`), or a base64-like run (`_B64_HINT`).
 _B64_HINT = re.compile(r"[A-Za-z0-9+/_-]{11}")
 _CLEAN_CACHE_MAX = 16_384  # × ≤ 512 characters: a few MB at most
 _CLEAN_CACHE_LEN = 512
@@ -58,6 +58,8 @@ _B64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{11,}={0,2}")
 # not run). Each is implied by its detector's pattern, so results are the same with or without.
 _SECRET_HINT = re.compile(r"(?i)[dehnty]\s{0,3}[=:]")  # every secret key word ends in one of these
 _IPV4_HINT = re.compile(r"\d\.\d{1,3}\.\d{1,3}\.\d")  # matches ≤ 2 characters after an address starts
+# either of the two above, in one scan (the common digit prefix lets the engine skip to digits)
+_NUMERIC_HINT = re.compile(r"\d(?:(?:\D{0,3}+\d){6}|\.\d{1,3}\.\d{1,3}\.\d)")
 # A phone candidate holds ≥ 7 digits separated only by these, and it is only looked up when it
 # starts with + or 00, follows a phone word, or has a national shape (trunk 0 / NANP layout).
 _PHONE_RUN = re.compile(r"\d(?:[().\-\u00a0 ]{0,40}\d){6}")
@@ -105,12 +107,12 @@ class _Patterns:
     to 3× faster.
     """
 
-    __slots__ = ("card", "email", "iban", "ipv4", "ipv4_hint", "nanp", "not_phone", "phone_candidate",
+    __slots__ = ("card", "email", "iban", "ipv4", "ipv4_hint", "nanp", "not_phone", "numeric", "phone_candidate",
                  "phone_intl", "phone_run", "phone_trunk", "secret", "seven", "ssn")
 
     def __init__(self, ascii_only: bool):
         hot = {"card": _CARD, "email": _EMAIL, "iban": _IBAN, "ipv4": _IPV4, "ipv4_hint": _IPV4_HINT, "nanp": _NANP,
-               "not_phone": _NOT_PHONE, "phone_candidate": _PHONE_CANDIDATE, "phone_intl": _PHONE_INTL,
+               "not_phone": _NOT_PHONE, "numeric": _NUMERIC_HINT, "phone_candidate": _PHONE_CANDIDATE, "phone_intl": _PHONE_INTL,
                "phone_run": _PHONE_RUN, "phone_trunk": _PHONE_TRUNK, "secret": _SECRET_KV, "seven": _SEVEN_DIGITS,
                "ssn": _SSN}
         for name, rx in hot.items():
@@ -204,16 +206,25 @@ class TextDetectors:
         candidate = unquote_all(text) if "%" in text else text
         # the triggers, inline: this is the cost every new clean string pays
         rx = _ASCII if candidate.isascii() else _UNICODE
-        seven = not light and len(candidate) >= 7 and rx.seven.search(candidate) is not None
-        if (seven or self.custom or "@" in candidate or "%" in candidate or "=" in candidate or ":" in candidate
-                or "eyJ" in candidate or "earer" in candidate or "EARER" in candidate
-                or (not light and len(candidate) >= 7 and rx.ipv4_hint.search(candidate))
-                or (len(candidate) >= 11 and _B64_HINT.search(candidate))):
-            found: list[str] = []
-            out = self._redact(candidate, found, light, deadline, allow_b64=True, seven=seven)
-            if found:
-                kinds.extend(found)
-                return out
+        # False when `candidate` has neither seven close digits nor a dotted quad
+        numeric = not light and len(candidate) >= 7 and rx.numeric.search(candidate) is not None
+        found: list[str] = []
+        if (numeric or self.custom or "@" in candidate or "%" in candidate or "=" in candidate or ":" in candidate
+                or "eyJ" in candidate or "earer" in candidate or "EARER" in candidate):
+            out = self._redact(candidate, found, light, deadline, allow_b64=True, seven=numeric)
+        elif len(candidate) < 11:
+            out = candidate
+        elif "asic" in candidate or "ASIC" in candidate:
+            # the token detector needs a trigger of its own: here, a base64-like run
+            out = self._redact(candidate, found, light, deadline, True, numeric) if _B64_HINT.search(candidate) else candidate
+        elif "base64" in self.enabled:
+            # triggered at most by a base64-like run, and nothing else in the chain could match
+            out = self._base64(candidate, found, light, deadline)
+        else:
+            out = candidate
+        if found:
+            kinds.extend(found)
+            return out
         if light:
             clean = self.clean_light  # only the light detectors ran: not proof for a full check
         if len(text) <= _CLEAN_CACHE_LEN:
