@@ -2,9 +2,12 @@
 
 Detection is by content, not key name, so it runs on every string that can leave. The cost
 model is "most strings are clean": substring tests and two small regexes decide whether a
-string is worth looking at, and strings found clean are remembered (never the others); the
-expensive checks (phonenumbers, IBAN/Luhn validation, base64 decoding) only run on candidates
-a regex already found. The regexes avoid nested unbounded quantifiers, so a hostile string
+string is worth looking at, and strings found clean are remembered (never the others). Inside
+the chain each detector sits behind a cheaper necessary condition (a substring, a hint regex
+that its own pattern implies), so a detector that cannot match is not run and results are the
+same as without the gates (tests/test_scrub_golden.py pins them). The expensive checks
+(phonenumbers, IBAN/Luhn validation, base64 decoding) only run on candidates a regex already
+found. The regexes avoid nested unbounded quantifiers, so a hostile string
 costs time roughly proportional to its length, and long loops watch the deadline.
 """
 
@@ -95,8 +98,6 @@ _FILE_EXTENSIONS = frozenset(
     ["png", "jpg", "jpeg", "gif", "svg", "webp", "avif", "ico", "bmp", "tif", "tiff", "css", "js", "mjs", "map", "json", "pdf", "mp4", "webm", "mp3", "woff", "woff2", "ttf", "otf"]
 )
 _MAX_DECODE_ROUNDS = 4
-
-
 
 
 class _Patterns:
@@ -267,8 +268,8 @@ class TextDetectors:
                     s = _sub(rx.ipv4, s, "ip", found)
                 if s.count(":") >= 2:
                     s = _sub(_IPV6, s, "ip", found, _ipv6)
-        for kind, rx in self.custom:
-            s = _sub(rx, s, kind, found)
+        for kind, pattern in self.custom:
+            s = _sub(pattern, s, kind, found)
         if allow_b64 and "base64" in on:
             s = self._base64(s, found, light, deadline)
         return s
@@ -285,7 +286,7 @@ class TextDetectors:
             or _has_phone_word(s)
         )
 
-    def _phones(self, s: str, found: list[str], deadline: float, rx: _Patterns = _UNICODE) -> str:
+    def _phones(self, s: str, found: list[str], deadline: float, rx: _Patterns) -> str:
         """Candidates from a cheap regex; phonenumbers only sees the ones written like phones."""
         masked = rx.not_phone.sub(lambda m: "_" * len(m.group()), s)
         spans: list[tuple[int, int]] = []
