@@ -289,6 +289,8 @@ class _Run:
                     out[k] = sub
                 elif leaf_ok and (t is float or t is bool or t is int or sub is None):
                     out[k] = sub  # numbers under a kept key are never checked
+                elif leaf_ok and t is str:
+                    out[k] = self.text(sub, f"{path}.{key}" if path else key, True, 0)  # what `value` would do
                 else:
                     out[k] = self.value(sub, f"{path}.{key}" if path else key, depth + 1, product, True)
             else:
