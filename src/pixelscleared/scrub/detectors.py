@@ -367,7 +367,7 @@ class TextDetectors:
                     found.append(inner[0])
                     out += (s[last:m.start()], f"[{inner[0]}]")
                     last = m.end()
-            m = _B64.search(s, m.end())
+            m = _B64.search(s, m.end()) if m.end() < len(s) else None
         if not out:
             return s
         out.append(s[last:])
