@@ -295,9 +295,10 @@ class _Run:
                     out[k] = self.value(sub, f"{path}.{key}" if path else key, depth + 1, product, True)
             else:
                 self.add(_join(path, key), "name" if rule is AMBIGUOUS_NAME else rule)
-        self.strings += len(d) + c
+        self.strings += len(d) + c + 1  # keys, values known clean, and the mapping itself
         self.bytes += n
-        self.count("")
+        if self.strings > self.max_strings or self.bytes > self.max_bytes or time.perf_counter() > self.deadline:
+            self.over()
         return out
 
     def text(self, s: str, path: str, light: bool, nesting: int) -> str:
