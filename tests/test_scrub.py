@@ -57,6 +57,12 @@ DETECTED = [
     ("call me on 4155552671", "4155552671", "phone"),
     ("my phone number is 02079460958.", "02079460958", "phone"),
     ("%2B44%2020%207946%200958", "7946", "phone"),
+    # `+` or tel: says "phone" plainly: numbers in fictional or unallocated ranges go too
+    ("+44 7700 900123", "900123", "phone"),
+    ("ring +1 (555) 010-9999 now", "010-9999", "phone"),
+    ("tel:+15550109999", "5550109999", "phone"),
+    ("tel:5550109999", "5550109999", "phone"),
+    ("tel:+44%207700%20900123", "900123", "phone"),
     # payment cards (Luhn), IBANs, SSNs
     ("card 4111 1111 1111 1111 exp 12/27", "1111 1111", "card"),
     ("4111-1111-1111-1111", "1111-1111", "card"),
@@ -217,6 +223,8 @@ URLS = [
      "https://shop.example/u/%5Bemail%5D", [("url.path[1]", "email")]),
     ("https://shop.example/search?q=call+me+%2B44+20+7946+0958&page=2",
      "https://shop.example/search?q=call%20me%20%5Bphone%5D&page=2", [("url.query.q", "phone")]),
+    ("https://shop.example/c?x=tel:+44%207700%20900123&n=call+44+7700+900123",
+     "https://shop.example/c?x=tel%3A%5Bphone%5D&n=call%20%5Bphone%5D", [("url.query.x", "phone"), ("url.query.n", "phone")]),
     ("https://shop.example/p?ref=jane+tag@example.com",
      "https://shop.example/p?ref=%5Bemail%5D", [("url.query.ref", "email")]),
     ("https://user:pw@shop.example/a?b=1", "https://shop.example/a?b=1", [("url.userinfo", "credentials")]),

@@ -298,15 +298,19 @@ class TextDetectors:
             if len(_DIGITS.findall(cand)) < 7:
                 continue
             a = m.start()
-            if not (cand[0] == "+" or cand.startswith("00") or self._national_shape(cand)):
+            # `+` or a tel:/phone word before it says "phone" plainly: then a number that is only
+            # possible (fictional ranges, new allocations) is removed too, not just a valid one
+            strong = cand[0] == "+"
+            if not strong:
                 if words is None:
                     words = _has_phone_word(s)
-                before = masked[max(0, a - 40) : a]
-                if not (words and (_TEL.search(before) or _PHONE_CONTEXT.search(before))):
+                before = masked[max(0, a - 40) : a] if words else ""
+                strong = bool(before and (_TEL.search(before) or _PHONE_CONTEXT.search(before)))
+                if not (strong or cand.startswith("00") or self._national_shape(cand)):
                     continue
             if time.perf_counter() > deadline:
                 raise Deadline()
-            spans.extend(self._phone_spans(masked, a, cand))
+            spans.extend(self._phone_spans(masked, a, cand, Leniency.POSSIBLE if strong else Leniency.VALID))
         if not spans:
             return s
         out, last = [], 0
@@ -325,11 +329,11 @@ class TextDetectors:
             return True
         return bool(self._nanp and _NANP.search(cand))
 
-    def _phone_spans(self, text: str, offset: int, cand: str) -> list[tuple[int, int]]:
+    def _phone_spans(self, text: str, offset: int, cand: str, leniency: Leniency) -> list[tuple[int, int]]:
         spans: list[tuple[int, int]] = []
         work = cand
         for region in self.regions:
-            for m in PhoneNumberMatcher(work, region, leniency=Leniency.VALID, max_tries=20):
+            for m in PhoneNumberMatcher(work, region, leniency=leniency, max_tries=20):
                 if self._accept(text, offset + m.start, m.raw_string, region):
                     spans.append((offset + m.start, offset + m.end))
                     work = work[: m.start] + "_" * (m.end - m.start) + work[m.end :]
