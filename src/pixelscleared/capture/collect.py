@@ -34,10 +34,18 @@ def parse_collect(body: bytes, facts: RequestFacts, now: float | None = None) ->
     return [_event(item, i, facts, now) for i, item in enumerate(items)]
 
 
+KEYS = ("event", "event_id", "event_time", "properties", "url", "referrer")
+
+
 def _event(item: Any, index: int, facts: RequestFacts, now: float) -> CapturedEvent:
     where = f"events[{index}]" if index else "event"
     if not isinstance(item, dict):
         raise CaptureError(f"{where}: must be a JSON object")
+    # a misspelt key ("propeties") would silently lose data: refuse it, naming the key
+    unknown = sorted(k for k in item if k not in KEYS)
+    if unknown:
+        shown = ", ".join(repr(k[:40]) for k in unknown[:5])
+        raise CaptureError(f"{where}: unknown key {shown} (known: {', '.join(KEYS)})")
     # A beacon's Referer is the page that sent it; the collect URL itself is never a page.
     url = text(item.get("url"), f"{where}.url") or facts.headers.get("referer", "")
     return CapturedEvent(

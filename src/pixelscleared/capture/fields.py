@@ -34,6 +34,8 @@ def load_json(raw: bytes | str, what: str = "body") -> Any:
 
 
 def event_name(value: Any, where: str) -> str:
+    if value is None:
+        raise CaptureError(f'{where}: missing; every event needs a name such as "PageView"')
     if not isinstance(value, str) or not EVENT_NAME.fullmatch(value):
         raise CaptureError(f"{where}: must be a name of 1-100 letters, digits, _ . : - or space")
     return value.strip()
@@ -45,7 +47,7 @@ def event_id(value: Any, where: str) -> str:
         return str(uuid.uuid4())
     if isinstance(value, (int, str)) and not isinstance(value, bool) and EVENT_ID.fullmatch(str(value)):
         return str(value)  # TikTok needs a string; a numeric id from the page is kept as text
-    raise CaptureError(f"{where}: must be a string of 1-128 printable characters")
+    raise CaptureError(f"{where}: must be a string (or integer) of 1-128 printable characters, no spaces")
 
 
 def event_time(value: Any, now: float) -> int:
