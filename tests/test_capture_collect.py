@@ -56,6 +56,7 @@ def test_missing_event_id_gets_a_uuid():
     (b'{"event": ""}', "event.event: must be a name"),
     (b'{"name": "X"}', "event: unknown key 'name' (known: event, event_id, event_time, properties, url, referrer)"),
     (b'{"event": "X", "propeties": {}}', "event: unknown key 'propeties'"),
+    (b'{"event": "X", "jane@example.com": 1}', "event: unknown key (not shown)"),
     (b'{"properties": {}}', 'event.event: missing; every event needs a name such as "PageView"'),
     (b'{"event": "X", "event_id": 1.5}', "event.event_id: must be a string (or integer) of 1-128 printable characters"),
     (b'{"event": "<script>"}', "event.event: must be a name"),

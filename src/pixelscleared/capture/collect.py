@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -35,6 +36,7 @@ def parse_collect(body: bytes, facts: RequestFacts, now: float | None = None) ->
 
 
 KEYS = ("event", "event_id", "event_time", "properties", "url", "referrer")
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
 
 
 def _event(item: Any, index: int, facts: RequestFacts, now: float) -> CapturedEvent:
@@ -44,7 +46,8 @@ def _event(item: Any, index: int, facts: RequestFacts, now: float) -> CapturedEv
     # a misspelt key ("propeties") would silently lose data: refuse it, naming the key
     unknown = sorted(k for k in item if k not in KEYS)
     if unknown:
-        shown = ", ".join(repr(k[:40]) for k in unknown[:5])
+        # only plain identifiers are named: a key may itself be personal data (reasons are logged)
+        shown = ", ".join(repr(k) if _PLAIN_KEY.fullmatch(k) else "(not shown)" for k in unknown[:5])
         raise CaptureError(f"{where}: unknown key {shown} (known: {', '.join(KEYS)})")
     # A beacon's Referer is the page that sent it; the collect URL itself is never a page.
     url = text(item.get("url"), f"{where}.url") or facts.headers.get("referer", "")
