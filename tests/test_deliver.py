@@ -162,3 +162,28 @@ async def test_unreachable_tiktok_keeps_events_pending(tmp_path):
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await ob.close()
+
+
+@pytest.mark.parametrize("scripted", [[(503, {"code": 1})] * 4], indirect=True)
+async def test_events_arriving_during_an_outage_wait_and_go_out_together(tmp_path, scripted):
+    ob, task = await run_delivery(tmp_path, scripted.url, 1, backoff_base_s=0.3, backoff_max_s=0.3, max_attempts=4)
+    try:
+        await wait_for(lambda: len(scripted.bodies) >= 1, timeout=10)
+        for i in range(1, 6):  # one event every 20 ms while the pixel is paused
+            ob.put(OutboxRow(f"late{i}", "P1", "Pageview", "collect", "granted", [], [], "queued",
+                             payload={"event": "Pageview", "event_id": f"late{i}"}))
+            await ob.flush()
+            await asyncio.sleep(0.02)
+        assert len(scripted.bodies) == 1  # nothing sent while paused, however many events arrive
+        await wait_for(lambda: len(scripted.bodies) >= 5, timeout=10)
+        await asyncio.sleep(0.1)
+        sizes = [len(b["data"]) for b in scripted.bodies]
+        assert sizes == [1, 6, 6, 6, 5]  # after each pause: everything waiting, in one request
+        st = await statuses(ob)
+        # the first event used up max_attempts; the late ones keep their own count and get through
+        assert st["e0"] == ("dead", 4)
+        assert {st[f"late{i}"] for i in range(1, 6)} == {("delivered", 4)}
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await ob.close()

@@ -78,6 +78,9 @@ class Deliverer:
         self.settings = settings
         self.metrics = metrics
         self._inflight: set[int] = set()
+        # pixel → when it may be tried again: while TikTok fails for a pixel, its new events wait
+        # with the retrying ones and go out together as one batch, not one request per event
+        self._paused: dict[str, float] = {}
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
@@ -92,7 +95,8 @@ class Deliverer:
             while True:
                 await self._slots.acquire()
                 self.outbox.written.clear()  # before claiming, so a write after the claim wakes us
-                batch = await self.outbox.claim(self.settings.batch_size, exclude=self._inflight)
+                batch = await self.outbox.claim(self.settings.batch_size, exclude=self._inflight,
+                                                skip_pixels=self._paused_now())
                 if batch is None:
                     self._slots.release()
                     await self._idle()
@@ -107,9 +111,16 @@ class Deliverer:
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await self._session.close()
 
+    def _paused_now(self) -> frozenset[str]:
+        now = time.time()
+        for pixel_id in [p for p, until in self._paused.items() if until <= now]:
+            del self._paused[pixel_id]
+        return frozenset(self._paused)
+
     async def _idle(self) -> None:
-        """Sleep until new rows are written or the next retry is due."""
-        due = await self.outbox.next_due()
+        """Sleep until new rows are written, the next retry is due or a paused pixel resumes."""
+        due = await self.outbox.next_due(self._paused_now())
+        due = min([d for d in (due, *self._paused.values()) if d is not None], default=None)
         timeout = 5.0 if due is None else max(0.01, min(5.0, due - time.time()))
         if self._inflight:
             timeout = min(timeout, 0.05)
@@ -163,15 +174,20 @@ class Deliverer:
             await self.outbox.settle(batch.ids, "dead", outcome.response, reason="rejected by TikTok")
             count(len(batch.ids), "dead")
         else:
-            attempt = max(batch.attempts) + 1
-            if attempt >= self.settings.max_attempts:
-                await self.outbox.settle(batch.ids, "dead", outcome.response,
-                                         reason=f"gave up after {attempt} attempts")
-                count(len(batch.ids), "dead")
-            else:
-                await self.outbox.settle(batch.ids, "retrying", outcome.response, reason="transient failure",
-                                         next_attempt_at=time.time() + backoff(attempt, self.settings))
-                count(len(batch.ids), "retry")
+            # each row keeps its own attempt count: events that joined late are not given up early
+            last = self.settings.max_attempts - 1
+            spent = [i for i, n in zip(batch.ids, batch.attempts, strict=True) if n >= last]
+            again = [i for i, n in zip(batch.ids, batch.attempts, strict=True) if n < last]
+            if spent:
+                await self.outbox.settle(spent, "dead", outcome.response,
+                                         reason=f"gave up after {self.settings.max_attempts} attempts")
+                count(len(spent), "dead")
+            if again:
+                until = time.time() + backoff(max(batch.attempts) + 1, self.settings)
+                self._paused[pixel.pixel_id] = max(until, self._paused.get(pixel.pixel_id, 0.0))
+                await self.outbox.settle(again, "retrying", outcome.response, reason="transient failure",
+                                         next_attempt_at=self._paused[pixel.pixel_id])
+                count(len(again), "retry")
 
     async def _post(self, pixel: TikTokPixel, body: dict[str, Any]) -> Outcome:
         assert self._session is not None

@@ -189,16 +189,20 @@ class Outbox:
             return self._conn.total_changes - before
 
     # -- delivery side ----------------------------------------------------------------------
-    async def claim(self, limit: int, now: float | None = None, exclude: set[int] | None = None) -> Claimed | None:
+    async def claim(self, limit: int, now: float | None = None, exclude: set[int] | None = None,
+                    skip_pixels: frozenset[str] = frozenset()) -> Claimed | None:
         """The oldest due batch for one (pixel, test code), at most `limit` events."""
-        return await self._run(self._claim, limit, time.time() if now is None else now, exclude or set())
+        return await self._run(self._claim, limit, time.time() if now is None else now, exclude or set(),
+                               skip_pixels)
 
-    def _claim(self, limit: int, now: float, exclude: set[int]) -> Claimed | None:
+    def _claim(self, limit: int, now: float, exclude: set[int], skip_pixels: frozenset[str]) -> Claimed | None:
         assert self._conn is not None
         # The first due row not already in flight picks the (pixel, test code) group.
+        skip = f" AND pixel_id NOT IN ({','.join('?' * len(skip_pixels))})" if skip_pixels else ""
         candidates = self._conn.execute(
             "SELECT id, pixel_id, test_event_code FROM events WHERE status IN ('queued','retrying')"
-            " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?", (now, len(exclude) + 1))
+            f" AND next_attempt_at <= ?{skip} ORDER BY next_attempt_at, id LIMIT ?",
+            (now, *skip_pixels, len(exclude) + 1))
         first = next((c[1:] for c in candidates if c[0] not in exclude), None)
         if first is None:
             return None
@@ -213,13 +217,15 @@ class Outbox:
         return Claimed(first[0], first[1], [r[0] for r in rows], [json.loads(r[1]) for r in rows],
                        [r[2] for r in rows])
 
-    async def next_due(self) -> float | None:
-        return await self._run(self._next_due)
+    async def next_due(self, skip_pixels: frozenset[str] = frozenset()) -> float | None:
+        return await self._run(self._next_due, skip_pixels)
 
-    def _next_due(self) -> float | None:
+    def _next_due(self, skip_pixels: frozenset[str]) -> float | None:
         assert self._conn is not None
+        skip = f" AND pixel_id NOT IN ({','.join('?' * len(skip_pixels))})" if skip_pixels else ""
         row = self._conn.execute(
-            "SELECT MIN(next_attempt_at) FROM events WHERE status IN ('queued','retrying')").fetchone()
+            f"SELECT MIN(next_attempt_at) FROM events WHERE status IN ('queued','retrying'){skip}",
+            tuple(skip_pixels)).fetchone()
         return row[0]
 
     async def pending_count(self) -> int:
