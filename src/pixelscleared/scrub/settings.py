@@ -49,7 +49,8 @@ class ScrubSettings(BaseModel):
     max_bytes: int = Field(2_000_000, ge=1024, description="total text per event")
     max_depth: int = Field(32, ge=2, le=256)
     max_strings: int = Field(100_000, ge=10)
-    time_budget_ms: int = Field(1_000, ge=1, le=60_000)
+    # scrubbing runs inline on the event loop: a pathological body may stall every connection for this long
+    time_budget_ms: int = Field(100, ge=1, le=60_000)
 
     @field_validator("drop_keys", "keep_keys")
     @classmethod
