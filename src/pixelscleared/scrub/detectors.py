@@ -18,6 +18,7 @@ import ipaddress
 import re
 import time
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
@@ -333,10 +334,10 @@ class TextDetectors:
         spans: list[tuple[int, int]] = []
         work = cand
         for region in self.regions:
-            for m in PhoneNumberMatcher(work, region, leniency=leniency, max_tries=20):
-                if self._accept(text, offset + m.start, m.raw_string, region):
-                    spans.append((offset + m.start, offset + m.end))
-                    work = work[: m.start] + "_" * (m.end - m.start) + work[m.end :]
+            for start, end, raw in _phone_matches(work, region, leniency):
+                if self._accept(text, offset + start, raw, region):
+                    spans.append((offset + start, offset + end))
+                    work = work[:start] + "_" * (end - start) + work[end:]
             if len(_DIGITS.findall(work)) < 7:
                 break
         return spans
@@ -376,6 +377,13 @@ class TextDetectors:
             return s
         out.append(s[last:])
         return "".join(out)
+
+
+@lru_cache(maxsize=8192)
+def _phone_matches(cand: str, region: str, leniency: Leniency) -> tuple[tuple[int, int, str], ...]:
+    """phonenumbers is the costliest check (~0.1 ms); the same candidate is looked up once."""
+    return tuple((m.start, m.end, m.raw_string)
+                 for m in PhoneNumberMatcher(cand, region, leniency=leniency, max_tries=20))
 
 
 def _has_phone_word(s: str) -> bool:
