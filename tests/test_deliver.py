@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 
@@ -70,7 +71,9 @@ async def scripted(request):
     await runner.cleanup()
 
 
+@contextlib.asynccontextmanager
 async def run_delivery(tmp_path, api_base, n_events, **delivery):
+    """An outbox holding `n_events` queued events and a running Deliverer; both stopped on exit."""
     cfg = parse_config({"upstream": "http://x:1", "delivery": {"backoff_base_s": 0.05, "backoff_max_s": 0.1, **delivery},
                         "destinations": {"tiktok": [{"pixel_id": "P1", "access_token": "tok-123456",
                                                      "events": ["Pageview"], "api_base": api_base}]}}, env={})
@@ -82,7 +85,12 @@ async def run_delivery(tmp_path, api_base, n_events, **delivery):
     await ob.flush()
     d = Deliverer(ob, cfg.destinations.tiktok, cfg.delivery, ob.metrics)
     task = asyncio.create_task(d.run())
-    return ob, task
+    try:
+        yield ob
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await ob.close()
 
 
 async def statuses(ob):
@@ -92,8 +100,7 @@ async def statuses(ob):
 
 @pytest.mark.parametrize("scripted", [[(200, {"code": 40100, "message": "rate"}), (503, {"code": 1})]], indirect=True)
 async def test_retries_until_delivered_with_same_event_ids(tmp_path, scripted):
-    ob, task = await run_delivery(tmp_path, scripted.url, 3)
-    try:
+    async with run_delivery(tmp_path, scripted.url, 3) as ob:
         await wait_for(lambda: len(scripted.bodies) >= 3, timeout=10)
         await asyncio.sleep(0.1)
         st = await statuses(ob)
@@ -101,73 +108,48 @@ async def test_retries_until_delivered_with_same_event_ids(tmp_path, scripted):
         assert all(a == 3 for _, a in st.values())
         ids = [[e["event_id"] for e in b["data"]] for b in scripted.bodies]
         assert ids[0] == ids[1] == ids[2] == ["e0", "e1", "e2"]  # one batch, resent whole
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await ob.close()
 
 
 @pytest.mark.parametrize("scripted", [[(200, {"code": 40002, "message": "Batch.1.event_id: Not a valid string"})]],
                          indirect=True)
 async def test_one_bad_event_is_dead_lettered_the_rest_resent(tmp_path, scripted):
-    ob, task = await run_delivery(tmp_path, scripted.url, 3)
-    try:
+    async with run_delivery(tmp_path, scripted.url, 3) as ob:
         await wait_for(lambda: len(scripted.bodies) >= 2, timeout=10)
         await asyncio.sleep(0.1)
         st = await statuses(ob)
         assert st["e1"][0] == "dead"
         assert st["e0"][0] == st["e2"][0] == "delivered"
         assert [e["event_id"] for e in scripted.bodies[1]["data"]] == ["e0", "e2"]
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await ob.close()
 
 
 @pytest.mark.parametrize("scripted", [[(200, {"code": 40100})] * 10], indirect=True)
 async def test_gives_up_after_max_attempts(tmp_path, scripted):
-    ob, task = await run_delivery(tmp_path, scripted.url, 1, max_attempts=3)
-    try:
+    async with run_delivery(tmp_path, scripted.url, 1, max_attempts=3) as ob:
         await wait_for(lambda: len(scripted.bodies) >= 3, timeout=10)
         await asyncio.sleep(0.2)
         assert (await statuses(ob))["e0"] == ("dead", 3)
         assert len(scripted.bodies) == 3
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await ob.close()
 
 
 @pytest.mark.parametrize("scripted", [[]], indirect=True)
 async def test_batches_are_at_most_batch_size(tmp_path, scripted):
-    ob, task = await run_delivery(tmp_path, scripted.url, 25, batch_size=10, concurrency=1)
-    try:
+    async with run_delivery(tmp_path, scripted.url, 25, batch_size=10, concurrency=1) as ob:
         await wait_for(lambda: sum(len(b["data"]) for b in scripted.bodies) >= 25, timeout=10)
         assert [len(b["data"]) for b in scripted.bodies] == [10, 10, 5]
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await ob.close()
 
 
 async def test_unreachable_tiktok_keeps_events_pending(tmp_path):
     from conftest import free_port
 
-    ob, task = await run_delivery(tmp_path, f"http://127.0.0.1:{free_port()}", 2)
-    try:
+    async with run_delivery(tmp_path, f"http://127.0.0.1:{free_port()}", 2) as ob:
         await wait_for(lambda: ob.metrics.delivered.labels("P1", "retry")._value.get() >= 2, timeout=10)
         st = await statuses(ob)
         assert {s for s, _ in st.values()} == {"retrying"}
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await ob.close()
 
 
 @pytest.mark.parametrize("scripted", [[(503, {"code": 1})] * 4], indirect=True)
 async def test_events_arriving_during_an_outage_wait_and_go_out_together(tmp_path, scripted):
-    ob, task = await run_delivery(tmp_path, scripted.url, 1, backoff_base_s=0.3, backoff_max_s=0.3, max_attempts=4)
-    try:
+    async with run_delivery(tmp_path, scripted.url, 1, backoff_base_s=0.3, backoff_max_s=0.3, max_attempts=4) as ob:
         await wait_for(lambda: len(scripted.bodies) >= 1, timeout=10)
         for i in range(1, 6):  # one event every 20 ms while the pixel is paused
             ob.put(OutboxRow(f"late{i}", "P1", "Pageview", "collect", "granted", [], [], "queued",
@@ -183,7 +165,3 @@ async def test_events_arriving_during_an_outage_wait_and_go_out_together(tmp_pat
         # the first event used up max_attempts; the late ones keep their own count and get through
         assert st["e0"] == ("dead", 4)
         assert {st[f"late{i}"] for i in range(1, 6)} == {("delivered", 4)}
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await ob.close()
