@@ -88,8 +88,10 @@ def configure(level: str = "info", fmt: str = "auto", *, install_handler: bool =
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(_LEVELS[level])
-    # Per-connection chatter from mitmproxy is noise for an operator.
+    # Per-connection chatter from mitmproxy, and mitmweb's per-request access lines (tornado), are
+    # noise for an operator; their warnings (a refused UI login, say) stay.
     logging.getLogger("mitmproxy.proxy.server").setLevel(logging.WARNING)
+    logging.getLogger("tornado.access").setLevel(logging.WARNING)
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
