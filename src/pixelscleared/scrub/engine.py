@@ -316,13 +316,7 @@ class _Run:
                     self.clean_urls.clear()
                 self.clean_urls[s] = None  # only URLs with no finding are remembered
             return out
-        kinds: list[str] = []
-        try:
-            out = self.det.scrub(s, kinds, light, self.deadline)
-        except Deadline:
-            raise ScrubError(f"time budget of {self.s.time_budget_ms} ms exceeded") from None
-        except RecursionError:
-            raise ScrubError("input too complex") from None
+        out, kinds = self.detect(s, light)
         for kind in kinds:
             self.add(path, kind)
         return out
