@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -109,3 +110,66 @@ def test_check_config_command(tmp_path: Path):
     r = subprocess.run([str(BIN / "pixelscleared"), "check-config", "-c", str(bad)], capture_output=True, text=True)
     assert r.returncode == 2
     assert "listen.prot: unknown key" in r.stderr
+
+
+# --- read-only commands tolerate an unset ${VAR}; run and check-config do not ------------------
+
+@pytest.mark.parametrize("data, check", [
+    (pixel(access_token="${TIKTOK_ACCESS_TOKEN}"),
+     lambda c: c.destinations.tiktok[0].access_token.get_secret_value() == "unset-env-var"),
+    (cfg(outbox={"path": "${DATA_DIR:-/var/lib/pc}/outbox.sqlite"}, admin={"token": "${ADMIN_TOKEN}"}),
+     lambda c: str(c.outbox.path) == "/var/lib/pc/outbox.sqlite"),
+    (cfg(scrub={"drop_keys": ["coupon"]}, identity={"salt": "${SALT}"}), lambda c: "coupon" in c.scrub.drop_keys),
+])
+def test_allow_unset_env_fills_a_placeholder(data, check):
+    assert check(parse_config(data, env={}, allow_unset_env=True))
+    with pytest.raises(ConfigError, match="is not set"):
+        parse_config(data, env={})
+
+
+@pytest.mark.parametrize("data, problem", [
+    (cfg(listen={"port": "${PORT}"}), "listen.port: environment variable PORT is not set"),
+    (cfg(upstream="${UPSTREAM}"), "upstream: environment variable UPSTREAM is not set"),
+    (cfg(listen={"prot": 1, "port": "${PORT}"}), "listen.prot: unknown key"),  # other problems as ever
+])
+def test_a_placeholder_that_does_not_fit_names_the_variable(data, problem):
+    with pytest.raises(ConfigError) as e:
+        parse_config(data, env={}, allow_unset_env=True)
+    assert problem in e.value.problems
+
+
+CONFIG_WITH_TOKEN_VAR = """\
+upstream: http://127.0.0.1:9
+destinations:
+  tiktok:
+    - {pixel_id: CK1, access_token: "${TIKTOK_ACCESS_TOKEN}", events: [PageView]}
+outbox: {path: OUTBOX}
+scrub: {drop_keys: [coupon]}
+"""
+
+
+@pytest.mark.parametrize("argv, code", [
+    (["run", "-c", "CONFIG"], 2),  # needs the token: refuses before starting
+    (["check-config", "-c", "CONFIG"], 2),
+    (["events", "-c", "CONFIG"], 0),  # read-only: the token is not needed
+    (["scrub", "-c", "CONFIG", "--json", "-"], 0),
+    (["consent", "-c", "CONFIG", "--cookie", "cmplz_marketing=allow"], 0),
+])
+async def test_commands_with_an_unset_token_var(tmp_path: Path, argv, code):
+    from pixelscleared.metrics import Metrics
+    from pixelscleared.outbox import Outbox
+
+    outbox = tmp_path / "outbox.sqlite"
+    ob = Outbox(outbox, Metrics())  # a real, empty events log
+    await ob.open()
+    await ob.close()
+    config = tmp_path / "c.yaml"
+    config.write_text(CONFIG_WITH_TOKEN_VAR.replace("OUTBOX", str(outbox)))
+    argv = [str(config) if a == "CONFIG" else a for a in argv]
+    env = {k: v for k, v in os.environ.items() if k != "TIKTOK_ACCESS_TOKEN"}
+    r = subprocess.run([str(BIN / "pixelscleared"), *argv], input='{"coupon": "X"}', capture_output=True,
+                       text=True, env=env, timeout=60)
+    assert r.returncode == code, r.stderr
+    missing = "destinations.tiktok[0].access_token: environment variable TIKTOK_ACCESS_TOKEN is not set"
+    assert (missing in r.stderr) is (code == 2)
+    assert "unset-env-var" not in r.stdout + r.stderr and "Traceback" not in r.stderr

@@ -48,6 +48,24 @@ def test_uses_the_config_consent_section(capsys, tmp_path):
     assert (rc, out["verdict"], out["sources"], out["opt_out_regime"]) == (0, "granted", ["usp:usprivacy"], True)
 
 
+@pytest.mark.parametrize("over, problem", [
+    ({}, None),  # only consent: is used, so the unset access token is no obstacle
+    ({"listen": {"port": "${PC_TEST_PORT}"}}, "listen.port: environment variable PC_TEST_PORT is not set"),
+])
+def test_config_with_unset_env_vars(capsys, monkeypatch, tmp_path, over, problem):
+    monkeypatch.delenv("TIKTOK_ACCESS_TOKEN", raising=False)
+    monkeypatch.delenv("PC_TEST_PORT", raising=False)
+    pixel = {**BASE["destinations"]["tiktok"][0], "access_token": "${TIKTOK_ACCESS_TOKEN}"}
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({**BASE, "destinations": {"tiktok": [pixel]},
+                                    "consent": {"honour_gpc": False}, **over}))
+    rc, out, err = run(capsys, "-c", str(path), "--header", "Sec-GPC: 1")
+    if problem is None:
+        assert (rc, out["verdict"], err) == (0, "unknown", "")  # honour_gpc: false was read
+    else:
+        assert rc == 2 and out is None and problem in err
+
+
 def test_config_error_exits_2_with_problems_on_stderr(capsys, tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump({**BASE, "consent": {"honour_gcp": True, "tcf_purposes": [99]}}))

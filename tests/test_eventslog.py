@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 
 import pytest
 
 from conftest import BIN
-from pixelscleared.eventslog import Query, fetch, format_line, parse_query, summary
+from pixelscleared.cli import COMMANDS, DESCRIPTION
+from pixelscleared.eventslog import STATUSES, Query, fetch, format_line, parse_query, summary
 from pixelscleared.metrics import Metrics
 from pixelscleared.outbox import Outbox, OutboxRow
 
@@ -64,3 +66,62 @@ async def test_events_command(db):
     r = subprocess.run([str(BIN / "pixelscleared"), "events", "--db", str(db.parent / "missing.sqlite")],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "no events log at" in r.stderr
+
+
+def events(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "pixelscleared"), "events", *args], capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
+@pytest.mark.parametrize("args, stdout, stderr", [
+    (["--status", "dead"], "no events match (status=dead)\n", ""),
+    (["--event-id", "nope", "--pixel-id", "P1"], "no events match (event_id=nope, pixel_id=P1)\n", ""),
+    (["--status", "dead", "--json"], "", "no events match (status=dead)\n"),  # stdout stays JSON lines
+    (["--status", "dropped"], "dropped", ""),
+])
+async def test_events_command_says_when_nothing_matches(db, args, stdout, stderr):
+    r = events("--db", str(db), *args)
+    assert r.returncode == 0, r.stderr
+    assert (stdout in r.stdout) if stdout else (r.stdout == "")
+    assert r.stderr == stderr
+
+
+async def test_events_command_on_an_empty_log(tmp_path):
+    ob = Outbox(tmp_path / "empty.sqlite", Metrics())
+    await ob.open()
+    await ob.close()
+    r = events("--db", str(tmp_path / "empty.sqlite"))
+    assert (r.returncode, r.stdout) == (0, f"no events yet in {tmp_path / 'empty.sqlite'}\n")
+
+
+async def test_events_command_reads_the_config_without_the_token_set(db, tmp_path):
+    """Only outbox.path is needed: a tester without the access token can still read the log."""
+    config = tmp_path / "c.yaml"
+    config.write_text(f"""upstream: http://127.0.0.1:9
+destinations:
+  tiktok: [{{pixel_id: P1, access_token: "${{TIKTOK_ACCESS_TOKEN}}", events: [PageView]}}]
+outbox: {{path: {db}}}
+""")
+    env = {k: v for k, v in os.environ.items() if k != "TIKTOK_ACCESS_TOKEN"}
+    r = events("-c", str(config), "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    assert [json.loads(line)["event_id"] for line in r.stdout.splitlines()] == ["e1", "e2"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--db", "x", "--status", "bogus"], "invalid choice: 'bogus' (choose from queued, retrying"),
+    ([], "one of the arguments -c/--config --db is required"),
+    (["--db", "x", "--limit", "0"], "limit must be between 1 and 1000"),
+])
+def test_events_command_usage_errors(args, message):
+    r = events(*args)
+    assert r.returncode == 2 and message in r.stderr.replace("'queued'", "queued").replace("'retrying'", "retrying")
+
+
+def test_help_describes_the_tool_every_command_and_the_statuses():
+    top = subprocess.run([str(BIN / "pixelscleared"), "--help"], capture_output=True, text=True, check=True).stdout
+    assert " ".join(DESCRIPTION.split()) in " ".join(top.split())
+    for name, (_, help_) in COMMANDS.items():
+        assert help_ and f"{name}" in top and " ".join(help_.split()) in " ".join(top.split())
+    text = " ".join(events("--help").stdout.split())
+    assert f"only events with this status: {', '.join(STATUSES)}" in text

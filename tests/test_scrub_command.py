@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +60,25 @@ def test_uses_the_scrub_section_of_the_config(tmp_path: Path) -> None:
         "result": {"note": "card [loyalty]"},
         "removed": [{"path": "coupon", "kind": "configured"}, {"path": "note", "kind": "loyalty"}],
     }
+
+
+@pytest.mark.parametrize("token, code", [
+    ("${TIKTOK_ACCESS_TOKEN}", 0),  # unset, and only scrub: is used: fine
+    ("${TIKTOK_ACCESS_TOKEN:-}", 2),  # set to empty is still a config error, as for the proxy
+])
+def test_config_with_an_unset_token_var(tmp_path: Path, token: str, code: int) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("upstream: http://127.0.0.1:9\ndestinations:\n  tiktok:\n"
+                   f"    - {{pixel_id: CK1, access_token: '{token}', events: [PageView]}}\n"
+                   "scrub: {drop_keys: [coupon]}\n")
+    env = {k: v for k, v in os.environ.items() if k != "TIKTOK_ACCESS_TOKEN"}
+    p = subprocess.run([str(BIN), "scrub", "-c", str(cfg), "--json", "-"], input='{"coupon": "X", "value": 1}',
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == code, p.stderr
+    if code == 0:
+        assert json.loads(p.stdout) == {"result": {"value": 1}, "removed": [{"path": "coupon", "kind": "configured"}]}
+    else:
+        assert "destinations.tiktok[0].access_token: must not be empty" in p.stderr
 
 
 def test_config_error_exits_2_with_problems_on_stderr(tmp_path: Path) -> None:

@@ -6,6 +6,9 @@ import argparse
 import importlib
 import sys
 
+DESCRIPTION = ("PixelsCleared: a sidecar reverse proxy that scrubs personal data out of a site's "
+               "first-party tracking calls, checks consent, and mirrors the events to the TikTok Events API.")
+
 # subcommand → (module exposing add_arguments(parser) and main(args) -> int, help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("pixelscleared.runner", "run the sidecar in front of the configured upstream"),
@@ -23,7 +26,8 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     affects the other commands, and `pixelscleared consent` does not load mitmproxy."""
     from pixelscleared import __version__
 
-    parser = argparse.ArgumentParser(prog="pixelscleared", description=__doc__)
+    parser = argparse.ArgumentParser(prog="pixelscleared", description=DESCRIPTION,
+                                     epilog="Run 'pixelscleared COMMAND --help' for a command's options.")
     parser.add_argument("--version", action="version", version=f"pixelscleared {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     chosen = next((a for a in argv if not a.startswith("-")), None)

@@ -252,15 +252,23 @@ class Config(_Model):
 
 # --- loading -------------------------------------------------------------------------------
 
+# What a missing `${VAR}` reads as in read-only commands: valid wherever a token or name is
+# expected, and plainly not a real value if it ever shows up.
+UNSET_PLACEHOLDER = "unset-env-var"
+
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def expand_env(value: Any, env: dict[str, str], path: str = "") -> Any:
-    """Replace `${VAR}` / `${VAR:-default}` in every string; `$$` is a literal `$`."""
+def expand_env(value: Any, env: dict[str, str], path: str = "", *, unset: dict[str, str] | None = None) -> Any:
+    """Replace `${VAR}` / `${VAR:-default}` in every string; `$$` is a literal `$`.
+
+    A missing `${VAR}` is an error, unless `unset` is given (read-only commands): then it becomes
+    a placeholder and `unset[key path] = VAR`, so a problem at that key can still name the variable.
+    """
     if isinstance(value, dict):
-        return {k: expand_env(v, env, _join(path, k)) for k, v in value.items()}
+        return {k: expand_env(v, env, _join(path, k), unset=unset) for k, v in value.items()}
     if isinstance(value, list):
-        return [expand_env(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [expand_env(v, env, f"{path}[{i}]", unset=unset) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
 
@@ -272,6 +280,9 @@ def expand_env(value: Any, env: dict[str, str], path: str = "") -> Any:
             return env[name]
         if default is not None:
             return default
+        if unset is not None:
+            unset[path] = name
+            return UNSET_PLACEHOLDER
         raise ConfigError([f"{path}: environment variable {name} is not set"])
 
     return _VAR.sub(sub, value)
@@ -303,26 +314,39 @@ def _message(err: dict[str, Any]) -> str:
     return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
-def parse_config(data: Any, env: dict[str, str] | None = None) -> Config:
-    """Validate a parsed YAML document; raises ConfigError listing every problem."""
+def parse_config(data: Any, env: dict[str, str] | None = None, *, allow_unset_env: bool = False) -> Config:
+    """Validate a parsed YAML document; raises ConfigError listing every problem.
+
+    `allow_unset_env` is for commands that never send anything (events, scrub, consent): a missing
+    `${VAR}` — typically the access token — must not stop a tester reading the events log.
+    """
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(["(top level): must be a mapping of keys"])
-    data = expand_env(data, dict(os.environ) if env is None else env)
+    unset: dict[str, str] | None = {} if allow_unset_env else None
+    data = expand_env(data, dict(os.environ) if env is None else env, unset=unset)
     try:
         return Config.model_validate(data)
     except ValidationError as e:
         problems = []
         for err in e.errors():
-            problems.append(f"{_loc(err['loc'])}: {_message(err)}")
+            where = _loc(err["loc"])
+            if unset and where in unset:  # the placeholder did not fit here: the variable is the problem
+                problems.append(f"{where}: environment variable {unset[where]} is not set")
+            else:
+                problems.append(f"{where}: {_message(err)}")
         raise ConfigError(problems) from None
 
 
-def load_for_command(path: str | Path) -> Config | None:
-    """For CLI commands: the config, or None after printing every problem to stderr."""
+def load_for_command(path: str | Path, *, allow_unset_env: bool = False) -> Config | None:
+    """For CLI commands: the config, or None after printing every problem to stderr.
+
+    Read-only commands pass `allow_unset_env=True`; `run` and `check-config` keep the default,
+    so a missing secret is reported before anything starts.
+    """
     try:
-        return load_config(path)
+        return load_config(path, allow_unset_env=allow_unset_env)
     except ConfigError as e:
         print(f"{path}: invalid configuration", file=sys.stderr)
         for problem in e.problems:
@@ -330,7 +354,7 @@ def load_for_command(path: str | Path) -> Config | None:
         return None
 
 
-def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:
+def load_config(path: str | Path, env: dict[str, str] | None = None, *, allow_unset_env: bool = False) -> Config:
     """Read and validate a YAML config file (blocking: call at start, not in a hook)."""
     p = Path(path)
     try:
@@ -343,4 +367,4 @@ def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:
         mark = getattr(e, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         raise ConfigError([f"{p}: not valid YAML{where}: {getattr(e, 'problem', e)}"]) from None
-    return parse_config(data, env)
+    return parse_config(data, env, allow_unset_env=allow_unset_env)

@@ -86,35 +86,56 @@ def format_line(row: dict[str, Any]) -> str:
 # --- CLI ------------------------------------------------------------------------------------
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-c", "--config", help="config file (to find outbox.path)")
-    p.add_argument("--db", help="outbox SQLite file (instead of -c)")
-    p.add_argument("--event-id", default="")
-    p.add_argument("--pixel-id", default="")
-    p.add_argument("--status", default="", choices=("", *STATUSES))
-    p.add_argument("--limit", type=int, default=50)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("-c", "--config", metavar="FILE",
+                     help="config file, to find outbox.path (secrets such as the access token need not be set)")
+    src.add_argument("--db", metavar="FILE", help="the outbox SQLite file itself, e.g. .pixelscleared/outbox.sqlite")
+    p.add_argument("--event-id", default="", metavar="ID", help="only this event_id (all its pixels)")
+    p.add_argument("--pixel-id", default="", metavar="ID", help="only this pixel")
+    p.add_argument("--status", default="", choices=STATUSES, metavar="STATUS",
+                   help=f"only events with this status: {', '.join(STATUSES)}")
+    p.add_argument("--limit", type=_limit, default=50, help="newest N events, shown oldest first (default 50, at most 1000)")
     p.add_argument("--json", action="store_true", help="one JSON object per line, every field")
+
+
+def _limit(text: str) -> int:
+    try:
+        return parse_query({"limit": text}).limit
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def no_match_line(q: Query, db: Path) -> str:
+    """Said instead of empty output, so "nothing matched" is not mistaken for "nothing ran"."""
+    filters = [f"{name}={value}" for name in ("event_id", "pixel_id", "status") if (value := getattr(q, name))]
+    return f"no events match ({', '.join(filters)})" if filters else f"no events yet in {db}"
 
 
 def main(args: argparse.Namespace) -> int:
     if args.db:
         db = Path(args.db)
-    elif args.config:
+    else:
         from pixelscleared.config import load_for_command
 
-        if (cfg := load_for_command(args.config)) is None:
+        # Read-only: only outbox.path is needed, so an unset ${TIKTOK_ACCESS_TOKEN} is fine here.
+        if (cfg := load_for_command(args.config, allow_unset_env=True)) is None:
             return 2
         db = cfg.outbox.path
-    else:
-        print("error: give -c CONFIG or --db FILE", file=sys.stderr)
-        return 2
     if not db.is_file():
         print(f"error: no events log at {db} (has the sidecar run with this config?)", file=sys.stderr)
         return 1
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    q = Query(args.event_id, args.pixel_id, args.status, args.limit)
     try:
-        rows = fetch(conn, Query(args.event_id, args.pixel_id, args.status, args.limit))
-    finally:
-        conn.close()
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            rows = fetch(conn, q)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as e:
+        print(f"error: cannot read the events log at {db}: {e}", file=sys.stderr)
+        return 1
+    if not rows:
+        print(no_match_line(q, db), file=sys.stderr if args.json else sys.stdout)
     for row in reversed(rows):
         print(json.dumps(row) if args.json else format_line(row))
     return 0

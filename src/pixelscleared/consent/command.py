@@ -33,7 +33,8 @@ def main(args: argparse.Namespace) -> int:
 
     settings = ConsentSettings()
     if args.config:
-        if (cfg := load_for_command(args.config)) is None:
+        # only the consent: section is used, so an unset access token is no obstacle
+        if (cfg := load_for_command(args.config, allow_unset_env=True)) is None:
             return 2
         settings = cfg.consent
     headers: dict[str, str] = {}

@@ -38,7 +38,8 @@ def main(args: argparse.Namespace) -> int:
     if args.config:
         from pixelscleared.config import load_for_command
 
-        if (cfg := load_for_command(args.config)) is None:  # problems already on stderr
+        # only the scrub: section is used, so an unset access token is no obstacle
+        if (cfg := load_for_command(args.config, allow_unset_env=True)) is None:  # problems already on stderr
             return 2
         settings = cfg.scrub
     scrubber = Scrubber(settings)
