@@ -491,6 +491,7 @@ async def test_index_page_lists_events_escaped(fake: FakeTikTok, http: aiohttp.C
     assert r.content_type == "text/html"
     assert "CompletePayment" in page and "&lt;b&gt;id&lt;/b&gt;" in page
     assert "<script>" not in page and "<b>id" not in page
+    assert "<link rel=icon href=data:,>" in page  # the browser asks no /favicon.ico (a 404)
 
 
 async def test_lone_surrogates_do_not_break_any_view(fake: FakeTikTok, http: aiohttp.ClientSession) -> None:
@@ -635,6 +636,8 @@ async def test_cli_starts_answers_and_stops(tmp_path: Path, source: str) -> None
         _, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
     assert TOKEN not in out.read_text() + err
+    started = (out.read_text() + err).count("listening on") + (out.read_text() + err).count("Events API on")
+    assert started == 1, out.read_text() + err  # one start line, not a log line and a print
 
 
 def test_cli_busy_port_is_one_clear_line() -> None:

@@ -214,7 +214,8 @@ class FakeTikTok:
         bound_port = runner.addresses[0][1]
         # A wildcard address is not something a client can dial; loopback reaches it.
         self.url = _host_port_url({"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host), bound_port)
-        logger.info("fake TikTok listening on %s (pixels: %s)", self.url, ", ".join(self._pixels))
+        # debug: `pixelscleared fake-tiktok` and the demo each print their own start line
+        logger.debug("fake TikTok listening on %s (pixels: %s)", self.url, ", ".join(self._pixels))
         return self
 
     async def close(self) -> None:
@@ -426,7 +427,7 @@ class FakeTikTok:
             rows.append("<tr>" + "".join(f"<td>{html.escape(str(c)[:300])}</td>" for c in cells) + "</tr>")
         page = (
             "<!doctype html><meta charset=utf-8><meta http-equiv=refresh content=5>"
-            "<title>Fake TikTok Events API</title>"
+            "<title>Fake TikTok Events API</title><link rel=icon href=data:,>"  # no /favicon.ico 404
             "<style>body{font:14px sans-serif}td{border-top:1px solid #ddd;padding:2px 6px;"
             "vertical-align:top;font-family:monospace}</style>"
             f"<h1>Fake TikTok Events API</h1><p>{len(self._events)} accepted events "
