@@ -5,6 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CONFIG ?= config.example.yaml
+# Flags for the demo, e.g. make run DEMO_ARGS='--port 8081 --shop-port 3001 --tiktok-port 9301'
+DEMO_ARGS ?=
 
 # Find a Python >= 3.12 (mitmproxy 12 needs it): $PYTHON, python3.13/3.12/python3 on PATH, then pyenv.
 find_python = $(shell \
@@ -19,6 +21,7 @@ find_python = $(shell \
 
 help:
 	@echo "make run    - create .venv, install, start the demo (shop + sidecar + TikTok stand-in)"
+	@echo "              other ports: make run DEMO_ARGS='--port 8081 --shop-port 3001 --tiktok-port 9301'"
 	@echo "make test   - run the test suite"
 	@echo "make bench  - run the benchmarks (figures go in README)"
 
@@ -41,7 +44,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/pixelscleared demo
+	$(VENV)/bin/pixelscleared demo $(DEMO_ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -63,7 +63,8 @@ def test_demo_config_connects_to_wildcard_listeners_on_loopback(tmp_path, host, 
 def test_same_port_twice_is_refused():
     p = free_port()
     assert port_problems(DemoPorts("127.0.0.1", p, p, free_port())) == [
-        f"--shop-port {p} is the same as --port — pick another with --shop-port"]
+        (f"--shop-port {p} is the same as --port — pick another: pixelscleared demo --shop-port N, "
+         "or make run DEMO_ARGS='--shop-port N'")]
 
 
 @pytest.mark.parametrize("option", ["--port", "--shop-port", "--tiktok-port"])
@@ -75,8 +76,65 @@ def test_busy_port_gives_one_clear_line_and_exit_1(tmp_path, option):
         s.listen()
         proc = subprocess.run(demo_cmd(ports, tmp_path / "data"), capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
-    assert proc.stderr == f"error: port {busy} on 127.0.0.1 is already in use — pick another with {option}\n"
+    assert proc.stderr == (f"error: port {busy} on 127.0.0.1 is already in use — pick another: "
+                           f"pixelscleared demo {option} N, or make run DEMO_ARGS='{option} N'\n")
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+# --- make run DEMO_ARGS=... -------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = EXE.parent.parent
+
+
+def make_run(demo_args: str | None, *extra: str) -> list[str]:
+    """`make run` with this venv, never reinstalling it (`-o` the install stamp)."""
+    cmd = ["make", "--no-print-directory", "-C", str(ROOT), "-o", f"{VENV}/.installed", *extra, "run", f"VENV={VENV}"]
+    return cmd if demo_args is None else [*cmd, f"DEMO_ARGS={demo_args}"]
+
+
+@pytest.mark.parametrize("demo_args, command", [
+    (None, f"{VENV}/bin/pixelscleared demo"),  # plain `make run`, as before
+    ("--port 8081 --shop-port 3001 --tiktok-port 9301",
+     f"{VENV}/bin/pixelscleared demo --port 8081 --shop-port 3001 --tiktok-port 9301"),
+])
+def test_make_run_passes_demo_args(demo_args, command):
+    proc = subprocess.run(make_run(demo_args, "-n"), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1].rstrip() == command
+
+
+def test_make_run_with_a_busy_port_says_how_to_pick_another(tmp_path):
+    ports = three_free_ports()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", ports.port))
+        s.listen()
+        proc = subprocess.run(make_run(" ".join(f"{o} {p}" for o, p in ports.options())
+                                       + f" --data-dir {tmp_path / 'data'}"),
+                              capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert (f"error: port {ports.port} on 127.0.0.1 is already in use — pick another: pixelscleared demo --port N, "
+            "or make run DEMO_ARGS='--port N'") in proc.stderr
+
+
+async def test_make_run_serves_on_the_ports_given(tmp_path):
+    ports = three_free_ports()
+    demo_args = " ".join(f"{o} {p}" for o, p in ports.options()) + f" --data-dir {tmp_path / 'data'}"
+    proc = subprocess.Popen(make_run(demo_args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
+    try:
+        await wait_serving(proc, f"http://127.0.0.1:{ports.port}/")
+        await wait_serving(proc, f"http://127.0.0.1:{ports.tiktok_port}/_fake/events")
+        await wait_serving(proc, f"http://127.0.0.1:{ports.shop_port}/")
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches make and the demo, as in a terminal
+        try:
+            out, _ = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+    assert f"Open the shop (through the sidecar): http://127.0.0.1:{ports.port}/" in out
+    assert "demo stopped" in out and "Traceback" not in out
 
 
 @pytest.mark.parametrize("args, message", [
@@ -259,6 +317,8 @@ async def test_a_real_browser_sends_the_shops_events(demo):
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         try:
             page = await chromium.new_page()
+            failed: list[str] = []  # e.g. a /favicon.ico 404
+            page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
             await page.goto(demo.shop + "/")
             await page.click("#consent-banner button[value=accept]")
             await page.wait_for_url(demo.shop + "/")
@@ -267,6 +327,7 @@ async def test_a_real_browser_sends_the_shops_events(demo):
             await page.click("#add-to-cart")
             await page.wait_for_url(demo.shop + "/cart")
             await page.click("text=Checkout")
+            assert (await page.text_content("#checkout-items")) == "2 items"  # two totes, one line
             await page.click("text=Pay €48.00")
             await page.wait_for_url("**/checkout/thank-you?order=*")
             order_id = (await page.text_content(".order-id")).strip()
@@ -275,6 +336,7 @@ async def test_a_real_browser_sends_the_shops_events(demo):
             await page.wait_for_url(demo.shop + "/contact/thanks")
         finally:
             await chromium.close()
+    assert failed == []
 
     wanted = {"ClickButton", "CompletePayment", "SubmitForm", "Contact", "Pageview"}
     async with aiohttp.ClientSession() as s:

@@ -138,6 +138,50 @@ async def test_purchase_flow_ends_on_thank_you_with_total(shop, browser):
     assert "Your cart is empty" in cart
 
 
+def counted(body: str, element_id: str) -> str:
+    m = re.search(rf'id="{element_id}">([^<]*)<', body)
+    assert m, f"no #{element_id} on the page"
+    return m.group(1)
+
+
+@pytest.mark.parametrize("adds, items, total", [
+    ([("1002", 1), ("1002", 1)], "2 items", "€29.00"),  # the same product twice is two items
+    ([("1001", 2), ("1004", 1)], "3 items", "€57.95"),
+    ([("1006", 1)], "1 item", "€8.50"),
+    ([("1003", 1), ("1003", 2), ("1005", 1)], "4 items", "€101.70"),
+])
+async def test_item_count_and_total_agree_on_cart_checkout_and_thank_you(shop, browser, adds, items, total):
+    for pid, qty in adds:
+        await post(browser, shop + "/cart/add", {"product_id": pid, "quantity": str(qty)})
+    badge = f'<span class="count">{items.split()[0]}</span>'
+    _, cart = await get(browser, shop + "/cart")
+    assert (counted(cart, "cart-items"), counted(cart, "cart-total")) == (items, total)
+    assert badge in cart
+    _, checkout = await get(browser, shop + "/checkout")
+    assert (counted(checkout, "checkout-items"), counted(checkout, "checkout-total")) == (items, total)
+    assert badge in checkout and f"Pay {total}" in checkout
+    r = await post(browser, shop + "/checkout", {"name": "A", "email": "a@example.com",
+                                                 "phone": "+4915112345678", "address": "Street 1"})
+    _, thanks = await get(browser, shop + r.headers["Location"])
+    assert (counted(thanks, "order-items"), counted(thanks, "order-total")) == (items, total)
+    quantities = sum(c["quantity"] for c in page_events(thanks)[1]["properties"]["contents"])
+    assert f"{quantities} item" in items  # what TikTok is told agrees with the page
+
+
+@pytest.mark.parametrize("path, content_type, magic", [
+    ("/favicon.ico", "image/x-icon", b"\x00\x00\x01\x00\x01\x00"),  # ICO header, one image
+    ("/favicon.svg", "image/svg+xml", b"<svg "),
+])
+async def test_favicon_is_served_without_a_session_cookie(shop, browser, path, content_type, magic):
+    async with browser.get(shop + path) as r:
+        assert r.status == 200 and r.content_type == content_type
+        body = await r.read()
+        assert body.startswith(magic) and len(body) < 2048
+        assert SESSION_COOKIE not in r.cookies  # racing the first page's cookie would lose its cart
+    _, page = await get(browser, shop + "/")
+    assert '<link rel="icon" href="/favicon.svg" type="image/svg+xml">' in page
+
+
 async def test_remove_from_cart(shop, browser):
     await post(browser, shop + "/cart/add", {"product_id": "1002", "quantity": "1"})
     r = await post(browser, shop + "/cart/remove", {"product_id": "1002"})

@@ -58,6 +58,11 @@ def demo_config(ports: DemoPorts, data_dir: Path) -> dict[str, Any]:
     }
 
 
+def pick_another(option: str) -> str:
+    """How to choose another port, for both ways a user starts the demo."""
+    return f"pick another: pixelscleared demo {option} N, or make run DEMO_ARGS='{option} N'"
+
+
 def port_problems(ports: DemoPorts) -> list[str]:
     """One readable line per port that cannot be used, naming the option that picks another."""
     from pixelscleared.runner import check_port_free
@@ -66,11 +71,11 @@ def port_problems(ports: DemoPorts) -> list[str]:
     seen: dict[int, str] = {}
     for option, port in ports.options():
         if port in seen:
-            problems.append(f"{option} {port} is the same as {seen[port]} — pick another with {option}")
+            problems.append(f"{option} {port} is the same as {seen[port]} — {pick_another(option)}")
             continue
         seen[port] = option
         if problem := check_port_free(ports.host, port):
-            problems.append(f"{problem} — pick another with {option}")
+            problems.append(f"{problem} — {pick_another(option)}")
     return problems
 
 
@@ -153,13 +158,16 @@ async def serve(cfg: Any, ports: DemoPorts) -> int:
     here = reachable(ports.host)
     started: list[Any] = []
     try:
-        try:
-            started.append(await start_fake_tiktok({DEMO_PIXEL_ID: DEMO_TOKEN}, host=ports.host,
-                                                   port=ports.tiktok_port))
-            started.append(await start_shop(ports.host, ports.shop_port))
-        except OSError as e:  # lost a race for a port since the check
-            print(f"error: cannot listen on {ports.host}: {e.strerror or e}", file=sys.stderr)
-            return 1
+        for option, port, start in (
+                ("--tiktok-port", ports.tiktok_port,
+                 lambda: start_fake_tiktok({DEMO_PIXEL_ID: DEMO_TOKEN}, host=ports.host, port=ports.tiktok_port)),
+                ("--shop-port", ports.shop_port, lambda: start_shop(ports.host, ports.shop_port))):
+            try:
+                started.append(await start())
+            except OSError as e:  # lost a race for the port since the check
+                print(f"error: cannot listen on {ports.host}:{port}: {e.strerror or e} — {pick_another(option)}",
+                      file=sys.stderr)
+                return 1
         sidecar = Sidecar(cfg)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import struct
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -104,6 +105,15 @@ def cart_lines(cart: dict[str, int]) -> tuple[list[tuple[Product, int]], Decimal
     return lines, sum((p.price * q for p, q in lines), Decimal("0"))
 
 
+def item_count(lines: Any) -> int:
+    """Items, not lines: two mugs are 2 items. Every page counts the same way, so they agree."""
+    return sum(q for _, q in lines)
+
+
+def items(n: int) -> str:
+    return f"{n} item" if n == 1 else f"{n} items"
+
+
 def consent_cookie_value(choice: Literal["accept", "reject"], consent_id: str | None = None) -> str:
     """CookieYes' own `cookieyes-consent` format, so the sidecar reads a real CMP cookie."""
     yes = choice == "accept"
@@ -165,6 +175,8 @@ _env = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 _env.filters["money"] = money
+_env.filters["items"] = items
+_env.globals["item_count"] = item_count
 
 
 def _static(name: str) -> str:
@@ -175,6 +187,20 @@ def _static(name: str) -> str:
 
 _CSS = _static("shop.css")
 _TRACK_JS = _static("track.js")
+_FAVICON_SVG = _static("favicon.svg")
+
+
+def favicon_ico(size: int = 16, rgb: tuple[int, int, int] = (0x0F, 0x76, 0x6E)) -> bytes:
+    """A one-colour .ico (32-bit BMP inside), for browsers that ask /favicon.ico whatever the page says."""
+    pixels = bytes((rgb[2], rgb[1], rgb[0], 255)) * (size * size)  # BGRA, bottom-up; one colour
+    mask = bytes(((size + 31) // 32) * 4 * size)  # AND mask: all opaque
+    dib = struct.pack("<IiiHHIIiiII", 40, size, size * 2, 1, 32, 0, len(pixels) + len(mask), 0, 0, 0, 0)
+    image = dib + pixels + mask
+    return struct.pack("<HHH", 0, 1, 1) + struct.pack("<BBBBHHII", size, size, 0, 0, 1, 32, len(image), 22) + image
+
+
+_FAVICON_ICO = favicon_ico()
+ASSET_PATHS = frozenset({"/favicon.ico", "/favicon.svg"})  # no session cookie: not a page visit
 
 
 def render(request: web.Request, template: str, *, status: int = 200,
@@ -190,7 +216,7 @@ def render(request: web.Request, template: str, *, status: int = 200,
         # Pageview on every page, then the page's own events.
         events=[{"event": "Pageview", "properties": {}}] + (events or []),
         consent=consent if consent in ("yes", "no") else None,  # None: no choice yet, the banner asks
-        cart_count=sum(cart.values()),
+        cart_count=item_count(cart.items()),
         here=request.path_qs,
         **ctx,
     )
@@ -336,9 +362,19 @@ async def consent_submit(request: web.Request) -> web.Response:
     raise resp
 
 
+async def favicon(request: web.Request) -> web.Response:
+    """The tab icon; without it every page view also logs a /favicon.ico 404."""
+    headers = {"Cache-Control": "public, max-age=86400"}
+    if request.path == "/favicon.svg":
+        return web.Response(text=_FAVICON_SVG, content_type="image/svg+xml", headers=headers)
+    return web.Response(body=_FAVICON_ICO, content_type="image/x-icon", headers=headers)
+
+
 @web.middleware
 async def session_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     """Every visitor gets a random HttpOnly session cookie (the sidecar hashes it for external_id)."""
+    if request.path in ASSET_PATHS:  # fetched beside the first page: a second cookie would race it
+        return await handler(request)
     session = request.cookies.get(SESSION_COOKIE, "")
     fresh = not _TOKEN.fullmatch(session)
     if fresh:
@@ -376,6 +412,8 @@ def make_shop_app() -> web.Application:
         web.get("/contact/thanks", contact_thanks),
         web.get("/consent", consent_page),
         web.post("/consent", consent_submit),
+        web.get("/favicon.ico", favicon),
+        web.get("/favicon.svg", favicon),
     ])
     return app
 
