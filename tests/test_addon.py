@@ -104,19 +104,100 @@ async def test_oversized_or_unbounded_collect_call_is_killed_before_reading(tmp_
         assert addon.pipeline.metrics.dropped.labels("body_too_large")._value.get() == 1
 
 
+ANN_EVENT = (b'{"event": "PageView", "event_id": "ann-1", "url": "http://shop.test/?email=jane.doe%40example.com",'
+             b' "properties": {"email": "jane.doe@example.com", "phone": "+44 7700 900123"}}')
+
+
+def collect_flow(content: bytes = ANN_EVENT) -> tflow.HTTPFlow:
+    f = tflow.tflow()
+    f.request.method = "POST"
+    f.request.path = "/_pc/collect"
+    f.request.headers["Cookie"] = "cookieyes-consent=consent:yes,advertisement:yes"
+    f.request.content = content
+    return f
+
+
 async def test_collect_annotates_flow_for_mitmweb(tmp_path):
     addon = make_addon(tmp_path)
     with taddons.context(addon):
-        f = tflow.tflow()
-        f.request.method = "POST"
-        f.request.path = "/_pc/collect"
-        f.request.content = b'{"event": "PageView", "event_id": "ann-1"}'
+        f = collect_flow()
         await addon.request(f)
         assert f.response.status_code == 204
-        assert "Pageview [ann-1]" in f.comment and f.marked
+        assert f.comment.startswith("PixelsCleared: Pageview [ann-1]: consent granted (") and f.marked
+        # what was removed, by path and kind; never the values (mitmweb is shared with testers)
+        assert "properties.email (email)" in f.comment and "properties.phone (phone)" in f.comment
+        assert "page.url" in f.comment
+        assert "jane" not in f.comment and "example.com" not in f.comment and "7700" not in f.comment
+        assert "→ CKTESTPIXEL000000001: queued (at capture)" in f.comment
         meta = f.metadata["pixelscleared"]["events"][0]
-        assert meta["verdict"] in ("granted", "denied", "unknown")
+        assert meta["verdict"] == "granted" and meta["consent_sources"] and \
+            ", ".join(meta["consent_sources"]) in f.comment
+        assert {"path": "properties.email", "kind": "email"} in meta["removed"]
+        assert all(set(r) == {"path", "kind"} for r in meta["removed"])
         assert meta["pixels"] == {"CKTESTPIXEL000000001": "queued"}
+
+
+async def test_flow_comment_follows_delivery(tmp_path):
+    """Once the outbox row is settled, the watched flow's comment and metadata say how it ended."""
+    from pixelscleared.addon import FateWatch
+
+    addon = make_addon(tmp_path)
+    outbox = addon.pipeline.outbox
+    await outbox.open()
+    try:
+        with taddons.context(addon):
+            f = collect_flow()
+            await addon.request(f)
+            watch = FateWatch(outbox)
+            watch.add(f)
+            await outbox.flush()
+            await watch.poll()
+            assert "queued (at capture)" in f.comment and watch.flows  # still pending: still watched
+            ids = await outbox.query(lambda conn: [r[0] for r in conn.execute("SELECT id FROM events")])
+            await outbox.settle(ids, "dead", {"http_status": 200, "code": 40001}, reason="rejected by TikTok")
+            await watch.poll()
+            assert "→ CKTESTPIXEL000000001: dead: rejected by TikTok" in f.comment
+            assert "at capture" not in f.comment and "properties.email (email)" in f.comment
+            event = f.metadata["pixelscleared"]["events"][0]
+            assert event["delivery"] == {"CKTESTPIXEL000000001": "dead: rejected by TikTok"}
+            assert event["pixels"] == {"CKTESTPIXEL000000001": "queued"}  # the fate at capture stays
+            assert not watch.flows  # settled: no longer watched
+    finally:
+        await outbox.close()
+
+
+async def test_flow_comment_edited_by_a_tester_is_left_alone(tmp_path):
+    from pixelscleared.addon import FateWatch
+
+    addon = make_addon(tmp_path)
+    outbox = addon.pipeline.outbox
+    await outbox.open()
+    try:
+        with taddons.context(addon):
+            f = collect_flow()
+            await addon.request(f)
+            watch = FateWatch(outbox)
+            watch.add(f)
+            f.comment = "looks wrong, ask Sam"
+            await outbox.flush()
+            ids = await outbox.query(lambda conn: [r[0] for r in conn.execute("SELECT id FROM events")])
+            await outbox.settle(ids, "delivered", {"http_status": 200, "code": 0})
+            await watch.poll()
+            assert f.comment == "looks wrong, ask Sam" and not watch.flows
+    finally:
+        await outbox.close()
+
+
+async def test_forwarded_tracking_call_comment_lists_removed_items(tmp_path):
+    addon = make_addon(tmp_path, capture={"ga4": {"paths": ["/g/collect"]}})
+    with taddons.context(addon):
+        f = tflow.tflow()
+        f.request.path = "/g/collect?v=2&tid=G-TEST&en=page_view&ep.email=jane%40example.com"
+        await addon.request(f)
+        assert f.response is None  # continues to the origin, scrubbed
+        assert "ga4 call forwarded to the origin without " in f.comment
+        assert "(email)" in f.comment and "jane" not in f.comment and "example.com" not in f.comment
+        assert any(r["kind"] == "email" for r in f.metadata["pixelscleared"]["forward_removed"])
 
 
 async def test_loaded_by_plain_mitmdump(origin, tiktok, tmp_path):

@@ -7,9 +7,9 @@ import socket
 import ssl
 import subprocess
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
-import pytest
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -92,26 +92,97 @@ def test_busy_port_is_a_clear_error(tmp_path):
     assert "Traceback" not in r.stderr
 
 
-@pytest.mark.parametrize("extra", [["--web"]])
-async def test_web_ui_mode_serves_site_and_ui(origin, tiktok, tmp_path, extra):
+async def wait_line(log: Path, prefix: str, timeout: float = 20.0) -> str:
+    """The first output line starting with `prefix`, once the process has written it."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in log.read_text().splitlines():
+            if line.startswith(prefix):
+                return line
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no line starting with {prefix!r}:\n{log.read_text()}")
+
+
+async def test_web_ui_prints_its_url_and_shows_annotated_flows(origin, tiktok, tmp_path):
+    import asyncio
+
     from conftest import spawn
 
     cfg = sidecar_config(tmp_path, origin.url, tiktok.url)
     web_port = free_port()
     p = tmp_path / "c.yaml"
     p.write_text(yaml.safe_dump(cfg))
-    with spawn([str(BIN / "pixelscleared"), "run", "-c", str(p), *extra, "--web-port", str(web_port)],
-               tmp_path / "web.log", {"TEST_TIKTOK_TOKEN": "test-token-abcdef"}) as proc:
+    log = tmp_path / "web.log"
+    with spawn([str(BIN / "pixelscleared"), "run", "-c", str(p), "--web", "--web-port", str(web_port)],
+               log, {"TEST_TIKTOK_TOKEN": "test-token-abcdef"}) as proc:
         url = f"http://127.0.0.1:{cfg['listen']['port']}"
         await wait_http(url + "/_pc/health")
-        await wait_http(f"http://127.0.0.1:{web_port}/")
-        async with aiohttp.ClientSession() as s:
-            async with s.post(url + "/_pc/collect", json={"event": "PageView", "event_id": "web-1"}) as r:
-                assert r.status == 204
+        web_url = (await wait_line(log, "mitmweb UI: ")).split()[2]
+        token = parse_qs(urlsplit(web_url).query)["token"][0]
+        assert web_url == f"http://127.0.0.1:{web_port}/?token={token}" and len(token) >= 16
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
             async with s.get(f"http://127.0.0.1:{web_port}/") as r:
-                assert r.status in (200, 403)  # mitmweb answers (403 = it wants its auth token)
-        await wait_for(lambda: any(e["event_id"] == "web-1" for e in tiktok.events))
+                assert r.status == 403  # no token, no UI
+            async with s.get(web_url) as r:
+                assert r.status == 200  # the printed URL logs the browser in (cookie)
+            for path in ("/", "/state.json", "/flows", "/options.json"):
+                async with s.get(f"http://127.0.0.1:{web_port}{path}") as r:
+                    assert r.status == 200, path
+            event = {"event": "PageView", "event_id": "web-1",
+                     "properties": {"email": "jane.doe@example.com"}}
+            async with s.post(url + "/_pc/collect", json=event) as r:
+                assert r.status == 204
+            await wait_for(lambda: any(e["event_id"] == "web-1" for e in tiktok.events))
+
+            async def comment() -> str:
+                async with s.get(f"http://127.0.0.1:{web_port}/flows") as r:
+                    flows = await r.json()
+                return next((f["comment"] for f in flows if f["request"]["path"] == "/_pc/collect"), "")
+
+            for _ in range(100):  # the comment follows the delivery
+                if "CKTESTPIXEL000000001: delivered" in (text := await comment()):
+                    break
+                await asyncio.sleep(0.1)
+        assert "CKTESTPIXEL000000001: delivered" in text, text
+        assert "properties.email (email)" in text and "jane" not in text
         assert proc.poll() is None
+    out = log.read_text()
+    assert "warning: mitmweb shows unscrubbed traffic" in out and "staging only" in out
+    assert out.count(token) == 1  # printed once; redacted in every log line
+    access = [line for line in out.splitlines() if "tornado.access" in line]
+    assert len(access) == 1 and "403 GET / " in access[0]  # no line per UI request; a refused one stays
+    assert "test-token-abcdef" not in out
+
+
+async def test_web_ui_with_a_password_prints_no_token(origin, tiktok, tmp_path):
+    from conftest import spawn
+
+    cfg = sidecar_config(tmp_path, origin.url, tiktok.url)
+    web_port = free_port()
+    p = tmp_path / "c.yaml"
+    p.write_text(yaml.safe_dump(cfg))
+    log = tmp_path / "web.log"
+    with spawn([str(BIN / "pixelscleared"), "run", "-c", str(p), "--web", "--web-port", str(web_port)],
+               log, {"TEST_TIKTOK_TOKEN": "test-token-abcdef", "PIXELSCLEARED_WEB_PASSWORD": "staging-pass-42"}):
+        line = await wait_line(log, "mitmweb UI: ")
+        assert line == (f"mitmweb UI: http://127.0.0.1:{web_port}/ "
+                        "(log in with the password from PIXELSCLEARED_WEB_PASSWORD)")
+        async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{web_port}/flows",
+                                                        headers={"Authorization": "Bearer staging-pass-42"}) as r:
+            assert r.status == 200
+    assert "staging-pass-42" not in log.read_text()
+
+
+def test_run_help_names_the_web_options():
+    r = subprocess.run([str(BIN / "pixelscleared"), "run", "--help"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0
+    out = " ".join(r.stdout.split())
+    assert "--web-host HOST" in out and "default: 127.0.0.1" in out
+    assert "--web-port PORT" in out and "default: 8081" in out
+    assert "unscrubbed traffic" in out and "PIXELSCLEARED_WEB_PASSWORD" in out
 
 
 async def test_traffic_during_startup_does_not_stop_the_sidecar(origin, tiktok, tmp_path):

@@ -9,14 +9,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import ipaddress
 import logging
+import os
 import signal
 import socket
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
 
-from mitmproxy import options
+from mitmproxy import exceptions, options
 from mitmproxy.addons import core, errorcheck, next_layer, proxyserver, tlsconfig
 from mitmproxy.master import Master
 
@@ -24,7 +28,11 @@ from pixelscleared import logs
 from pixelscleared.addon import PixelsCleared
 from pixelscleared.config import Config, load_for_command
 
+if TYPE_CHECKING:
+    from mitmproxy.tools.web.master import WebMaster
+
 logger = logging.getLogger("pixelscleared")
+WEB_PASSWORD_ENV = "PIXELSCLEARED_WEB_PASSWORD"
 
 
 def proxy_options(cfg: Config, certs_file: Path | None = None) -> dict[str, object]:
@@ -59,14 +67,52 @@ def check_port_free(host: str, port: int) -> str | None:
     return None
 
 
+def web_token(web_url: str) -> str:
+    """The access token in mitmweb's URL ('' when the operator set `web_password`)."""
+    return parse_qs(urlsplit(web_url).query).get("token", [""])[0]
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+class WebAnnounce:
+    """Tells the operator how to open mitmweb, once its server listens.
+
+    mitmweb 12 wants a token that changes at every start. The URL with it is printed to the
+    terminal once; in log lines the token is redacted like any other secret.
+    """
+
+    def __init__(self, master: WebMaster):
+        self.master = master
+
+    def running(self) -> None:
+        url = self.master.web_url
+        host = self.master.options.web_host
+        exposed = "" if is_loopback(host) else f"; it listens on {host}, reachable from other machines"
+        print(f"warning: mitmweb shows unscrubbed traffic (personal data before scrubbing): staging only{exposed}",
+              file=sys.stderr)
+        if web_token(url):
+            print(f"mitmweb UI: {url}", file=sys.stderr, flush=True)
+        else:
+            print(f"mitmweb UI: {url} (log in with the password from {WEB_PASSWORD_ENV})", file=sys.stderr,
+                  flush=True)
+        logger.info("mitmweb UI on %s", url)  # the token is a registered secret: redacted here
+
+
 class Sidecar:
     """One sidecar: `await run()` serves until `shutdown()` (thread-safe) is called."""
 
-    def __init__(self, cfg: Config, *, web: bool = False, web_host: str = "127.0.0.1", web_port: int = 8081):
+    def __init__(self, cfg: Config, *, web: bool = False, web_host: str = "127.0.0.1", web_port: int = 8081,
+                 web_password: str = ""):
         self.cfg = cfg
         self.web = web
         self.web_host = web_host
         self.web_port = web_port
+        self._web_password = web_password
         self.addon = PixelsCleared(cfg)
         self.master: Master | None = None
         self._stop_requested = False
@@ -92,12 +138,16 @@ class Sidecar:
         if self.web:
             from mitmproxy.tools.web.master import WebMaster
 
-            master: Master = WebMaster(opts, with_termlog=False)
+            web = WebMaster(opts, with_termlog=False)
+            master: Master = web
             # errorcheck would stop the proxy for any error logged before startup ends, such as
             # mitmweb's own missing favicon when a browser is already open: the site matters more.
             master.addons.remove(master.addons.get("errorcheck"))
-            master.addons.add(self.addon)
-            opts.update(web_host=self.web_host, web_port=self.web_port, web_open_browser=False)
+            master.addons.add(self.addon, WebAnnounce(web))
+            opts.update(web_host=self.web_host, web_port=self.web_port, web_open_browser=False,
+                        web_password=self._web_password)
+            # before mitmweb logs its URL: the token is known from here on
+            logs.register_secrets([web_token(web.web_url), self._web_password])
         else:
             master = Master(opts)
             master.addons.add(core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(),
@@ -128,9 +178,14 @@ class Sidecar:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-c", "--config", required=True, help="YAML config file")
-    p.add_argument("--web", action="store_true", help="run mitmweb's UI too (staging: inspect every flow)")
-    p.add_argument("--web-host", default="127.0.0.1")
-    p.add_argument("--web-port", type=int, default=8081)
+    p.add_argument("--web", action="store_true",
+                   help="run mitmweb's UI too, for staging only: it shows unscrubbed traffic. Open the URL "
+                        f"printed at start (it carries an access token), or set {WEB_PASSWORD_ENV} "
+                        "(a password or an argon2 hash) for a fixed login")
+    p.add_argument("--web-host", default="127.0.0.1", metavar="HOST",
+                   help="address of the mitmweb UI (default: %(default)s, this machine only)")
+    p.add_argument("--web-port", type=int, default=8081, metavar="PORT",
+                   help="port of the mitmweb UI (default: %(default)s)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -144,7 +199,12 @@ def main(args: argparse.Namespace) -> int:
             print(f"error: {problem}", file=sys.stderr)
             return 1
     logs.configure(cfg.log.level, cfg.log.format)
-    return asyncio.run(serve(Sidecar(cfg, web=args.web, web_host=args.web_host, web_port=args.web_port)))
+    try:
+        return asyncio.run(serve(Sidecar(cfg, web=args.web, web_host=args.web_host, web_port=args.web_port,
+                                         web_password=os.environ.get(WEB_PASSWORD_ENV, ""))))
+    except exceptions.OptionsError as e:  # e.g. a web password starting with $ that is no argon2 hash
+        print(f"error: {str(e).replace('`web_password`', WEB_PASSWORD_ENV)}", file=sys.stderr)
+        return 2
 
 
 async def serve(sidecar: Sidecar) -> int:
@@ -152,8 +212,6 @@ async def serve(sidecar: Sidecar) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, sidecar.shutdown)
     logger.info("sidecar listening on %s → %s", sidecar.url, sidecar.cfg.upstream)
-    if sidecar.web:
-        logger.info("mitmweb UI on http://%s:%d", sidecar.web_host, sidecar.web_port)
     await sidecar.run()
     logger.info("sidecar stopped")
     return 0
