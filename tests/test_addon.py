@@ -139,7 +139,7 @@ async def test_collect_annotates_flow_for_mitmweb(tmp_path):
 
 async def test_flow_comment_follows_delivery(tmp_path):
     """Once the outbox row is settled, the watched flow's comment and metadata say how it ended."""
-    from pixelscleared.addon import FateWatch
+    from pixelscleared.flowview import FateWatch
 
     addon = make_addon(tmp_path)
     outbox = addon.pipeline.outbox
@@ -167,7 +167,7 @@ async def test_flow_comment_follows_delivery(tmp_path):
 
 
 async def test_flow_comment_edited_by_a_tester_is_left_alone(tmp_path):
-    from pixelscleared.addon import FateWatch
+    from pixelscleared.flowview import FateWatch
 
     addon = make_addon(tmp_path)
     outbox = addon.pipeline.outbox
