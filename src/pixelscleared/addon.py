@@ -6,6 +6,7 @@ counted); the sidecar's own endpoints never reach the origin.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -22,6 +23,9 @@ from pixelscleared.pipeline import Pipeline
 
 logger = logging.getLogger("pixelscleared")
 OPTION = "pixelscleared_config"
+# an over-limit body up to this size is read and dropped to answer 413; a larger one (which
+# mitmproxy would stream to the origin, stream_large_bodies=1m) or a chunked one is killed
+ANSWER_413_UP_TO = 1 << 20
 
 
 def request_facts(flow: http.HTTPFlow) -> RequestFacts:
@@ -109,10 +113,17 @@ class PixelsCleared:
         # the origin, so it is refused too (browsers send beacons with a Content-Length).
         headers = flow.request.headers
         length = headers.get("content-length", "0" if "transfer-encoding" not in headers else "")
-        if not length.isdigit() or int(length) > self.cfg.max_body_bytes:
-            assert self.pipeline is not None
-            self.pipeline.metrics.dropped.labels("body_too_large").inc()
-            flow.kill()
+        if length.isdigit() and int(length) <= self.cfg.max_body_bytes:
+            return
+        assert self.pipeline is not None
+        self.pipeline.metrics.dropped.labels("body_too_large").inc()
+        if length.isdigit() and int(length) <= ANSWER_413_UP_TO and not flow.request.stream:
+            # mitmproxy reads (and drops) a body it already answered: bounded, so answer properly
+            flow.response = http.Response.make(
+                413, json.dumps({"error": f"body over {self.cfg.max_body_bytes} bytes"}).encode(),
+                {"Content-Type": "application/json", "Cache-Control": "no-store", "Connection": "close"})
+        else:
+            flow.kill()  # unknown or huge size: closed before a byte is read
 
     async def request(self, flow: http.HTTPFlow) -> None:
         if self.pipeline is None or flow.response is not None:
