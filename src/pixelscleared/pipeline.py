@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pixelscleared import logs
@@ -104,9 +105,11 @@ class Pipeline:
 
     def _accept_one(self, event: CapturedEvent, verdict: Verdict, facts: RequestFacts) -> Accepted:
         self.metrics.captured.labels(event.source).inc()
+        # ids are cleaned first: they are stored, logged and shown before anything else is scrubbed
+        targets = [p for p in self.cfg.destinations.tiktok if wants(p, event.name)]
+        event, id_removed, name_problem = self.scrub_ids(event)
         name = tiktok_event_name(event.name)
         acc = Accepted(event.event_id, name, verdict.state, list(verdict.sources), [])
-        targets = [p for p in self.cfg.destinations.tiktok if wants(p, event.name)]
 
         def row(pixel_id: str, status: str, reason: str = "", payload: dict[str, Any] | None = None,
                 test_event_code: str = "") -> None:
@@ -122,7 +125,10 @@ class Pipeline:
             acc.pixels["-"] = "dropped: no pixel takes this event"
             return acc
         try:
+            if name_problem:
+                raise ScrubError(name_problem)
             clean, removed = self.scrub(event)
+            removed = id_removed + removed
         except ScrubError as e:
             # Fail closed: nothing of this event leaves.
             self.metrics.dropped.labels("scrub_failed").inc()
@@ -172,6 +178,35 @@ class Pipeline:
             return None
         verdict = self.consent.evaluate(facts.cookie_header, facts.headers)
         return self.identity.visitor_cookie_to_set(verdict, facts)
+
+    def scrub_ids(self, event: CapturedEvent) -> tuple[CapturedEvent, list[Removed], str]:
+        """The event's name and ids through the scrubber.
+
+        A page may use an email as its event id: such an id is replaced by a fresh one (the
+        browser copy then no longer deduplicates, which is the lesser harm); a tainted ttclid or
+        test code is left out; a name holding personal data fails the event (it has no stand-in).
+        """
+        removed: list[Removed] = []
+        changes: dict[str, str] = {}
+        name_problem = ""
+        for attr in ("name", "event_id", "ttclid", "test_event_code"):
+            value: str = getattr(event, attr)
+            if not value:
+                continue
+            try:
+                res = self.scrubber.scrub_text(value, attr)
+                dirty, found = res.value != value, res.removed
+            except ScrubError:
+                dirty, found = True, [Removed(attr, "unscrubbable")]
+            if not dirty:
+                continue
+            if attr == "name":
+                name_problem = "event name holds personal data"
+                changes["name"] = "Redacted"
+                continue
+            removed.extend(found)
+            changes[attr] = str(uuid.uuid4()) if attr == "event_id" else ""
+        return (replace(event, **changes) if changes else event), removed, name_problem
 
     def scrub(self, event: CapturedEvent) -> tuple[CapturedEvent, list[Removed]]:
         """Every string of the event that can leave goes through the scrubber."""
