@@ -17,6 +17,7 @@ import binascii
 import ipaddress
 import re
 import time
+import unicodedata
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
@@ -177,6 +178,29 @@ def unquote_all(s: str) -> str:
     return s
 
 
+_DISGUISE = re.compile(r"&#(?:(\d{1,7})|[xX]([0-9a-fA-F]{1,6}));?|&commat;|%u([0-9a-fA-F]{4})")
+_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
+                        "\u2060-\u2064\u206a-\u206f\ufeff]")
+
+
+def _undisguise(m: re.Match[str]) -> str:
+    code = m.group(1) or m.group(2) or m.group(3)
+    if code is None:
+        return "@"  # &commat;
+    n = int(code, 10 if m.group(1) else 16)
+    return chr(n) if 0 < n <= 0x10FFFF and not 0xD800 <= n <= 0xDFFF else m.group()
+
+
+def reveal(s: str) -> str:
+    """Text as a reader sees it: `&#64;`, `&#x40;`, `&commat;`, `%u0040`, invisible characters
+    and compatibility forms (fullwidth `＠`, NFKC) undone, so a disguised address is still found."""
+    if "&" in s or "%u" in s:
+        s = _DISGUISE.sub(_undisguise, s)
+    if not s.isascii():
+        s = unicodedata.normalize("NFKC", _INVISIBLE.sub("", s))
+    return s
+
+
 class TextDetectors:
     """All content detectors for one configuration, compiled once."""
 
@@ -224,6 +248,16 @@ class TextDetectors:
             out = self._base64(candidate, found, light, deadline)
         else:
             out = candidate
+        if "&" in out or "%u" in out or not out.isascii():
+            # a second look at what is left, undisguised (`&#64;`, fullwidth `＠`, zero-width
+            # spaces); like percent-decoding, the revealed text is kept only when it finds something
+            revealed = reveal(out)
+            if revealed != out:
+                more: list[str] = []
+                redacted = self._redact(revealed, more, light, deadline, allow_b64=True)
+                if more:
+                    found += more
+                    out = redacted
         if found:
             kinds.extend(found)
             return out
@@ -299,15 +333,16 @@ class TextDetectors:
             if len(_DIGITS.findall(cand)) < 7:
                 continue
             a = m.start()
-            # `+` or a tel:/phone word before it says "phone" plainly: then a number that is only
-            # possible (fictional ranges, new allocations) is removed too, not just a valid one
+            # a leading `+` or `tel:` says "phone" plainly: then a number that is only possible
+            # (fictional ranges, new allocations) is removed too; otherwise it must be valid
             strong = cand[0] == "+"
             if not strong:
                 if words is None:
                     words = _has_phone_word(s)
                 before = masked[max(0, a - 40) : a] if words else ""
-                strong = bool(before and (_TEL.search(before) or _PHONE_CONTEXT.search(before)))
-                if not (strong or cand.startswith("00") or self._national_shape(cand)):
+                strong = bool(before and _TEL.search(before))
+                if not (strong or cand.startswith("00") or self._national_shape(cand)
+                        or (before and _PHONE_CONTEXT.search(before))):
                     continue
             if time.perf_counter() > deadline:
                 raise Deadline()
