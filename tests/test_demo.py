@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -192,11 +193,11 @@ async def wait_serving(proc: subprocess.Popen[str], url: str, timeout: float = 3
     raise AssertionError(f"{url} did not answer within {timeout} s")
 
 
-@pytest.fixture
-async def demo(tmp_path) -> AsyncIterator[Demo]:
+@asynccontextmanager
+async def running_demo(tmp_path: Path, data_dir: Path) -> AsyncIterator[Demo]:
     ports = three_free_ports()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(demo_cmd(ports, tmp_path / "data"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen(demo_cmd(ports, data_dir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env=env, cwd=tmp_path)
     d = Demo(proc, f"http://127.0.0.1:{ports.port}", f"http://127.0.0.1:{ports.tiktok_port}",
              f"http://127.0.0.1:{ports.shop_port}")
@@ -208,6 +209,12 @@ async def demo(tmp_path) -> AsyncIterator[Demo]:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+@pytest.fixture
+async def demo(tmp_path) -> AsyncIterator[Demo]:
+    async with running_demo(tmp_path, tmp_path / "data") as d:
+        yield d
 
 
 async def tiktok_events(s: aiohttp.ClientSession, tiktok: str, event_id: str) -> list[dict]:
@@ -291,6 +298,37 @@ async def test_demo_serves_the_shop_and_delivers_events_then_stops_cleanly(demo)
     assert f"Open the shop (through the sidecar): {demo.shop}/" in out
     assert f"{demo.tiktok}/_fake/events" in out and f"{demo.shop}/_pc/events" in out
     assert "Ctrl-C to stop" in out
+
+
+async def logged_ids(s: aiohttp.ClientSession, shop: str) -> set[str]:
+    async with s.get(shop + "/_pc/events") as r:
+        assert r.status == 200
+        return {e["event_id"] for e in (await r.json())["events"]}
+
+
+async def test_each_run_starts_with_an_empty_events_log_like_the_stand_in(tmp_path):
+    data_dir = tmp_path / "data"
+    old = str(uuid.uuid4())
+    async with running_demo(tmp_path, data_dir) as first, aiohttp.ClientSession() as s:
+        async with s.post(first.shop + "/_pc/collect", json={"event": "Pageview", "event_id": old}) as r:
+            assert r.status == 204
+        await wait_event(s, first.tiktok, old)
+        assert old in await logged_ids(s, first.shop)
+        code, out = first.stop()
+        assert code == 0, out
+    assert "It starts empty at each demo run, like the stand-in" in out
+    assert (data_dir / "outbox.sqlite").exists()  # kept after the run, for a look at it
+
+    async with running_demo(tmp_path, data_dir) as second, aiohttp.ClientSession() as s:
+        new = str(uuid.uuid4())
+        async with s.post(second.shop + "/_pc/collect", json={"event": "Pageview", "event_id": new}) as r:
+            assert r.status == 204
+        await wait_event(s, second.tiktok, new)
+        assert await logged_ids(s, second.shop) == {new}  # nothing from the first run
+        async with s.get(second.tiktok + "/_fake/events") as r:
+            assert [e["event_id"] for e in (await r.json())["events"]] == [new]
+        code, out = second.stop()
+    assert code == 0 and "Traceback" not in out, out
 
 
 async def test_sigterm_stops_all_three(demo):

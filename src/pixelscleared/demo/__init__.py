@@ -39,6 +39,18 @@ def reachable(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+def outbox_path(data_dir: Path) -> Path:
+    return data_dir / "outbox.sqlite"
+
+
+def clear_outbox(data_dir: Path) -> None:
+    """Start each demo run with an empty events log: the TikTok stand-in starts empty too, and
+    events it never saw (or old ones still queued for it) would only confuse a tester."""
+    db = outbox_path(data_dir)
+    for path in (db, *(db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
+        path.unlink(missing_ok=True)
+
+
 def demo_config(ports: DemoPorts, data_dir: Path) -> dict[str, Any]:
     """The sidecar's config for the demo, as the dict a YAML file would give."""
     here = reachable(ports.host)
@@ -53,7 +65,7 @@ def demo_config(ports: DemoPorts, data_dir: Path) -> dict[str, Any]:
             "api_base": f"http://{here}:{ports.tiktok_port}",
         }]},
         "identity": {"salt": "demo-salt", "session_cookie": "shop_session"},
-        "outbox": {"path": str(data_dir / "outbox.sqlite")},
+        "outbox": {"path": str(outbox_path(data_dir))},
         "delivery": {"backoff_base_s": 0.5, "backoff_max_s": 10},  # the stand-in is local: retry fast
     }
 
@@ -85,6 +97,7 @@ def banner(sidecar: str, tiktok: str, shop: str) -> str:
         f"  Open the shop (through the sidecar): {sidecar}/",
         f"  Events received by the TikTok stand-in: {tiktok}/  (JSON: {tiktok}/_fake/events)",
         f"  The sidecar's events log: {sidecar}/_pc/events  (page: {sidecar}/_pc/events.html)",
+        "    It starts empty at each demo run, like the stand-in (earlier runs' events are cleared).",
         f"  The shop without the sidecar: {shop}/",
         "Ctrl-C to stop.",
     ])
@@ -122,7 +135,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shop-port", type=_port, default=3000, help="the demo shop, the sidecar's upstream (default 3000)")
     p.add_argument("--tiktok-port", type=_port, default=9300, help="the TikTok Events API stand-in (default 9300)")
     p.add_argument("--data-dir", type=Path, default=Path(".pixelscleared/demo"),
-                   help="where the outbox database goes (default .pixelscleared/demo)")
+                   help="where the outbox database goes, emptied at each start (default .pixelscleared/demo)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -138,6 +151,11 @@ def main(args: argparse.Namespace) -> int:
         args.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         print(f"error: cannot create the data directory {args.data_dir}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    try:
+        clear_outbox(args.data_dir)
+    except OSError as e:
+        print(f"error: cannot clear the earlier events log in {args.data_dir}: {e.strerror or e}", file=sys.stderr)
         return 1
     try:
         cfg = parse_config(demo_config(ports, args.data_dir), env={})
