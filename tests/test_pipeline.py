@@ -70,3 +70,11 @@ async def test_a_name_holding_personal_data_drops_the_event(pipeline):
     assert (event_id, status, payload) == ("evt-2", "dropped", None)
     assert reason == "scrub failed: event name holds personal data"
     assert "02079460958" not in json.dumps(acc.as_dict())
+
+
+async def test_an_event_no_pixel_takes_is_in_the_events_log(pipeline):
+    ev = CapturedEvent(name="AddToWishlist", event_id="evt-3", event_time=1_700_000_000, source="collect")
+    [acc] = pipeline.accept([ev], FACTS)
+    [(event_id, status, reason, _, payload)] = await stored(pipeline)
+    assert (event_id, status, reason, payload) == ("evt-3", "dropped", "no pixel takes this event", None)
+    assert acc.pixels == {"-": "dropped: no pixel takes this event"}

@@ -55,6 +55,9 @@ class TrackingCall:
     problem: str = ""
 
 
+NO_PIXEL = "-"  # the pixel id of an events log row for an event no pixel takes
+
+
 class Pipeline:
     def __init__(self, cfg: Config):
         self.cfg = cfg
@@ -121,8 +124,9 @@ class Pipeline:
             acc.pixels[pixel_id] = status if not reason else f"{status}: {reason}"
 
         if not targets:
+            # recorded like any other fate: a tester looking for the event finds why it went nowhere
             self.metrics.dropped.labels("no_pixel_for_event").inc()
-            acc.pixels["-"] = "dropped: no pixel takes this event"
+            row(NO_PIXEL, "dropped", "no pixel takes this event")
             return acc
         try:
             if name_problem:
