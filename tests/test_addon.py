@@ -256,3 +256,67 @@ async def test_exception_on_forwarded_tracking_call_fails_closed(tmp_path):
         await addon.request(f)
         assert f.response is not None and f.response.status_code == 204  # answered here, never passed on
         assert addon.pipeline.metrics.addon_errors.labels("request")._value.get() == 1
+
+
+# --- the prefix and tracking paths in disguise: still ours, never the site's --------------------
+
+@pytest.mark.parametrize("path", ["/%5Fpc/health", "/%5fpc/health", "//_pc/health", "///_pc/health",
+                                  "/%2F_pc/health", "/_pc/%68ealth?x=1", "/%5F%70%63/health"])
+async def test_encoded_prefix_or_repeated_slashes_are_ours(tmp_path, path):
+    addon = make_addon(tmp_path)
+    with taddons.context(addon):
+        f = tflow.tflow()
+        f.request.path = path
+        await addon.request(f)
+        assert f.response is not None and f.response.status_code == 200
+        assert f.response.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("path, peer, status", [
+    ("/%5Fpc/collect", "127.0.0.1", 405),
+    ("//_pc/metrics", "203.0.113.9", 403),  # the admin check still applies
+    ("/%5fpc/metrics", "127.0.0.1", 200),
+    ("/%5Fpc/nope", "127.0.0.1", 404),
+])
+async def test_encoded_prefix_reaches_the_same_endpoint(tmp_path, path, peer, status):
+    addon = make_addon(tmp_path)
+    with taddons.context(addon):
+        f = tflow.tflow()
+        f.client_conn.peername = (peer, 5555)
+        f.request.path = path
+        await addon.request(f)
+        assert f.response.status_code == status
+
+
+async def test_encoded_prefix_is_size_checked_before_reading(tmp_path):
+    addon = make_addon(tmp_path)
+    with taddons.context(addon):
+        f = tflow.tflow()
+        f.request.path = "//%5Fpc/collect"
+        f.request.headers["content-length"] = str(300_000)
+        addon.requestheaders(f)
+        assert f.response is not None and f.response.status_code == 413
+
+
+@pytest.mark.parametrize("path", ["/shop%20items/_pc/x?q=%5Fpc", "/_pcx/events", "/%5Fpcx/events", "/a//_pc/events",
+                                  "/%255Fpc/events", "//shop/page", "/_pc", "/caf%C3%A9?a=%2F_pc%2F"])
+async def test_site_paths_stay_byte_identical(tmp_path, path):
+    addon = make_addon(tmp_path, capture={"ga4": {"paths": ["/g/collect"]}})
+    with taddons.context(addon):
+        f = tflow.tflow()
+        f.request.path = path
+        addon.requestheaders(f)
+        await addon.request(f)
+        assert f.response is None and f.error is None
+        assert f.request.path == path
+
+
+@pytest.mark.parametrize("path", ["//g/collect", "/g/%63ollect", "/%67/collect/"])
+async def test_tracking_path_in_disguise_is_captured(tmp_path, path):
+    addon = make_addon(tmp_path, capture={"ga4": {"paths": ["/g/collect"]}})
+    with taddons.context(addon):
+        f = tflow.tflow()
+        f.request.path = path + "?v=2&tid=G-TEST&en=page_view&ep.email=jane%40example.com"
+        await addon.request(f)
+        assert f.response is None and "ga4 call forwarded to the origin without " in f.comment
+        assert f.request.path.startswith(path + "?") and "jane" not in f.request.path

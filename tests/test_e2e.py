@@ -232,3 +232,36 @@ async def test_websocket_passes_through(stack):
             for text in ("hello", "second"):
                 await ws.send_str(text)
                 assert (await ws.receive(timeout=5)).data == f"echo:{text}"
+
+
+async def raw_request(url: str, method: str, target: str, body: bytes = b"") -> tuple[int, bytes]:
+    """One HTTP/1.1 request with the target sent as written (clients normalise `//` and `%5F`)."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+    reader, writer = await asyncio.open_connection(u.hostname, u.port)
+    head = (f"{method} {target} HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+    writer.write(head.encode() + body)
+    await writer.drain()
+    try:
+        response = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+    status_line, _, rest = response.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+async def test_our_endpoints_in_disguise_never_reach_the_site(stack):
+    origin, tiktok, sc = stack
+    event = json.dumps({"event": "PageView", "event_id": "evt-disguised-1"}).encode()
+    assert (await raw_request(sc.url, "POST", "/%5Fpc/collect", event))[0] == 204
+    assert await raw_request(sc.url, "GET", "//_pc/health") == (200, b'{"status":"ok"}')
+    await wait_for(lambda: [e for e in tiktok.events if e["event_id"] == "evt-disguised-1"])
+    status, body = await raw_request(sc.url, "GET", "/%5fpc/events?event_id=evt-disguised-1")
+    assert status == 200 and json.loads(body)["events"][0]["event_id"] == "evt-disguised-1"
+    assert origin.seen == []
+    # a site path with escapes is still the site's, as sent
+    assert (await raw_request(sc.url, "GET", "/some/caf%C3%A9?q=%5Fpc%2F"))[0] == 200
+    assert [r["path"] for r in origin.seen] == ["/some/caf%C3%A9?q=%5Fpc%2F"]

@@ -14,7 +14,7 @@ from mitmproxy import ctx, exceptions, http
 
 from pixelscleared import logs
 from pixelscleared.admin import EVENTS_PAGE, NO_CONTENT, AdminAccess, Reply
-from pixelscleared.capture import CaptureError, Route, build_routes, parse_collect
+from pixelscleared.capture import CaptureError, Route, build_routes, parse_collect, plain_path
 from pixelscleared.config import Config, ConfigError, load_config
 from pixelscleared.event import RequestFacts
 from pixelscleared.eventslog import fetch, parse_query, summary
@@ -38,6 +38,13 @@ def request_facts(flow: http.HTTPFlow) -> RequestFacts:
         url=req.pretty_url,
         scheme="https" if flow.client_conn.tls_established else "http",
     )
+
+
+def own_name(path_qs: str, prefix: str) -> str | None:
+    """The endpoint name when the path is under our prefix (also percent-encoded or after
+    repeated slashes, which the site would otherwise receive), else None."""
+    path = plain_path(path_qs)
+    return path[len(prefix):] if path.startswith(prefix) else None
 
 
 class PixelsCleared:
@@ -106,7 +113,7 @@ class PixelsCleared:
 
     # -- HTTP hooks ------------------------------------------------------------------------
     def requestheaders(self, flow: http.HTTPFlow) -> None:
-        if self.cfg is None or not (flow.request.path.startswith(self.prefix) or self._route(flow)):
+        if self.cfg is None or not (own_name(flow.request.path, self.prefix) is not None or self._route(flow)):
             return
         # Our own endpoints and tracking calls are read whole, so their size is bounded before
         # reading. A chunked body of unknown size could outgrow the buffer and be streamed on to
@@ -128,11 +135,12 @@ class PixelsCleared:
     async def request(self, flow: http.HTTPFlow) -> None:
         if self.pipeline is None or flow.response is not None:
             return
-        own = flow.request.path.startswith(self.prefix)
+        name = own_name(flow.request.path, self.prefix)
+        own = name is not None
         route = None
         try:
-            if own:
-                reply = await self._own(flow)
+            if name is not None:
+                reply = await self._own(flow, name)
                 flow.response = http.Response.make(
                     reply.status, reply.body,
                     {"Content-Type": reply.content_type, "Cache-Control": "no-store"} if reply.content_type
@@ -173,8 +181,7 @@ class PixelsCleared:
     def _route(self, flow: http.HTTPFlow) -> Route | None:
         if not self.routes:
             return None
-        path = flow.request.path.partition("?")[0]
-        return self.routes.get(path.rstrip("/") or "/")
+        return self.routes.get(plain_path(flow.request.path).rstrip("/") or "/")
 
     def _tracking_call(self, flow: http.HTTPFlow, route: Route) -> None:
         assert self.pipeline is not None
@@ -207,10 +214,9 @@ class PixelsCleared:
         if self._keep_host and "x-forwarded-host" not in req.headers and req.host_header:
             req.headers["X-Forwarded-Host"] = req.host_header
 
-    async def _own(self, flow: http.HTTPFlow) -> Reply:
+    async def _own(self, flow: http.HTTPFlow, name: str) -> Reply:
         assert self.pipeline is not None and self.admin is not None
         req = flow.request
-        name = req.path[len(self.prefix):].split("?", 1)[0]
         if name == "collect":
             if req.method == "OPTIONS":
                 return NO_CONTENT

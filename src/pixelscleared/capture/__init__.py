@@ -8,6 +8,7 @@ events or raise CaptureError with a reason that never echoes values.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from pixelscleared.capture.collect import parse_collect
 from pixelscleared.capture.fields import MAX_EVENTS_PER_CALL, CaptureError
@@ -18,7 +19,7 @@ from pixelscleared.config import Capture
 from pixelscleared.event import CapturedEvent, RequestFacts
 
 __all__ = ["MAX_EVENTS_PER_CALL", "CaptureError", "Forwarded", "beacon_pixel_code", "parse_collect", "parse_ga4_hit",
-           "parse_tiktok_beacon", "scrub_forwarded", "Route", "SOURCES", "build_routes"]
+           "parse_tiktok_beacon", "scrub_forwarded", "Route", "SOURCES", "build_routes", "plain_path"]
 
 
 Parser = Callable[[str, str, bytes, RequestFacts], list[CapturedEvent]]
@@ -38,6 +39,19 @@ class Route:
     source: str
     parse: Parser
     forward: bool  # scrub inline and pass to the origin, or answer it ourselves
+
+
+def plain_path(path_qs: str) -> str:
+    """The path without its query, as a site's router reads it: percent-decoded, leading slashes
+    merged. `/%5Fpc/events` and `//_pc/events` reach the same handler at most origins, so they
+    must match our paths too. Only for matching: the request itself is never rewritten. Cheap
+    for ordinary paths (decoded only when they hold `%` or start with `//`)."""
+    path = path_qs.partition("?")[0]
+    if "%" in path:
+        path = unquote(path, errors="replace")
+    if path.startswith("//"):
+        path = "/" + path.lstrip("/")
+    return path
 
 
 def build_routes(settings: Capture) -> dict[str, Route]:
