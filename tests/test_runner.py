@@ -43,6 +43,7 @@ def test_proxy_options_reverse_mode_keeps_host_and_streams():
     assert opts["mode"] == ["reverse:http://127.0.0.1:3000@127.0.0.1:9000"]
     assert opts["keep_host_header"] is True
     assert opts["stream_large_bodies"] == "1m"
+    assert (opts["listen_host"], opts["listen_port"]) == ("127.0.0.1", 9000)
 
 
 async def test_https_listener_with_operator_certificate(origin, tiktok, run_sidecar, tmp_path):
@@ -131,6 +132,16 @@ async def test_web_ui_prints_its_url_and_shows_annotated_flows(origin, tiktok, t
             for path in ("/", "/state.json", "/flows", "/options.json"):
                 async with s.get(f"http://127.0.0.1:{web_port}{path}") as r:
                     assert r.status == 200, path
+            # mitmweb's footer shows listen_host:listen_port: the sidecar's address, not *:8080
+            async with s.get(f"http://127.0.0.1:{web_port}/options.json") as r:
+                options = await r.json()
+            assert (options["listen_host"]["value"], options["listen_port"]["value"]) == (
+                "127.0.0.1", cfg["listen"]["port"])
+            async with s.get(f"http://127.0.0.1:{web_port}/state.json") as r:
+                servers = (await r.json())["servers"]
+            # ... and still only the configured listener is bound
+            assert [a for srv in servers.values() for a in srv["listen_addrs"]] == [
+                ["127.0.0.1", cfg["listen"]["port"]]]
             event = {"event": "PageView", "event_id": "web-1",
                      "properties": {"email": "jane.doe@example.com"}}
             async with s.post(url + "/_pc/collect", json=event) as r:

@@ -40,6 +40,10 @@ def proxy_options(cfg: Config, certs_file: Path | None = None) -> dict[str, obje
     modes = [f"reverse:{cfg.upstream}@{cfg.listen.host}:{cfg.listen.port}"]
     opts: dict[str, object] = {
         "mode": modes,
+        # the modes name their address; these defaults only inform mitmweb (its footer, its
+        # browser) and other addons, which would otherwise show mitmproxy's *:8080
+        "listen_host": cfg.listen.host,
+        "listen_port": cfg.listen.port,
         "keep_host_header": True,  # the origin sees the visitor's Host
         "stream_large_bodies": "1m",  # bodies we do not inspect are streamed, not buffered
         "connection_strategy": "lazy",
