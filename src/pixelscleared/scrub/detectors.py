@@ -236,7 +236,7 @@ class TextDetectors:
         numeric = not light and len(candidate) >= 7 and rx.numeric.search(candidate) is not None
         found: list[str] = []
         if (numeric or self.custom or "@" in candidate or "%" in candidate or "=" in candidate or ":" in candidate
-                or "eyJ" in candidate or "earer" in candidate or "EARER" in candidate):
+                or "eyJ" in candidate or "earer" in candidate or "EARER" in candidate or (light and "+" in candidate)):
             out = self._redact(candidate, found, light, deadline, allow_b64=True, seven=numeric)
         elif len(candidate) < 11:
             out = candidate
@@ -286,7 +286,11 @@ class TextDetectors:
             s = _sub(_JWT, s, "jwt", found)
         if "email" in on and ("@" in s or "%40" in s or "%2540" in s):
             s = _sub(rx.email, s, "email", found, _email)
-        if not light:
+        if light:
+            # even under a kept key, a number written `+49…` or `tel:…` is a phone number, never an amount
+            if "phone" in on and ("+" in s or ":" in s) and rx.seven.search(s) and self._phone_possible(s, rx):
+                s = self._phones(s, found, deadline, rx, strong_only=True)
+        else:
             if seven and rx.seven.search(s):
                 if "iban" in on:
                     s = _sub(rx.iban, s, "iban", found, _iban)
@@ -321,8 +325,10 @@ class TextDetectors:
             or _has_phone_word(s)
         )
 
-    def _phones(self, s: str, found: list[str], deadline: float, rx: _Patterns) -> str:
-        """Candidates from a cheap regex; phonenumbers only sees the ones written like phones."""
+    def _phones(self, s: str, found: list[str], deadline: float, rx: _Patterns, strong_only: bool = False) -> str:
+        """Candidates from a cheap regex; phonenumbers only sees the ones written like phones.
+
+        `strong_only`: only numbers written with a leading `+` or after `tel:`."""
         masked = rx.not_phone.sub(lambda m: "_" * len(m.group()), s)
         spans: list[tuple[int, int]] = []
         words: bool | None = None  # has `s` a phone word at all? (masking only removes characters)
@@ -341,6 +347,8 @@ class TextDetectors:
                     words = _has_phone_word(s)
                 before = masked[max(0, a - 40) : a] if words else ""
                 strong = bool(before and _TEL.search(before))
+                if strong_only and not strong:
+                    continue
                 if not (strong or cand.startswith("00") or self._national_shape(cand)
                         or (before and _PHONE_CONTEXT.search(before))):
                     continue
