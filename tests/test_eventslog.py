@@ -125,3 +125,41 @@ def test_help_describes_the_tool_every_command_and_the_statuses():
         assert help_ and f"{name}" in top and " ".join(help_.split()) in " ".join(top.split())
     text = " ".join(events("--help").stdout.split())
     assert f"only events with this status: {', '.join(STATUSES)}" in text
+
+
+@pytest.fixture
+async def big_db(tmp_path):
+    """More output than a pipe holds, so a writer cannot finish before its reader leaves."""
+    ob = Outbox(tmp_path / "big.sqlite", Metrics())
+    await ob.open()
+    for i in range(1000):
+        ob.put(OutboxRow(f"e{i}", "P1", "Pageview", "collect", "granted", [], [], "queued", payload={"n": i}))
+    await ob.close()
+    return tmp_path / "big.sqlite"
+
+
+@pytest.mark.parametrize("argv, code", [
+    (["events", "--db", "DB", "--limit", "1000"], 141),  # 128 + SIGPIPE, as a shell reports it
+    (["events", "--db", "DB", "--limit", "1000", "--json"], 141),
+    (["scrub", "--url", "https://shop.example/?email=jane%40example.com"], 141),
+    (["consent", "--cookie", "cmplz_marketing=allow"], 141),
+    (["--help"], 0),  # argparse itself ignores a failed write of its help
+    (["events", "--help"], 0),
+])
+async def test_a_closed_stdout_ends_quietly(big_db, argv, code):
+    """`pixelscleared events | head -5`: the reader is gone before the writer is done."""
+    read, write = os.pipe()
+    os.close(read)  # every write to stdout now fails with EPIPE
+    try:
+        r = subprocess.run([str(BIN / "pixelscleared"), *[str(big_db) if a == "DB" else a for a in argv]],
+                           stdout=write, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write)
+    assert (r.returncode, r.stderr) == (code, "")
+
+
+async def test_events_piped_into_head(big_db):
+    r = subprocess.run(f"'{BIN / 'pixelscleared'}' events --db '{big_db}' --limit 1000 | head -5", shell=True,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stderr == ""
+    assert len(r.stdout.splitlines()) == 5

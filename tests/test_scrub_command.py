@@ -93,7 +93,15 @@ def test_config_error_exits_2_with_problems_on_stderr(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args,stdin,code,message", [
     (["--json", "-"], "{not json", 2, "not JSON"),
     (["--json", "-"], b"\xff\xfe", 2, "not UTF-8"),
-    (["--json", "/nonexistent/file.json"], None, 2, "cannot read"),
+    (["--json", "/nonexistent/file.json"], None, 2,
+     "--json: no such file '/nonexistent/file.json' (give a file path, or - to read standard input)"),
+    (["--form", "/nonexistent/body.txt"], None, 2,
+     "--form: no such file '/nonexistent/body.txt' (give a file path, or - to read standard input)"),
+    (["--json", '{"email": "jane@example.com"}'], None, 2,  # the body typed in place of a path: not echoed
+     "--json: takes a file, and this looks like the body itself (give a file path, or - to read standard input)"),
+    (["--form", "email=jane%40example.com&a=1"], None, 2,
+     "--form: takes a file, and this looks like the body itself (give a file path, or - to read standard input)"),
+    (["--json", "/"], None, 2, "--json: cannot read '/': Is a directory"),
     (["--url", "http://[::1/jane@example.com"], None, 1, "would drop"),
     (["--json", "-"], "[" * 50_000 + "]" * 50_000, 1, "deep"),
 ])
@@ -103,6 +111,15 @@ def test_bad_input_is_a_clear_error(args: list[str], stdin: str | bytes | None, 
     assert message in p.stderr
     assert "Traceback" not in p.stderr
     assert "jane" not in p.stderr
+
+
+def test_help_says_file_or_stdin() -> None:
+    p = subprocess.run([str(BIN), "scrub", "--help"], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "COLUMNS": "200"})
+    assert p.returncode == 0
+    for option in ("--json FILE", "--form FILE"):
+        [line] = [ln for ln in p.stdout.splitlines() if ln.strip().startswith(option)]
+        assert line.endswith("FILE or - for standard input")
 
 
 def test_one_source_is_required() -> None:

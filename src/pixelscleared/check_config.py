@@ -1,22 +1,47 @@
-"""`pixelscleared check-config -c FILE`: validate and summarise, exit non-zero on any problem."""
+"""`pixelscleared check-config -c FILE`: validate and summarise, exit non-zero on any problem.
+
+Besides errors it says what would surprise an operator later: a custom event name (TikTok takes
+it, but only for reporting and audiences) and a config that sends nothing at all.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
-from pixelscleared.config import load_for_command
+from pixelscleared.config import Config, load_for_command
+
+NO_PIXELS = ("warning: destinations.tiktok lists no pixels: events are captured and logged, "
+             "but nothing is sent to TikTok")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-c", "--config", required=True, help="YAML config file")
 
 
+def summary(cfg: Config) -> list[str]:
+    """The lines printed after OK: where traffic goes, each pixel and its events."""
+    lines = [f"  listen   {cfg.listen.host}:{cfg.listen.port} → upstream {cfg.upstream}"]
+    for i, p in enumerate(cfg.destinations.tiktok):
+        tec = f", test_event_code {p.test_event_code}" if p.test_event_code else ""
+        lines.append(f"  pixel    {p.pixel_id} → {p.api_base} events {', '.join(p.events)}{tec}")
+        for name in p.custom_events():
+            lines.append(f"  custom   destinations.tiktok[{i}].events: {name!r} is not a standard TikTok event; "
+                         "it will be sent as a custom event (reporting and audiences, not optimisation)")
+    return lines
+
+
+def warnings(cfg: Config) -> list[str]:
+    """Valid but probably not what was meant."""
+    return [] if cfg.destinations.tiktok else [NO_PIXELS]
+
+
 def main(args: argparse.Namespace) -> int:
     if (cfg := load_for_command(args.config)) is None:
         return 2
     print(f"{args.config}: OK")
-    print(f"  listen   {cfg.listen.host}:{cfg.listen.port} → upstream {cfg.upstream}")
-    for p in cfg.destinations.tiktok:
-        tec = f", test_event_code {p.test_event_code}" if p.test_event_code else ""
-        print(f"  pixel    {p.pixel_id} → {p.api_base} events {', '.join(p.events)}{tec}")
+    for line in summary(cfg):
+        print(line)
+    for line in warnings(cfg):
+        print(line, file=sys.stderr)
     return 0

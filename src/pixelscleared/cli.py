@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 DESCRIPTION = ("PixelsCleared: a sidecar reverse proxy that scrubs personal data out of a site's "
@@ -40,13 +41,30 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     return parser
 
 
+# Exit status after the reader of stdout went away (`pixelscleared events | head`): 128 + SIGPIPE,
+# what a shell reports for a command a closed pipe stopped.
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(argv).parse_args(argv)
     try:
-        return int(args._main(args) or 0)
+        args = build_parser(argv).parse_args(argv)
+        code = int(args._main(args) or 0)
+        sys.stdout.flush()  # a closed pipe surfaces here, not in the interpreter's exit
+        return code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _quiet_after_broken_pipe()
+
+
+def _quiet_after_broken_pipe() -> int:
+    """Nobody reads stdout any more: point it at devnull so the final flush at exit is silent too."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -6,21 +6,37 @@ errors so a typo is never silently ignored; every error names its key path.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator,
+                      model_validator)
 
 from pixelscleared.consent.settings import ConsentSettings
 from pixelscleared.scrub.settings import ScrubSettings
 
 DEFAULT_API_BASE = "https://business-api.tiktok.com"
 EVENT_NAME_ALIASES = {"PageView": "Pageview", "pageview": "Pageview", "page_view": "Pageview"}
+
+# TikTok's standard web event names (docs/reference: the legacy 14, the current list, and the
+# pixel's `Pageview`). Other names are accepted as custom events.
+STANDARD_EVENTS = frozenset({
+    "ViewContent", "ClickButton", "Search", "AddToWishlist", "AddToCart", "InitiateCheckout",
+    "AddPaymentInfo", "CompletePayment", "PlaceAnOrder", "Contact", "Download", "SubmitForm",
+    "CompleteRegistration", "Subscribe",
+    "ApplicationApproval", "CustomizeProduct", "FindLocation", "Lead", "Purchase", "Schedule",
+    "StartTrial", "SubmitApplication",
+    "Pageview",
+})
+# Spellings offered in "did you mean": the standard names, with page views as people write them.
+_SUGGESTIONS = {n.lower(): n for n in STANDARD_EVENTS} | {"pageview": "PageView"}
+NEAR_MISS_CUTOFF = 0.85
 
 
 class ConfigError(Exception):
@@ -48,6 +64,42 @@ def canonical_event_name(name: str) -> str:
     return EVENT_NAME_ALIASES.get(name, name)
 
 
+def configured_event_name(name: str) -> str:
+    """The TikTok name a `destinations.tiktok[].events` entry stands for.
+
+    The pipeline maps incoming GA4 names (`purchase` → `CompletePayment`) before matching, so a
+    GA4 name listed here must mean the same TikTok event, or it would never match anything.
+    """
+    from pixelscleared.shape import tiktok_event_name  # shape imports this module
+
+    return tiktok_event_name(_no_whitespace(name))
+
+
+def near_miss(name: str) -> str | None:
+    """The standard name `name` is probably a typo of (`PageVeiw`, `pageView`), or None.
+
+    TikTok takes custom names, so only a name this close to a standard one is treated as a
+    mistake: sent as is, it would silently become a custom event nobody optimises for.
+    """
+    if name in STANDARD_EVENTS:
+        return None
+    lower = name.lower()
+    if lower in _SUGGESTIONS:
+        return _SUGGESTIONS[lower]
+    close = difflib.get_close_matches(lower, list(_SUGGESTIONS), n=1, cutoff=NEAR_MISS_CUTOFF)
+    return _SUGGESTIONS[close[0]] if close else None
+
+
+def _event_name(name: str) -> str:
+    canonical = configured_event_name(name)
+    if (suggestion := near_miss(canonical)) is not None:
+        raise ValueError(f"{name!r} is not a TikTok event; did you mean {suggestion!r}?")
+    return canonical
+
+
+EventName = Annotated[str, AfterValidator(_event_name)]
+
+
 class Listen(_Model):
     host: str = "0.0.0.0"
     port: int = Field(8080, ge=0, le=65535)
@@ -71,7 +123,7 @@ class TLS(_Model):
 class TikTokPixel(_Model):
     pixel_id: str
     access_token: SecretStr
-    events: list[str] = Field(min_length=1)
+    events: list[EventName] = Field(min_length=1)
     test_event_code: str = ""
     api_base: str = DEFAULT_API_BASE
     partner_name: str = "PixelsCleared"
@@ -91,14 +143,16 @@ class TikTokPixel(_Model):
     @field_validator("events")
     @classmethod
     def _events(cls, v: list[str]) -> list[str]:
-        out = []
-        for name in v:
-            _no_whitespace(name)
-            name = canonical_event_name(name)
+        out: list[str] = []
+        for i, name in enumerate(v):
             if name in out:
-                raise ValueError(f"event {name!r} is listed twice")
+                raise ValueError(f"event {name!r} is listed twice (events[{out.index(name)}] and events[{i}])")
             out.append(name)
         return out
+
+    def custom_events(self) -> list[str]:
+        """Names TikTok will take as custom events (reporting and audiences, not optimisation)."""
+        return [name for name in self.events if name not in STANDARD_EVENTS]
 
     @field_validator("test_event_code")
     @classmethod
@@ -121,11 +175,12 @@ class Destinations(_Model):
     @field_validator("tiktok")
     @classmethod
     def _unique(cls, v: list[TikTokPixel]) -> list[TikTokPixel]:
-        seen = set()
-        for p in v:
-            if p.pixel_id in seen:
-                raise ValueError(f"pixel_id {p.pixel_id!r} is configured twice")
-            seen.add(p.pixel_id)
+        first: dict[str, int] = {}
+        for i, p in enumerate(v):
+            if p.pixel_id in first:
+                raise ValueError(f"pixel_id {p.pixel_id!r} is configured twice: "
+                                 f"destinations.tiktok[{first[p.pixel_id]}] and destinations.tiktok[{i}]")
+            first[p.pixel_id] = i
         return v
 
 
@@ -264,6 +319,7 @@ def expand_env(value: Any, env: dict[str, str], path: str = "", *, unset: dict[s
 
     A missing `${VAR}` is an error, unless `unset` is given (read-only commands): then it becomes
     a placeholder and `unset[key path] = VAR`, so a problem at that key can still name the variable.
+    There a set-but-empty `${VAR}` counts as missing too (`TIKTOK_ACCESS_TOKEN= pixelscleared events`).
     """
     if isinstance(value, dict):
         return {k: expand_env(v, env, _join(path, k), unset=unset) for k, v in value.items()}
@@ -276,10 +332,12 @@ def expand_env(value: Any, env: dict[str, str], path: str = "", *, unset: dict[s
         if m.group(0) == "$$":
             return "$"
         name, default = m.group(1), m.group(2)
-        if name in env and (env[name] != "" or default is None):
+        if env.get(name):
             return env[name]
         if default is not None:
             return default
+        if name in env and unset is None:  # set but empty: the value itself; its key's check decides
+            return ""
         if unset is not None:
             unset[path] = name
             return UNSET_PLACEHOLDER
@@ -325,7 +383,8 @@ def parse_config(data: Any, env: dict[str, str] | None = None, *, allow_unset_en
     if not isinstance(data, dict):
         raise ConfigError(["(top level): must be a mapping of keys"])
     unset: dict[str, str] | None = {} if allow_unset_env else None
-    data = expand_env(data, dict(os.environ) if env is None else env, unset=unset)
+    env = dict(os.environ) if env is None else env
+    data = expand_env(data, env, unset=unset)
     try:
         return Config.model_validate(data)
     except ValidationError as e:
@@ -333,7 +392,8 @@ def parse_config(data: Any, env: dict[str, str] | None = None, *, allow_unset_en
         for err in e.errors():
             where = _loc(err["loc"])
             if unset and where in unset:  # the placeholder did not fit here: the variable is the problem
-                problems.append(f"{where}: environment variable {unset[where]} is not set")
+                var = unset[where]
+                problems.append(f"{where}: environment variable {var} is {'empty' if var in env else 'not set'}")
             else:
                 problems.append(f"{where}: {_message(err)}")
         raise ConfigError(problems) from None
@@ -366,5 +426,15 @@ def load_config(path: str | Path, env: dict[str, str] | None = None, *, allow_un
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise ConfigError([f"{p}: not valid YAML{where}: {getattr(e, 'problem', e)}"]) from None
+        hint = yaml_hint(text, e)
+        raise ConfigError([f"{p}: not valid YAML{where}: {getattr(e, 'problem', e)}{hint}"]) from None
     return parse_config(data, env, allow_unset_env=allow_unset_env)
+
+
+def yaml_hint(text: str, error: yaml.YAMLError) -> str:
+    """Advice for the commonest cause: `{token: ${X}}` — in a flow mapping `{` starts a nested one."""
+    lines = text.splitlines()
+    marks = [getattr(error, "problem_mark", None), getattr(error, "context_mark", None)]
+    if any(m is not None and m.line < len(lines) and "${" in lines[m.line] for m in marks):
+        return "; a ${VAR} inside {...} must be quoted: '${VAR}'"
+    return ""

@@ -18,17 +18,35 @@ from typing import Any, BinaryIO
 def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--url", metavar="URL", help="a page URL, referrer or tracking call URL")
-    src.add_argument("--json", metavar="FILE", help="a JSON body (a file, or - for stdin)")
-    src.add_argument("--form", metavar="FILE", help="an application/x-www-form-urlencoded body (a file, or -)")
+    src.add_argument("--json", metavar="FILE", help="a JSON body: FILE or - for standard input")
+    src.add_argument("--form", metavar="FILE",
+                     help="an application/x-www-form-urlencoded body: FILE or - for standard input")
     p.add_argument("-c", "--config", metavar="FILE", help="use the scrub: section of this config file")
 
 
-def _read(name: str, stdin: BinaryIO) -> str:
-    """The whole input as UTF-8 text (a UnicodeDecodeError otherwise)."""
+class InputError(Exception):
+    """The input named on the command line cannot be read; `str()` names the option."""
+
+
+def _read(option: str, name: str, stdin: BinaryIO) -> str:
+    """The whole input as UTF-8 text (a UnicodeDecodeError otherwise); InputError names the option."""
     if name == "-":
         return stdin.read().decode("utf-8")
-    with open(name, "rb") as f:
-        return f.read().decode("utf-8")
+    try:
+        with open(name, "rb") as f:
+            return f.read().decode("utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{option}: {_not_found(name)} (give a file path, or - to read standard input)") from None
+    except OSError as e:
+        raise InputError(f"{option}: cannot read {name!r}: {e.strerror or e}") from None
+
+
+def _not_found(name: str) -> str:
+    """What was wrong, echoing the argument only when it is a path: a body typed in its place
+    may hold the very personal data this command is meant to remove."""
+    if name.lstrip().startswith(("{", "[", '"')) or any(c in name for c in "=&\n"):
+        return "takes a file, and this looks like the body itself"
+    return f"no such file {name!r}"
 
 
 def main(args: argparse.Namespace) -> int:
@@ -48,7 +66,7 @@ def main(args: argparse.Namespace) -> int:
             res = scrubber.scrub_url(args.url, "url")
             result: Any = res.value
         elif args.json is not None:
-            text = _read(args.json, sys.stdin.buffer)
+            text = _read("--json", args.json, sys.stdin.buffer)
             try:
                 doc = json.loads(text)
             except json.JSONDecodeError as e:  # the message names a position, never the content
@@ -60,10 +78,13 @@ def main(args: argparse.Namespace) -> int:
             res = scrubber.scrub_value(doc, "")
             result = res.value
         else:
-            res = scrubber.scrub_form(_read(args.form, sys.stdin.buffer).rstrip("\r\n"), "form")
+            res = scrubber.scrub_form(_read("--form", args.form, sys.stdin.buffer).rstrip("\r\n"), "form")
             result = res.value
+    except InputError as e:
+        print(f"pixelscleared scrub: {e}", file=sys.stderr)
+        return 2
     except OSError as e:
-        print(f"pixelscleared scrub: cannot read input: {e.strerror or e}", file=sys.stderr)
+        print(f"pixelscleared scrub: cannot read standard input: {e.strerror or e}", file=sys.stderr)
         return 2
     except UnicodeDecodeError:
         print("pixelscleared scrub: input is not UTF-8 text", file=sys.stderr)

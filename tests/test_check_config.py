@@ -1,0 +1,104 @@
+"""`pixelscleared check-config`: the shipped examples pass it, block by block, and its notes and
+warnings say what an operator would otherwise find out in production."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import BIN, ROOT
+from pixelscleared.check_config import NO_PIXELS
+
+ENV = {"PATH": "/usr/bin:/bin", "TIKTOK_ACCESS_TOKEN": "tok-abc123", "PIXELSCLEARED_SALT": "a-long-random-salt",
+       "PIXELSCLEARED_ADMIN_TOKEN": "admin-s3cret"}
+EXAMPLE = (ROOT / "config.example.yaml").read_text()
+
+
+def check(path: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "pixelscleared"), "check-config", "-c", str(path)], capture_output=True,
+                          text=True, env=ENV if env is None else env, timeout=60)
+
+
+def commented_blocks(text: str) -> dict[str, tuple[int, int]]:
+    """Each commented-out top-level key (`# key:` and its `#   ...` lines) → its line range."""
+    lines = text.splitlines()
+    blocks = {}
+    for i, line in enumerate(lines):
+        if m := re.match(r"# ([a-z_]+):", line):
+            end = i + 1
+            while end < len(lines) and lines[end].startswith("#   "):
+                end += 1
+            blocks[m.group(1)] = (i, end)
+    return blocks
+
+
+def uncomment(text: str, ranges: list[tuple[int, int]]) -> str:
+    lines = text.splitlines()
+    for start, end in ranges:
+        lines[start:end] = [line.removeprefix("# ") for line in lines[start:end]]
+    return "\n".join(lines) + "\n"
+
+
+BLOCKS = commented_blocks(EXAMPLE)
+
+
+def test_the_example_comments_out_every_optional_section_it_describes():
+    assert list(BLOCKS) == ["capture", "identity", "unconsented", "outbox", "delivery", "admin"]
+
+
+@pytest.mark.parametrize("names", [[name] for name in BLOCKS] + [list(BLOCKS)], ids=[*BLOCKS, "all"])
+def test_each_commented_block_of_the_example_passes_when_uncommented(tmp_path: Path, names):
+    text = uncomment(EXAMPLE, [BLOCKS[n] for n in names])
+    assert set(names) <= set(yaml.safe_load(text))  # really uncommented, not still a comment
+    config = tmp_path / "config.yaml"
+    config.write_text(text)
+    r = check(config)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == "" and "tok-abc123" not in r.stdout and "admin-s3cret" not in r.stdout
+
+
+def kubernetes_config() -> str:
+    docs = yaml.safe_load_all((ROOT / "examples/kubernetes-sidecar.yaml").read_text())
+    return next(d for d in docs if d["kind"] == "ConfigMap")["data"]["config.yaml"]
+
+
+@pytest.mark.parametrize("text", [
+    (ROOT / "examples/pixelscleared.yaml").read_text(),
+    kubernetes_config(),
+], ids=["pixelscleared.yaml", "kubernetes-configmap"])
+def test_deployment_examples_pass(tmp_path: Path, text):
+    config = tmp_path / "config.yaml"
+    config.write_text(text)
+    r = check(config)
+    assert r.returncode == 0, r.stderr
+    assert "CKABCDEFGH1234567890" in r.stdout
+
+
+PIXEL = "    - pixel_id: CK1\n      access_token: tok\n      events: [{events}]\n"
+
+
+@pytest.mark.parametrize("tiktok, code, stdout, stderr", [
+    (PIXEL.format(events="PageView, purchase, NewsletterSignup, view_cart"), 0,
+     ["events Pageview, CompletePayment, NewsletterSignup, view_cart",
+      "destinations.tiktok[0].events: 'NewsletterSignup' is not a standard TikTok event; it will be sent as a custom event",
+      "destinations.tiktok[0].events: 'view_cart' is not a standard TikTok event"], []),
+    (PIXEL.format(events="PageView, Contact"), 0, ["events Pageview, Contact"], []),
+    ("    []\n", 0, ["OK"], [NO_PIXELS]),
+    (PIXEL.format(events="Contact, PageVeiw"), 2, [],
+     ["destinations.tiktok[0].events[1]: 'PageVeiw' is not a TikTok event; did you mean 'PageView'?"]),
+    (PIXEL.format(events="PageView") * 2, 2, [],
+     ["destinations.tiktok: pixel_id 'CK1' is configured twice: destinations.tiktok[0] and destinations.tiktok[1]"]),
+], ids=["custom", "standard", "no-pixels", "near-miss", "pixel-twice"])
+def test_notes_warnings_and_errors(tmp_path: Path, tiktok, code, stdout, stderr):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"upstream: http://127.0.0.1:3000\ndestinations:\n  tiktok:\n{tiktok}")
+    r = check(config)
+    assert r.returncode == code, r.stderr
+    assert all(s in r.stdout for s in stdout), r.stdout
+    assert all(s in r.stderr for s in stderr), r.stderr
+    assert ("custom event" in r.stdout) is any("custom event" in s for s in stdout)
+    assert (NO_PIXELS in r.stderr) is (NO_PIXELS in stderr)
