@@ -151,57 +151,6 @@ async def test_collect_annotates_flow_for_mitmweb(tmp_path):
         assert meta["pixels"] == {"CKTESTPIXEL000000001": "queued"}
 
 
-async def test_flow_comment_follows_delivery(tmp_path):
-    """Once the outbox row is settled, the watched flow's comment and metadata say how it ended."""
-    from pixelscleared.flowview import FateWatch
-
-    addon = make_addon(tmp_path)
-    outbox = addon.pipeline.outbox
-    await outbox.open()
-    try:
-        with taddons.context(addon):
-            f = collect_flow()
-            await addon.request(f)
-            watch = FateWatch(outbox)
-            watch.add(f)
-            await outbox.flush()
-            await watch.poll()
-            assert "queued (at capture)" in f.comment and watch.flows  # still pending: still watched
-            ids = await outbox.query(lambda conn: [r[0] for r in conn.execute("SELECT id FROM events")])
-            await outbox.settle(ids, "dead", {"http_status": 200, "code": 40001}, reason="rejected by TikTok")
-            await watch.poll()
-            assert "→ CKTESTPIXEL000000001: dead: rejected by TikTok" in f.comment
-            assert "at capture" not in f.comment and "properties.email (email)" in f.comment
-            event = f.metadata["pixelscleared"]["events"][0]
-            assert event["delivery"] == {"CKTESTPIXEL000000001": "dead: rejected by TikTok"}
-            assert event["pixels"] == {"CKTESTPIXEL000000001": "queued"}  # the fate at capture stays
-            assert not watch.flows  # settled: no longer watched
-    finally:
-        await outbox.close()
-
-
-async def test_flow_comment_edited_by_a_tester_is_left_alone(tmp_path):
-    from pixelscleared.flowview import FateWatch
-
-    addon = make_addon(tmp_path)
-    outbox = addon.pipeline.outbox
-    await outbox.open()
-    try:
-        with taddons.context(addon):
-            f = collect_flow()
-            await addon.request(f)
-            watch = FateWatch(outbox)
-            watch.add(f)
-            f.comment = "looks wrong, ask Sam"
-            await outbox.flush()
-            ids = await outbox.query(lambda conn: [r[0] for r in conn.execute("SELECT id FROM events")])
-            await outbox.settle(ids, "delivered", {"http_status": 200, "code": 0})
-            await watch.poll()
-            assert f.comment == "looks wrong, ask Sam" and not watch.flows
-    finally:
-        await outbox.close()
-
-
 async def test_forwarded_tracking_call_comment_lists_removed_items(tmp_path):
     addon = make_addon(tmp_path, capture={"ga4": {"paths": ["/g/collect"]}})
     with taddons.context(addon):
