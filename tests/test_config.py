@@ -26,7 +26,7 @@ def pixel(**over):
     (pixel(pixel_id="CK ABC"), "destinations.tiktok[0].pixel_id: must not contain whitespace"),
     (pixel(pixel_id=""), "destinations.tiktok[0].pixel_id: must not be empty"),
     (pixel(access_token=""), "destinations.tiktok[0].access_token: must not be empty (set it from the environment: ${TIKTOK_ACCESS_TOKEN})"),
-    (pixel(events=[]), "destinations.tiktok[0].events: List should have at least 1 item after validation, not 0"),
+    (pixel(events=[]), "destinations.tiktok[0]: events: list at least one event (or custom_events)"),
     (pixel(events=["PageView", "Pageview"]), "destinations.tiktok[0].events: event 'Pageview' is listed twice (events[0] and events[1])"),
     (pixel(events=["purchase", "CompletePayment"]), "destinations.tiktok[0].events: event 'CompletePayment' is listed twice (events[0] and events[1])"),
     (pixel(events=["PageView", "Add To Cart"]), "destinations.tiktok[0].events[1]: must not contain whitespace"),
@@ -108,7 +108,7 @@ def test_pageview_spellings_become_tiktoks():
 def test_accepted_event_names(name, sent, custom):
     [p] = parse_config(pixel(events=[name]), env={}).destinations.tiktok
     assert p.events == [sent]
-    assert p.custom_events() == ([sent] if custom else [])
+    assert p.nonstandard_events() == ([sent] if custom else [])
 
 
 @pytest.mark.parametrize("name, suggestion", [
@@ -125,7 +125,22 @@ def test_near_miss_event_names_are_errors_with_a_suggestion(name, suggestion):
     with pytest.raises(ConfigError) as e:
         parse_config(pixel(events=["Contact", name]), env={})
     assert e.value.problems == [
-        f"destinations.tiktok[0].events[1]: {name!r} is not a TikTok event; did you mean {suggestion!r}?"]
+        f"destinations.tiktok[0].events[1]: {name!r} is not a TikTok event; did you mean {suggestion!r}? "
+        "(a custom event of that name goes under custom_events)"]
+
+
+def test_custom_events_are_taken_as_written():
+    """The escape for a custom name that looks like a typo of a standard one."""
+    from pixelscleared.shape import wants
+
+    [p] = parse_config(pixel(events=["Contact"], custom_events=["Purchases"]), env={}).destinations.tiktok
+    assert p.nonstandard_events() == ["Purchases"]
+    assert wants(p, "Purchases") and wants(p, "Contact") and not wants(p, "Purchase")
+    [only] = parse_config(pixel(events=[], custom_events=["Purchases"]), env={}).destinations.tiktok
+    assert only.events == [] and wants(only, "Purchases")
+    with pytest.raises(ConfigError) as e:
+        parse_config(pixel(custom_events=["Has space"]), env={})
+    assert e.value.problems == ["destinations.tiktok[0].custom_events[0]: must not contain whitespace"]
 
 
 def test_no_pixels_is_valid():

@@ -24,8 +24,8 @@ def summary(cfg: Config) -> list[str]:
     lines = [f"  listen   {cfg.listen.host}:{cfg.listen.port} → upstream {cfg.upstream}"]
     for i, p in enumerate(cfg.destinations.tiktok):
         tec = f", test_event_code {p.test_event_code}" if p.test_event_code else ""
-        lines.append(f"  pixel    {p.pixel_id} → {p.api_base} events {', '.join(p.events)}{tec}")
-        for name in p.custom_events():
+        lines.append(f"  pixel    {p.pixel_id} → {p.api_base} events {', '.join(p.events + p.custom_events)}{tec}")
+        for name in p.nonstandard_events():
             lines.append(f"  custom   destinations.tiktok[{i}].events: {name!r} is not a standard TikTok event; "
                          "it will be sent as a custom event (reporting and audiences, not optimisation)")
     return lines

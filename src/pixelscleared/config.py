@@ -93,7 +93,8 @@ def near_miss(name: str) -> str | None:
 def _event_name(name: str) -> str:
     canonical = configured_event_name(name)
     if (suggestion := near_miss(canonical)) is not None:
-        raise ValueError(f"{name!r} is not a TikTok event; did you mean {suggestion!r}?")
+        raise ValueError(f"{name!r} is not a TikTok event; did you mean {suggestion!r}? "
+                         "(a custom event of that name goes under custom_events)")
     return canonical
 
 
@@ -123,7 +124,9 @@ class TLS(_Model):
 class TikTokPixel(_Model):
     pixel_id: str
     access_token: SecretStr
-    events: list[EventName] = Field(min_length=1)
+    events: list[EventName] = Field(default_factory=list)
+    # custom names taken as written, for the rare one that looks like a typo of a standard name
+    custom_events: list[Annotated[str, AfterValidator(_no_whitespace)]] = Field(default_factory=list)
     test_event_code: str = ""
     api_base: str = DEFAULT_API_BASE
     partner_name: str = "PixelsCleared"
@@ -150,9 +153,20 @@ class TikTokPixel(_Model):
             out.append(name)
         return out
 
-    def custom_events(self) -> list[str]:
+    @model_validator(mode="after")
+    def _some_event(self) -> TikTokPixel:
+        if not self.events and not self.custom_events:
+            raise ValueError("events: list at least one event (or custom_events)")
+        return self
+
+    def takes(self, name: str) -> bool:
+        """`name` as the pipeline maps it (`tiktok_event_name`)."""
+        return name in self.events or name in self.custom_events
+
+    def nonstandard_events(self) -> list[str]:
         """Names TikTok will take as custom events (reporting and audiences, not optimisation)."""
-        return [name for name in self.events if name not in STANDARD_EVENTS]
+        return [name for name in self.events if name not in STANDARD_EVENTS] + [
+            name for name in self.custom_events if name not in self.events]
 
     @field_validator("test_event_code")
     @classmethod

@@ -47,7 +47,7 @@ def tiktok_event_name(name: str) -> str:
 
 
 def wants(pixel: TikTokPixel, name: str) -> bool:
-    return tiktok_event_name(name) in pixel.events
+    return pixel.takes(tiktok_event_name(name))
 
 
 def shape_event(event: CapturedEvent, user: dict[str, str], limited_data_use: bool) -> dict[str, Any]:
