@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import subprocess
 
 import aiohttp
 import pytest
 import yaml
+from mitmproxy.addons import errorcheck
 from mitmproxy.test import taddons, tflow
 
 from conftest import BIN, ROOT, free_port, sidecar_config, spawn, wait_for, wait_http, wait_port
@@ -30,6 +32,23 @@ async def test_exception_on_site_traffic_fails_open(tmp_path):
         await addon.request(f)
         assert f.response is None  # the request continues to the origin untouched
         assert addon.pipeline.metrics.addon_errors.labels("request")._value.get() == 1
+
+
+async def test_an_error_on_one_flow_during_startup_does_not_stop_the_proxy(tmp_path):
+    # mitmproxy's errorcheck exits for any error logged before startup ends; traffic arrives in
+    # that window (listeners are up before `running`), and one failed flow must not stop the proxy
+    addon = make_addon(tmp_path)
+    check = errorcheck.ErrorCheck()
+    try:
+        with taddons.context(check, addon):  # errorcheck first, as in `pixelscleared run` and mitmdump
+            f = tflow.tflow()
+            f.request.path = "/checkout"
+            addon._forwarded_headers = lambda flow: 1 / 0
+            await addon.request(f)
+            logging.getLogger("pixelscleared.test").error("a real startup problem")
+            assert [r.getMessage() for r in check.logger.has_errored] == ["a real startup problem"]
+    finally:
+        check.finish()
 
 
 async def test_exception_on_own_endpoint_never_reaches_origin(tmp_path):

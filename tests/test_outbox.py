@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
@@ -88,3 +89,14 @@ async def test_prune_keeps_pending(outbox):
     await outbox.settle(b.ids, "delivered", None)
     assert await outbox.prune(-1) == 2
     assert await outbox.pending_count() == 1
+
+
+async def test_a_query_before_open_waits_for_the_database(tmp_path):
+    # the proxy listens before `running` opens the outbox: an early admin request must not fail
+    ob = Outbox(tmp_path / "o.sqlite", Metrics())
+    early = asyncio.create_task(ob.query(lambda conn: conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]))
+    await asyncio.sleep(0.05)
+    assert not early.done()
+    await ob.open()
+    assert await asyncio.wait_for(early, 5) == 0
+    await ob.close()

@@ -73,6 +73,8 @@ class PixelsCleared:
 
     # -- lifecycle -------------------------------------------------------------------------
     def load(self, loader: Any) -> None:
+        if (check := ctx.master.addons.get("errorcheck")) is not None and hasattr(check, "logger"):
+            check.logger.addFilter(logs.not_one_flow)  # a failed flow must not stop a starting proxy
         loader.add_option(
             OPTION, str | None, None,
             "PixelsCleared YAML config file (pixels, tokens, consent and scrub rules). "
@@ -154,7 +156,7 @@ class PixelsCleared:
         except Exception:
             self.pipeline.metrics.addon_errors.labels("request").inc()
             logger.exception("PixelsCleared error on %s %s (site traffic unaffected)",
-                             flow.request.method, flow.request.path.split("?")[0])
+                             flow.request.method, flow.request.path.split("?")[0], extra=logs.ONE_FLOW)
             if own:  # never pass our endpoints to the origin
                 flow.response = http.Response.make(500, b'{"error":"internal"}', {"Content-Type": "application/json"})
             elif route is not None:  # a tracking call we could not clean is not passed on (fail closed)
@@ -171,7 +173,8 @@ class PixelsCleared:
                     resp.headers.add("Set-Cookie", cookie)
         except Exception:
             self.pipeline.metrics.addon_errors.labels("responseheaders").inc()
-            logger.exception("PixelsCleared error while adding the visitor cookie (response unaffected)")
+            logger.exception("PixelsCleared error while adding the visitor cookie (response unaffected)",
+                             extra=logs.ONE_FLOW)
         # Bodies we do not inspect are streamed: keeps SSE, long polling and downloads live.
         if "content-length" not in resp.headers or resp.headers.get("content-type", "").startswith(
                 "text/event-stream"):

@@ -14,6 +14,10 @@ from typing import Any
 import structlog
 
 REDACTED = "[redacted]"
+# `extra=` of an error about one flow (logged and counted, the site unaffected). mitmproxy's
+# errorcheck stops the proxy for any error logged before startup ends; traffic arriving in that
+# window must not take the proxy down (see `not_one_flow`).
+ONE_FLOW = {"pixelscleared_one_flow": True}
 _secrets: set[str] = set()
 
 
@@ -92,6 +96,11 @@ def configure(level: str = "info", fmt: str = "auto", *, install_handler: bool =
     # noise for an operator; their warnings (a refused UI login, say) stay.
     logging.getLogger("mitmproxy.proxy.server").setLevel(logging.WARNING)
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
+
+
+def not_one_flow(record: logging.LogRecord) -> bool:
+    """A log filter for mitmproxy's errorcheck: an error on one flow is not a startup error."""
+    return not getattr(record, "pixelscleared_one_flow", False)
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

@@ -99,6 +99,7 @@ class Outbox:
         self._exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pixelscleared-outbox")
         self._conn: sqlite3.Connection | None = None
         self._has_data = asyncio.Event()
+        self._opened = asyncio.Event()  # the proxy listens before `running` opens the database
         self.written = asyncio.Event()  # set after rows land on disk; the deliverer waits on it
         self._closed = False
 
@@ -107,6 +108,7 @@ class Outbox:
         self._conn = await self._run(connect, self.path)
         await self._run(self._recover)
         self.metrics.outbox_pending.set(await self.pending_count())
+        self._opened.set()
 
     async def close(self) -> None:
         """Flush what is buffered, then release the database."""
@@ -265,5 +267,9 @@ class Outbox:
             ).rowcount
 
     async def query(self, fn: Any, *args: Any) -> Any:
-        """Run a read-only query function `fn(conn, *args)` on the outbox thread."""
+        """Run a read-only query function `fn(conn, *args)` on the outbox thread.
+
+        Waits for `open()`: an admin request can arrive while the proxy is still starting.
+        """
+        await self._opened.wait()
         return await self._run(lambda: fn(self._conn, *args))

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
+from pixelscleared import logs
 from pixelscleared.consent.cmps import (
     DENIED,
     GRANTED,
@@ -73,7 +74,7 @@ class ConsentEngine:
         try:
             return combine(self.signals(cookie_header, headers), self.settings.opt_out_regime)
         except Exception:  # a bug here must not break the site's traffic
-            logger.exception("consent evaluation failed; verdict unknown")
+            logger.exception("consent evaluation failed; verdict unknown", extra=logs.ONE_FLOW)
             return Verdict("unknown")
 
     def signals(self, cookie_header: str, headers: Mapping[str, str]) -> list[Signal]:
