@@ -12,6 +12,7 @@ import statistics
 import time
 from typing import Any
 
+from machine import reference_line
 from pixelscleared.scrub import Scrubber, ScrubSettings
 
 TARGET_EVENTS_PER_S = 10_000
@@ -125,6 +126,7 @@ def main() -> None:
     print(f"  GA4 hit      ({len(hit)} B URL):   median {ga4_us:7.1f} µs/event  -> {1e6 / ga4_us:8.0f} events/s")
     print(f"  first sight (no value seen before): beacon {cold_beacon_us:7.1f} µs, GA4 hit {cold_ga4_us:7.1f} µs")
     print(f"  large body   ({len(raw) / 1e6:.1f} MB JSON):  {mb_s:6.1f} MB/s")
+    print(f"  {reference_line()}")
     worst = max(beacon_us, ga4_us)
     verdict = "meets" if 1e6 / worst >= TARGET_EVENTS_PER_S else "BELOW"
     print(f"  target {TARGET_EVENTS_PER_S} events/s: {verdict} ({1e6 / worst:.0f} events/s for the slower kind)")
