@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import socket
 import ssl
 import subprocess
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
+import pytest
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from conftest import BIN, free_port, sidecar_config, wait_for, wait_http
+from conftest import BIN, free_port, sidecar_config, spawn, wait_for, wait_http
 from pixelscleared.config import parse_config
 from pixelscleared.runner import proxy_options
 
@@ -196,17 +199,17 @@ def test_run_help_names_the_web_options():
     assert "unscrubbed traffic" in out and "PIXELSCLEARED_WEB_PASSWORD" in out
 
 
-async def test_traffic_during_startup_does_not_stop_the_sidecar(origin, tiktok, tmp_path):
-    """Requests that arrive while the proxy is still starting (a restart under load) are served."""
-    import asyncio
-    import time
+@pytest.mark.parametrize("path", ["/", "/_pc/events", "/_pc/metrics"])
+async def test_traffic_during_startup_does_not_stop_the_sidecar(origin, tiktok, tmp_path, path):
+    """Requests that arrive while the proxy is still starting (a restart under load) are served.
 
-    from conftest import spawn
-
+    The listener is up before the outbox opens: an early events-log query once failed there,
+    and mitmproxy's errorcheck stopped the sidecar for that error.
+    """
     cfg = sidecar_config(tmp_path, origin.url, tiktok.url)
     p = tmp_path / "c.yaml"
     p.write_text(yaml.safe_dump(cfg))
-    url = f"http://127.0.0.1:{cfg['listen']['port']}/"
+    url = f"http://127.0.0.1:{cfg['listen']['port']}{path}"
     with spawn([str(BIN / "pixelscleared"), "run", "-c", str(p)], tmp_path / "s.log",
                {"TEST_TIKTOK_TOKEN": "test-token-abcdef"}) as proc:
         ok = 0
