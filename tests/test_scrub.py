@@ -37,6 +37,14 @@ DETECTED = [
     ("user:jane_doe-1@mail.example.org;", "jane_doe-1@mail.example.org", "email"),
     ("jörg.müller@bücher.de", "müller@bücher", "email"),
     ("jane@example.com123", "jane@example.com", "email"),
+    ("reply to jane@[192.0.2.10]", "jane@", "email"),
+    # spelled out to dodge a filter
+    ("jane (at) example (dot) com", "jane", "email"),
+    ("write jane.doe[at]example.co.uk", "jane.doe", "email"),
+    ("JANE {AT} EXAMPLE {DOT} COM", "JANE", "email"),
+    ("mail jane at example dot com today", "jane at example", "email"),
+    ("Email: jane @ example . com", "jane", "email"),
+    ("jane @ example.com", "jane", "email"),
     # phones: international and national formats
     ("+44 20 7946 0958", "7946 0958", "phone"),
     ("+442079460958", "2079460958", "phone"),
@@ -135,6 +143,12 @@ FALSE_POSITIVES = [
     "Qty 3, total 1 234 567", "3.14159265358979", "price 1234.5678", "Supercalifragilistic", "Organic cotton T-shirt",
     "Apparel > Tops > T-shirts", "en-GB", "", "ünïcødé ✓ 日本語", "/img/logo@2x.png", "icon@3x.webp",
     "name@localhost", "std::vector", "12:30:45", "06.12.2024",
+    # a domain in prose is not a spelled-out address; "at" and "dot" alone are words
+    "available at amazon.com", "see shop.example.com at checkout", "meet at 10.30", "size (at) least 2.5",
+    "@media screen", "user @ home",
+    # a Luhn-valid run with a card prefix inside a UUID or a hex digest is part of that id
+    "46839315-9487-4118-8f4e-bc4fd69636fa", "741e238356008717852b2b07a367566fe9c507beabfdbb70ee5c7ee9c03f9ecb",
+    "C64377D095112DF3E671B4200967213614D919B2CF2AB0132C096E9A87A466A9",
 ]
 
 

@@ -43,14 +43,28 @@ _SECRET_KV = re.compile(
 _BEARER = re.compile(r"(?i)\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 # The look-behind makes each run of local-part characters scanned once: linear, not quadratic.
-# Unicode letters are allowed on both sides (jörg@bücher.de); the TLD is letters or punycode.
+# Unicode letters are allowed on both sides (jörg@bücher.de); the TLD is letters or punycode;
+# the domain may be an address literal (jane@[192.0.2.1]).
 _EMAIL = re.compile(
     r"(?<![\w.%+\-])[\w.%+\-]+(?:@|%40|%2540)"
-    r"[\w\-]+(?:\.[\w\-]+)*\.(?:[^\W\d_]{2,63}|xn--[\w\-]{1,59})(?![^\W\d_])",
+    r"(?:[\w\-]+(?:\.[\w\-]+)*\.(?:[^\W\d_]{2,63}|xn--[\w\-]{1,59})(?![^\W\d_])|\[[0-9A-Fa-f.:]{3,45}\])",
     re.IGNORECASE,
 )
+# Spelled out to dodge a filter: `jane (at) example (dot) com`, `jane[at]example.com`,
+# `jane @ example . com`, `jane at example dot com`. A plain " at " needs a spelled " dot " too,
+# so prose about a domain ("available at amazon.com") is left alone.
+_SPELLED_DOT = r"(?:\.|\s*[(\[{<]\s*dot\s*[)\]}>]\s*|\s+dot\s+|\s+\.\s+)"
+_EMAIL_SPELLED = re.compile(
+    r"(?i)(?<![\w.%+\-])[\w.%+\-]{1,64}(?P<at>\s*[(\[{<]\s*at\s*[)\]}>]\s*|\s*@\s*|\s+at\s+)"
+    rf"[\w\-]{{1,63}}(?:{_SPELLED_DOT}[\w\-]{{1,63}}){{1,4}}(?![\w\-])"
+)
+_SPELLED_HINT = re.compile(r"(?i)[\s(\[{<]at[\s)\]}>]|\s@|@\s")
+_SPELLED_DOT_WORD = re.compile(r"(?i)[\s(\[{<]dot[\s)\]}>]|\s\.\s")
+_SPELLED_SPLIT = re.compile(_SPELLED_DOT, re.IGNORECASE)
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])", re.IGNORECASE)
 _CARD = re.compile(r"(?<![\d.,])(?:\d[ -]?){12,18}\d(?![\d])")
+_HEX_ID = re.compile(r"[0-9a-f]{32,}|[0-9A-F]{32,}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_HEX_OR_DASH = frozenset("0123456789abcdefABCDEF-")
 _CARD_IIN = re.compile(r"4|5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)|3[47]|3(?:0[0-5]|[68])|6(?:011|5|4[4-9]|22)|35")
 _SSN = re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\d-])")
 _IPV4 = re.compile(
@@ -236,7 +250,8 @@ class TextDetectors:
         numeric = not light and len(candidate) >= 7 and rx.numeric.search(candidate) is not None
         found: list[str] = []
         if (numeric or self.custom or "@" in candidate or "%" in candidate or "=" in candidate or ":" in candidate
-                or "eyJ" in candidate or "earer" in candidate or "EARER" in candidate or (light and "+" in candidate)):
+                or "eyJ" in candidate or "earer" in candidate or "EARER" in candidate or (light and "+" in candidate)
+                or (len(candidate) >= 8 and _spelled_hint(candidate))):
             out = self._redact(candidate, found, light, deadline, allow_b64=True, seven=numeric)
         elif len(candidate) < 11:
             out = candidate
@@ -284,8 +299,11 @@ class TextDetectors:
             s = _sub(_BEARER, s, "token", found)
         if "jwt" in on and "eyJ" in s:
             s = _sub(_JWT, s, "jwt", found)
-        if "email" in on and ("@" in s or "%40" in s or "%2540" in s):
-            s = _sub(rx.email, s, "email", found, _email)
+        if "email" in on:
+            if "@" in s or "%40" in s or "%2540" in s:
+                s = _sub(rx.email, s, "email", found, _email)
+            if _spelled_hint(s):
+                s = _sub(_EMAIL_SPELLED, s, "email", found, _spelled_email)
         if light:
             # even under a kept key, a number written `+49…` or `tel:…` is a phone number, never an amount
             if "phone" in on and ("+" in s or ":" in s) and rx.seven.search(s) and self._phone_possible(s, rx):
@@ -467,6 +485,18 @@ def _email(m: re.Match[str]) -> bool:
     return m.group().rpartition(".")[2].lower() not in _FILE_EXTENSIONS
 
 
+def _spelled_hint(s: str) -> bool:
+    return ("at" in s or "AT" in s or "At" in s or "aT" in s or "@" in s) and _SPELLED_HINT.search(s) is not None
+
+
+def _spelled_email(m: re.Match[str]) -> bool:
+    at = m.group("at")
+    if at.strip().lower() == "at" and not _SPELLED_DOT_WORD.search(m.group()):
+        return False  # "available at amazon.com": a domain in prose, not an address
+    tld = _SPELLED_SPLIT.split(m.group())[-1]
+    return tld.isalpha() and 2 <= len(tld) <= 24 and tld.lower() not in _FILE_EXTENSIONS
+
+
 def _iban(m: re.Match[str]) -> str | bool:
     groups = m.group().split(" ")
     # a trailing word may have been swallowed ("… 00 and"): try shorter runs of groups
@@ -482,7 +512,16 @@ def _iban(m: re.Match[str]) -> str | bool:
 
 def _card(m: re.Match[str]) -> bool:
     digits = m.group().replace(" ", "").replace("-", "")
-    return 13 <= len(digits) <= 19 and bool(_CARD_IIN.match(digits)) and luhn.is_valid(digits)
+    if not (13 <= len(digits) <= 19 and _CARD_IIN.match(digits) and luhn.is_valid(digits)):
+        return False
+    # a digit run inside a hex digest or a UUID is part of that id (1 in ~1,200 SHA-256 digests
+    # and 1 in ~20,000 UUIDs hold a Luhn-valid run with a card prefix)
+    text, i, j = m.string, m.start(), m.end()
+    while i > 0 and text[i - 1] in _HEX_OR_DASH:
+        i -= 1
+    while j < len(text) and text[j] in _HEX_OR_DASH:
+        j += 1
+    return _HEX_ID.fullmatch(text[i:j].strip("-")) is None
 
 
 def _ipv6(m: re.Match[str]) -> bool:
