@@ -8,7 +8,10 @@ import socket
 import ssl
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -38,6 +41,17 @@ def make_cert(tmp: Path) -> tuple[Path, Path]:
     (tmp / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                     serialization.NoEncryption()))
     return tmp / "cert.pem", tmp / "key.pem"
+
+
+@contextmanager
+def sidecar(tmp_path: Path, cfg: dict[str, Any], *args: str, env: dict[str, str] | None = None,
+            log: str = "s.log") -> Iterator[subprocess.Popen[str]]:
+    """`pixelscleared run -c <cfg> [args]` as a process, not waited for (unlike `run_sidecar`)."""
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    with spawn([str(BIN / "pixelscleared"), "run", "-c", str(path), *args], tmp_path / log,
+               {"TEST_TIKTOK_TOKEN": "test-token-abcdef", **(env or {})}) as proc:
+        yield proc
 
 
 def test_proxy_options_reverse_mode_keeps_host_and_streams():
@@ -98,9 +112,6 @@ def test_busy_port_is_a_clear_error(tmp_path):
 
 async def wait_line(log: Path, prefix: str, timeout: float = 20.0) -> str:
     """The first output line starting with `prefix`, once the process has written it."""
-    import asyncio
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for line in log.read_text().splitlines():
@@ -111,17 +122,10 @@ async def wait_line(log: Path, prefix: str, timeout: float = 20.0) -> str:
 
 
 async def test_web_ui_prints_its_url_and_shows_annotated_flows(origin, tiktok, tmp_path):
-    import asyncio
-
-    from conftest import spawn
-
     cfg = sidecar_config(tmp_path, origin.url, tiktok.url)
     web_port = free_port()
-    p = tmp_path / "c.yaml"
-    p.write_text(yaml.safe_dump(cfg))
     log = tmp_path / "web.log"
-    with spawn([str(BIN / "pixelscleared"), "run", "-c", str(p), "--web", "--web-port", str(web_port)],
-               log, {"TEST_TIKTOK_TOKEN": "test-token-abcdef"}) as proc:
+    with sidecar(tmp_path, cfg, "--web", "--web-port", str(web_port), log=log.name) as proc:
         url = f"http://127.0.0.1:{cfg['listen']['port']}"
         await wait_http(url + "/_pc/health")
         web_url = (await wait_line(log, "mitmweb UI: ")).split()[2]
@@ -172,15 +176,11 @@ async def test_web_ui_prints_its_url_and_shows_annotated_flows(origin, tiktok, t
 
 
 async def test_web_ui_with_a_password_prints_no_token(origin, tiktok, tmp_path):
-    from conftest import spawn
-
     cfg = sidecar_config(tmp_path, origin.url, tiktok.url)
     web_port = free_port()
-    p = tmp_path / "c.yaml"
-    p.write_text(yaml.safe_dump(cfg))
     log = tmp_path / "web.log"
-    with spawn([str(BIN / "pixelscleared"), "run", "-c", str(p), "--web", "--web-port", str(web_port)],
-               log, {"TEST_TIKTOK_TOKEN": "test-token-abcdef", "PIXELSCLEARED_WEB_PASSWORD": "staging-pass-42"}):
+    with sidecar(tmp_path, cfg, "--web", "--web-port", str(web_port), log=log.name,
+                 env={"PIXELSCLEARED_WEB_PASSWORD": "staging-pass-42"}):
         line = await wait_line(log, "mitmweb UI: ")
         assert line == (f"mitmweb UI: http://127.0.0.1:{web_port}/ "
                         "(log in with the password from PIXELSCLEARED_WEB_PASSWORD)")
@@ -207,11 +207,8 @@ async def test_traffic_during_startup_does_not_stop_the_sidecar(origin, tiktok, 
     and mitmproxy's errorcheck stopped the sidecar for that error.
     """
     cfg = sidecar_config(tmp_path, origin.url, tiktok.url)
-    p = tmp_path / "c.yaml"
-    p.write_text(yaml.safe_dump(cfg))
     url = f"http://127.0.0.1:{cfg['listen']['port']}{path}"
-    with spawn([str(BIN / "pixelscleared"), "run", "-c", str(p)], tmp_path / "s.log",
-               {"TEST_TIKTOK_TOKEN": "test-token-abcdef"}) as proc:
+    with sidecar(tmp_path, cfg) as proc:
         ok = 0
         deadline = time.monotonic() + 20
 
