@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -478,6 +482,49 @@ def test_time_budget_raises_scrub_error() -> None:
     slow = Scrubber(ScrubSettings(time_budget_ms=1, max_bytes=10_000_000))
     with pytest.raises(ScrubError, match="time budget"):
         slow.scrub_value([f"+44 20 7946 {i:04d} call me" for i in range(5000)])
+
+
+# Scrubs one event (~15 ms of CPU) in a loop, caches cleared each time; prints how many runs,
+# how many failed and the slowest wall time (ms).
+PAUSED_LOOP = """
+import time
+from pixelscleared.scrub import Scrubber, ScrubSettings, ScrubError
+s = Scrubber(ScrubSettings(time_budget_ms=150))
+event = {"notes": [f"call me on +44 20 7946 {i:04d} or mail x{i}@example.com, order {i}" for i in range(200)]}
+print("ready", flush=True)
+failed = n = 0
+slowest = 0.0
+end = time.monotonic() + 2.5
+while time.monotonic() < end:
+    for cache in (s.detectors.clean, s.detectors.clean_light, s.clean_urls, s.clean_pairs):
+        cache.clear()
+    t = time.perf_counter()
+    try:
+        s.scrub_value(event, "")
+    except ScrubError:
+        failed += 1
+    slowest = max(slowest, time.perf_counter() - t)
+    n += 1
+print(n, failed, round(slowest * 1000), flush=True)
+"""
+
+
+def test_time_budget_is_cpu_time_so_a_paused_process_still_scrubs() -> None:
+    # A busy machine can stop the sidecar for longer than the budget in the middle of an event;
+    # the budget bounds the work an input causes, so such an event is not dropped.
+    proc = subprocess.Popen([sys.executable, "-c", PAUSED_LOOP], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        for _ in range(3):  # three pauses of 0.3 s: at least one lands inside a scrub
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGSTOP)
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGCONT)
+        runs, failed, slowest_ms = map(int, proc.communicate(timeout=60)[0].split())
+    finally:
+        proc.kill()
+    assert slowest_ms > 300  # a pause did land inside a scrub
+    assert runs > 10 and failed == 0
 
 
 def test_self_referencing_value_is_bounded() -> None:
