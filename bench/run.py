@@ -1,4 +1,7 @@
-"""`make bench`: proxy throughput side by side, then every bench/bench_*.py.
+"""`make bench`: every bench/bench_*.py, then proxy throughput side by side.
+
+The micro-benchmarks run first: on a shared VM a minute of saturating load can leave the
+CPU throttled for a while, which would show in their absolute figures (not in the ratios).
 
 Figures are ratios measured in one run (these machines are shared and noisy):
 origin direct, plain `mitmdump` in reverse mode, and `pixelscleared run` in front of the same
@@ -131,6 +134,10 @@ def main() -> int:
     if not shutil.which("wrk"):
         print("bench: wrk is needed (Debian: apt-get install wrk)", file=sys.stderr)
         return 1
+    for script in sorted((ROOT / "bench").glob("bench_*.py")):
+        print(f"== {script.name}")
+        subprocess.run([sys.executable, str(script)], check=False, timeout=300)
+        print()
     tmp = Path(tempfile.mkdtemp(prefix="pixelscleared-bench-"))
     procs: list[Proc] = []
     try:
@@ -190,14 +197,15 @@ destinations:
         print(f"collect calls answered 204: {sent:,}; delivered to the TikTok stand-in: {delivered:,} "
               f"({'all' if delivered >= sent else 'NOT all'}), {drained_in:.1f} s after the load stopped; "
               f"events log: {counts}")
+        if counts.get("dropped") or counts.get("dead"):
+            rows = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{sp}/_pc/events?status=dropped&limit=20").read())
+            reasons = sorted({r.get("reason", "") for r in rows["events"]})
+            print(f"dropped, why: {reasons}")
     finally:
         for p in reversed(procs):
             p.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
-    for script in sorted((ROOT / "bench").glob("bench_*.py")):
-        print(f"\n== {script.name}")
-        subprocess.run([sys.executable, str(script)], check=False, timeout=300)
     return 0
 
 
