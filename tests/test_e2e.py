@@ -47,6 +47,21 @@ async def test_origin_sees_visitor_host_and_forwarded_headers(stack):
     assert seen["X-Forwarded-Host"] == "shop.example"
 
 
+@pytest.mark.parametrize("trusted, proto, host", [
+    ([], "http", "shop.example"),                  # a visitor's own claims are replaced
+    (["127.0.0.0/8"], "https", "www.shop.example"),  # a trusted load balancer's are kept
+])
+async def test_forwarded_proto_and_host_are_believed_only_from_trusted_proxies(
+        origin, tiktok, run_sidecar, tmp_path, trusted, proto, host):
+    sc = await run_sidecar(sidecar_config(tmp_path, origin.url, tiktok.url, identity={"trusted_proxies": trusted}))
+    async with aiohttp.ClientSession() as s:
+        async with s.get(sc.url + "/echo", headers={"Host": "shop.example", "X-Forwarded-Proto": "https",
+                                                    "X-Forwarded-Host": "www.shop.example"}) as r:
+            assert r.status == 200
+    seen = origin.seen[-1]["headers"]
+    assert (seen["X-Forwarded-Proto"], seen["X-Forwarded-Host"]) == (proto, host)
+
+
 async def test_streamed_response_passes_through(stack):
     _origin, _tiktok, sc = stack
     async with aiohttp.ClientSession() as s:

@@ -126,6 +126,15 @@ def test_client_ip(peer, headers, expect):
     assert client_ip(facts(peer=peer, **{k.replace("-", "_"): v for k, v in headers.items()}), r.trusted) == expect
 
 
+@pytest.mark.parametrize("peer, trusted", [
+    ("10.0.0.2", True), ("::ffff:10.0.0.2", True), ("2001:db8:ffff::1", True),
+    ("203.0.113.7", False), ("", False), ("not-an-ip", False),
+])
+def test_is_trusted_proxy(peer, trusted):
+    assert resolver(trusted_proxies=TRUSTED).is_trusted_proxy(peer) is trusted
+    assert resolver().is_trusted_proxy(peer) is False  # none configured: nobody
+
+
 def test_client_ip_without_trusted_proxies_is_the_peer():
     assert client_ip(facts(peer="10.0.0.2", x_forwarded_for="198.51.100.1"), []) == "10.0.0.2"
 

@@ -19,6 +19,7 @@ from pixelscleared.config import Config, ConfigError, load_config
 from pixelscleared.event import RequestFacts
 from pixelscleared.eventslog import fetch, parse_query, summary
 from pixelscleared.flowview import FateWatch, annotate, items
+from pixelscleared.forwarding import forwarded_headers
 from pixelscleared.pipeline import Pipeline
 
 logger = logging.getLogger("pixelscleared")
@@ -208,14 +209,18 @@ class PixelsCleared:
             req.content = call.forward.body
 
     def _forwarded_headers(self, flow: http.HTTPFlow) -> None:
+        assert self.pipeline is not None
         req = flow.request
-        if flow.client_conn.peername:
-            peer = flow.client_conn.peername[0]
-            prior = req.headers.get("x-forwarded-for")
-            req.headers["X-Forwarded-For"] = f"{prior}, {peer}" if prior else peer
-        req.headers["X-Forwarded-Proto"] = "https" if flow.client_conn.tls_established else "http"
-        if self._keep_host and "x-forwarded-host" not in req.headers and req.host_header:
-            req.headers["X-Forwarded-Host"] = req.host_header
+        peer = flow.client_conn.peername[0] if flow.client_conn.peername else ""
+        prior = {k: req.headers[k] for k in ("x-forwarded-for", "x-forwarded-proto", "x-forwarded-host")
+                 if k in req.headers}
+        for name, value in forwarded_headers(peer, flow.client_conn.tls_established,
+                                             (req.host_header or "") if self._keep_host else "", prior,
+                                             self.pipeline.identity.is_trusted_proxy(peer)).items():
+            if value is None:
+                req.headers.pop(name, None)
+            else:
+                req.headers[name] = value
 
     async def _own(self, flow: http.HTTPFlow, name: str) -> Reply:
         assert self.pipeline is not None and self.admin is not None

@@ -108,6 +108,10 @@ class IdentityResolver:
     def __repr__(self) -> str:  # never the salt
         return f"IdentityResolver(ip={self.settings.ip!r}, trusted={len(self.trusted)} networks)"
 
+    def is_trusted_proxy(self, peer: str) -> bool:
+        ip = _parse_ip(peer) if self.trusted else None
+        return ip is not None and _in(ip, self.trusted)
+
     def external_id(self, cookie_header: str) -> str:
         """SHA-256 of salt + the session (else visitor) cookie; "" without a salt or a cookie."""
         if not self._salt:
