@@ -202,6 +202,18 @@ def test_visitor_cookie_to_set(verdict, cookie, kw, scheme, expect):
     assert bool(m.group(2)) == (expect == "secure")
 
 
+@pytest.mark.parametrize("peer, proto, secure", [
+    ("10.0.0.2", "https", True),        # a trusted load balancer terminated TLS
+    ("10.0.0.2", "HTTPS, http", True),  # the first (outermost) proxy's word
+    ("10.0.0.2", "http", False),
+    ("203.0.113.7", "https", False),    # anyone else's claim is not believed
+])
+def test_visitor_cookie_is_secure_behind_a_trusted_tls_proxy(peer, proto, secure):
+    r = resolver(visitor_cookie="pc_vid", trusted_proxies=TRUSTED)
+    got = r.visitor_cookie_to_set(GRANTED, facts(peer=peer, scheme="http", x_forwarded_proto=proto))
+    assert got is not None and got.endswith("; Secure") is secure
+
+
 def test_visitor_ids_are_random():
     r = resolver(visitor_cookie="pc_vid")
     ids = {r.visitor_cookie_to_set(GRANTED, facts()).split(";")[0] for _ in range(50)}

@@ -112,6 +112,14 @@ class IdentityResolver:
         ip = _parse_ip(peer) if self.trusted else None
         return ip is not None and _in(ip, self.trusted)
 
+    def visitor_scheme(self, facts: RequestFacts) -> str:
+        """The scheme the visitor used: ours, or what a trusted proxy that terminated TLS says."""
+        if facts.scheme != "https" and self.is_trusted_proxy(facts.peer_ip):
+            said = facts.headers.get("x-forwarded-proto", "").partition(",")[0].strip().lower()
+            if said in ("http", "https"):
+                return said
+        return facts.scheme
+
     def external_id(self, cookie_header: str) -> str:
         """SHA-256 of salt + the session (else visitor) cookie; "" without a salt or a cookie."""
         if not self._salt:
@@ -154,5 +162,5 @@ class IdentityResolver:
                                           and cookie_value(header, self.settings.session_cookie)):
             return None
         max_age = self.settings.visitor_cookie_max_age_days * 86_400
-        secure = "; Secure" if facts.scheme == "https" else ""
+        secure = "; Secure" if self.visitor_scheme(facts) == "https" else ""
         return f"{name}={secrets.token_urlsafe(18)}; Max-Age={max_age}; Path=/; SameSite=Lax; HttpOnly{secure}"
