@@ -64,6 +64,8 @@ def test_missing_event_id_gets_a_uuid():
     (b'{"event": "X", "event_id": "has space"}', "event.event_id: must be a string"),
     (b'{"event": "X", "properties": []}', "event.properties: must be a JSON object"),
     (b'{"event": "X", "url": 5}', "event.url: must be a string"),
+    (b'{"event": "X", "event_time": "2024-05-01T12:00:00Z"}', "event.event_time: must be a number"),
+    (b'{"event": "X", "event_time": true}', "event.event_time: must be a number"),
     (b'[{"event": "X"}, {"event": 1}]', "events[1].event: must be a name"),
     (json.dumps([{"event": "X"}] * (MAX_EVENTS_PER_CALL + 1)).encode(), "more than"),
 ])

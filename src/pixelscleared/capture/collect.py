@@ -49,12 +49,16 @@ def _event(item: Any, index: int, facts: RequestFacts, now: float) -> CapturedEv
         # only plain identifiers are named: a key may itself be personal data (reasons are logged)
         shown = ", ".join(repr(k) if _PLAIN_KEY.fullmatch(k) else "(not shown)" for k in unknown[:5])
         raise CaptureError(f"{where}: unknown key {shown} (known: {', '.join(KEYS)})")
+    when = item.get("event_time")
+    if when is not None and (isinstance(when, bool) or not isinstance(when, (int, float))):
+        # a date string would silently become "now": refuse it (a number out of range still does)
+        raise CaptureError(f"{where}.event_time: must be a number, unix seconds or milliseconds")
     # A beacon's Referer is the page that sent it; the collect URL itself is never a page.
     url = text(item.get("url"), f"{where}.url") or facts.headers.get("referer", "")
     return CapturedEvent(
         name=event_name(item.get("event"), f"{where}.event"),
         event_id=event_id(item.get("event_id"), f"{where}.event_id"),
-        event_time=event_time(item.get("event_time"), now),
+        event_time=event_time(when, now),
         source="collect",
         url=url,
         referrer=text(item.get("referrer"), f"{where}.referrer"),
