@@ -80,6 +80,7 @@ async def test_events_page_fits_a_1280_wide_window(origin, tiktok, run_sidecar, 
             await page.goto(sc.url + "/_pc/events.html")
             await page.wait_for_function("document.querySelectorAll('#rows tr').length === 2")
             shut = await page.evaluate(MEASURE)
+            answers = await page.eval_on_selector_all("#rows td.answer", "tds => tds.map(td => td.innerText)")
             for summary in await page.query_selector_all("#rows summary"):
                 await summary.click()
             opened = await page.evaluate(MEASURE)
@@ -92,6 +93,10 @@ async def test_events_page_fits_a_1280_wide_window(origin, tiktok, run_sidecar, 
         finally:
             await chromium.close()
     assert opened["open"] == 2 and refreshed["open"] == 2, refreshed
+    # TikTok's answer reads as status, code and message (newest first), not as raw JSON
+    assert answers[0].startswith("HTTP 200 · code 40002 Invalid value for field"), answers
+    assert answers[1].startswith("HTTP 200 · code 0 OK\nrequest_id "), answers
+    assert all('{"' not in a for a in answers), answers
     for m in (shut, opened, refreshed):
         assert m["page"] <= m["viewport"], m  # no horizontal scrolling
         assert m["table"] <= m["box"], m  # no column cut off inside its container either

@@ -70,6 +70,15 @@ JSON: <a href="events">events</a> (filters: <code>?event_id=</code>, <code>?stat
 <th>consent</th><th>removed</th><th>TikTok</th><th>payload</th></tr></thead><tbody id="rows"></tbody></table></div>
 <script>
 const esc = s => String(s ?? "").replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
+// TikTok's answer as a tester reads it: HTTP status, code and message, then the request id
+const answer = a => {
+  if (!a) return "";
+  const {http_status, code, message, request_id, ...rest} = a;
+  return `HTTP ${esc(http_status ?? "—")}${code !== undefined ? " · code " + esc(code) : ""}`
+    + (message ? ` <code>${esc(message)}</code>` : "")
+    + (request_id ? `<br><small>request_id <code>${esc(request_id)}</code></small>` : "")
+    + (Object.keys(rest).length ? `<br><code>${esc(JSON.stringify(rest))}</code>` : "") + "<br>";
+};
 let last = "";
 async function load() {
   const r = await fetch("events" + location.search); const text = await r.text();
@@ -85,7 +94,7 @@ async function load() {
     <td class="nowrap"><code>${esc(e.pixel_id)}</code></td>
     <td>${esc(e.verdict)}<br><small>${esc(e.consent_sources.join(", "))}</small></td>
     <td>${e.removed.map(x => `<code>${esc(x.path)}</code> ${esc(x.kind)}`).join("<br>")}</td>
-    <td>${e.response ? `<code>${esc(JSON.stringify(e.response))}</code>` : ""}<br><small>attempts ${e.attempts}</small></td>
+    <td class="answer">${answer(e.response)}<small>attempts ${e.attempts}</small></td>
     <td>${e.payload ? `<details data-id="${esc(e.id)}"${open.has(String(e.id)) ? " open" : ""}><summary>show</summary>
       <pre>${esc(JSON.stringify(e.payload, null, 2))}</pre></details>` : ""}</td>
   </tr>`).join("");
