@@ -4,12 +4,15 @@ import asyncio
 import contextlib
 import json
 import random
+import sqlite3
 
 import pytest
 from aiohttp import web
 
 from pixelscleared.config import parse_config
+from pixelscleared import deliver as deliver_mod
 from pixelscleared.deliver import Deliverer, backoff, classify
+from pixelscleared.eventslog import Query, requeue
 from pixelscleared.metrics import Metrics
 from pixelscleared.outbox import Outbox, OutboxRow
 from conftest import wait_for
@@ -129,6 +132,25 @@ async def test_gives_up_after_max_attempts(tmp_path, scripted):
         await asyncio.sleep(0.2)
         assert (await statuses(ob))["e0"] == ("dead", 3)
         assert len(scripted.bodies) == 3
+
+
+@pytest.mark.parametrize("scripted", [[(200, {"code": 40105, "message": "Access token is incorrect"})]],
+                         indirect=True)
+async def test_rows_requeued_by_another_process_are_sent_and_counted(tmp_path, scripted, monkeypatch):
+    # `pixelscleared events --requeue` updates the SQLite file from another process: the idle
+    # deliverer finds the rows, and the pending gauge is recounted rather than going negative
+    monkeypatch.setattr(deliver_mod, "GAUGE_RESYNC_S", 0.0)
+    async with run_delivery(tmp_path, scripted.url, 1) as ob:
+        await wait_for(lambda: len(scripted.bodies) >= 1, timeout=10)
+        await wait_for(lambda: ob.metrics.outbox_pending._value.get() == 0, timeout=10)
+        other = sqlite3.connect(tmp_path / "o.sqlite")
+        assert requeue(other, Query(), now=0.0) == 1
+        other.close()
+        await wait_for(lambda: len(scripted.bodies) >= 2, timeout=10)  # within the idle poll
+        await wait_for(lambda: ob.metrics.outbox_pending._value.get() == 0, timeout=10)
+        await asyncio.sleep(0.2)
+        assert (await statuses(ob))["e0"] == ("delivered", 1)
+        assert ob.metrics.outbox_pending._value.get() == 0
 
 
 @pytest.mark.parametrize("scripted", [[]], indirect=True)

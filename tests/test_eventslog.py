@@ -3,13 +3,16 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import signal
 import subprocess
 
+import aiohttp
 import pytest
+import yaml
 
-from conftest import BIN
+from conftest import BIN, sidecar_config, wait_for
 from pixelscleared.cli import COMMANDS, DESCRIPTION
-from pixelscleared.eventslog import STATUSES, Query, fetch, format_line, parse_query, summary
+from pixelscleared.eventslog import STATUSES, Query, fetch, format_line, parse_query, requeue, summary
 from pixelscleared.metrics import Metrics
 from pixelscleared.outbox import Outbox, OutboxRow
 
@@ -66,6 +69,66 @@ async def test_events_command(db):
     r = subprocess.run([str(BIN / "pixelscleared"), "events", "--db", str(db.parent / "missing.sqlite")],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "no events log at" in r.stderr
+
+
+@pytest.mark.parametrize("q, requeued", [
+    (Query(), 1),
+    (Query(pixel_id="P1"), 1),
+    (Query(event_id="e1"), 1),
+    (Query(pixel_id="P2"), 0),
+    (Query(event_id="e2"), 0),  # dropped: no payload, nothing to send again
+])
+async def test_requeue_puts_dead_events_back(db, q, requeued):
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE events SET status = 'dead', attempts = 12, reason = 'rejected by TikTok'"
+                     " WHERE event_id = 'e1'")
+    assert requeue(conn, q, now=1_800_000_000.0) == requeued
+    [e1] = fetch(conn, Query(event_id="e1"))
+    if requeued:
+        assert (e1["status"], e1["attempts"], e1["next_attempt_at"]) == ("queued", 0, 0)
+        assert e1["reason"] == "requeued by the operator" and e1["payload"]["event_id"] == "e1"
+    else:
+        assert e1["status"] == "dead"
+    assert fetch(conn, Query(event_id="e2"))[0]["status"] == "dropped"
+
+
+def status_of(db, event_id: str) -> str:
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT status FROM events WHERE event_id = ?", (event_id,)).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:  # not created yet: the sidecar is still starting
+        return ""
+    return row[0] if row else ""
+
+
+async def test_requeue_after_fixing_the_access_token(origin, tiktok, run_sidecar, tmp_path):
+    """The ops story: a wrong token dead-letters events; fix it, restart, requeue, delivered."""
+    cfg = sidecar_config(tmp_path, origin.url, tiktok.url)
+    db = tmp_path / "outbox.sqlite"
+    wrong = await run_sidecar(cfg, env={"TEST_TIKTOK_TOKEN": "wrong-token-123"})
+    async with aiohttp.ClientSession() as s:
+        async with s.post(wrong.url + "/_pc/collect", json={"event": "PageView", "event_id": "rq-1"}) as r:
+            assert r.status == 204
+    await wait_for(lambda: status_of(db, "rq-1") == "dead")
+    wrong.proc.send_signal(signal.SIGTERM)
+    wrong.proc.wait(20)
+    await run_sidecar(cfg)  # restarted with the right token
+    config = tmp_path / "ops.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    r = events("-c", str(config), "--requeue", "--event-id", "rq-1")
+    assert (r.returncode, r.stdout) == (0, "requeued 1 dead event (event_id=rq-1)\n"), r.stderr
+    await wait_for(lambda: any(e["event_id"] == "rq-1" for e in tiktok.events))
+    await wait_for(lambda: status_of(db, "rq-1") == "delivered")
+    assert events("--db", str(db), "--requeue").stdout == "no dead events to requeue\n"
+
+
+def test_requeue_takes_only_dead_events(db):
+    r = events("--db", str(db), "--requeue", "--status", "dropped")
+    assert r.returncode == 2 and "--status can only be dead" in r.stderr
 
 
 def events(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

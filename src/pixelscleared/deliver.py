@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 TRACK_PATH = "/open_api/v1.3/event/track/"
 OK_CODES = frozenset({0, 20001})
 RETRY_CODES = frozenset({40100})
+GAUGE_RESYNC_S = 30.0
 _BATCH_INDEX = re.compile(r"^\s*Batch\.(\d+)\b")
 
 
@@ -84,6 +85,7 @@ class Deliverer:
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
+        self._gauge_synced = time.monotonic()
 
     async def run(self) -> None:
         """Background task: claim due batches and send them, until cancelled."""
@@ -119,6 +121,10 @@ class Deliverer:
 
     async def _idle(self) -> None:
         """Sleep until new rows are written, the next retry is due or a paused pixel resumes."""
+        if time.monotonic() - self._gauge_synced > GAUGE_RESYNC_S:
+            # rows requeued by `pixelscleared events --requeue` (another process) join the count
+            self._gauge_synced = time.monotonic()
+            self.metrics.outbox_pending.set(await self.outbox.pending_count())
         due = await self.outbox.next_due(self._paused_now())
         due = min([d for d in (due, *self._paused.values()) if d is not None], default=None)
         timeout = 5.0 if due is None else max(0.01, min(5.0, due - time.time()))

@@ -12,6 +12,7 @@ import argparse
 import json
 import sqlite3
 import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,18 +47,34 @@ def parse_query(params: dict[str, str]) -> Query:
     return Query(params.get("event_id", ""), params.get("pixel_id", ""), status, limit)
 
 
-def fetch(conn: sqlite3.Connection, q: Query) -> list[dict[str, Any]]:
-    where, args = [], []
+def _where(q: Query, *always: str) -> tuple[str, list[str]]:
+    where, args = list(always), []
     for column in ("event_id", "pixel_id", "status"):
         if value := getattr(q, column):
             where.append(f"{column} = ?")
             args.append(value)
-    sql = f"SELECT {', '.join(COLUMNS)} FROM events"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY id DESC LIMIT ?"
-    rows = conn.execute(sql, [*args, q.limit]).fetchall()
+    return (" WHERE " + " AND ".join(where)) if where else "", args
+
+
+def fetch(conn: sqlite3.Connection, q: Query) -> list[dict[str, Any]]:
+    where, args = _where(q)
+    rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM events{where} ORDER BY id DESC LIMIT ?",
+                        [*args, q.limit]).fetchall()
     return [_row(r) for r in rows]
+
+
+def requeue(conn: sqlite3.Connection, q: Query, now: float) -> int:
+    """Put dead events (those matching `q`) back in the queue, attempts reset; how many.
+
+    For after the cause is fixed (a rotated access token, a TikTok outage longer than the
+    retries): the same payload and event_id go again, which TikTok deduplicates. Dropped
+    events have no payload and stay as they are.
+    """
+    where, args = _where(Query(q.event_id, q.pixel_id), "status = 'dead'", "payload IS NOT NULL")
+    with conn:
+        return conn.execute(
+            "UPDATE events SET status = 'queued', attempts = 0, next_attempt_at = 0,"
+            f" reason = 'requeued by the operator', updated_at = ?{where}", [now, *args]).rowcount
 
 
 def summary(conn: sqlite3.Connection) -> dict[str, int]:
@@ -96,6 +113,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"only events with this status: {', '.join(STATUSES)}")
     p.add_argument("--limit", type=_limit, default=50, help="newest N events, shown oldest first (default 50, at most 1000)")
     p.add_argument("--json", action="store_true", help="one JSON object per line, every field")
+    p.add_argument("--requeue", action="store_true",
+                   help="send dead events again (all, or those of --event-id / --pixel-id), e.g. after fixing an "
+                        "access token; a running sidecar picks them up within seconds. TikTok takes events up to "
+                        "7 days old")
 
 
 def _limit(text: str) -> int:
@@ -125,6 +146,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"error: no events log at {db} (has the sidecar run with this config?)", file=sys.stderr)
         return 1
     q = Query(args.event_id, args.pixel_id, args.status, args.limit)
+    if args.requeue:
+        return _requeue(db, q)
     try:
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         try:
@@ -138,4 +161,23 @@ def main(args: argparse.Namespace) -> int:
         print(no_match_line(q, db), file=sys.stderr if args.json else sys.stdout)
     for row in reversed(rows):
         print(json.dumps(row) if args.json else format_line(row))
+    return 0
+
+
+def _requeue(db: Path, q: Query) -> int:
+    if q.status not in ("", "dead"):
+        print("error: --requeue sends dead events again; --status can only be dead", file=sys.stderr)
+        return 2
+    try:
+        conn = sqlite3.connect(db, timeout=10)  # the running sidecar writes too: wait for its lock
+        try:
+            n = requeue(conn, q, time.time())
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as e:
+        print(f"error: cannot update the events log at {db}: {e}", file=sys.stderr)
+        return 1
+    filters = [f"{name}={value}" for name in ("event_id", "pixel_id") if (value := getattr(q, name))]
+    which = f" ({', '.join(filters)})" if filters else ""
+    print(f"requeued {n} dead event{'' if n == 1 else 's'}{which}" if n else f"no dead events to requeue{which}")
     return 0
