@@ -88,6 +88,40 @@ async def test_https_listener_with_operator_certificate(origin, tiktok, run_side
     await wait_for(lambda: any(e["event_id"] == "tls-1" for e in tiktok.events))
 
 
+def curl_has_http2() -> bool:
+    try:
+        return "HTTP2" in subprocess.run(["curl", "-V"], capture_output=True, text=True, timeout=10).stdout
+    except OSError:
+        return False
+
+
+async def curl(*args: str) -> tuple[str, bytes]:
+    """curl's "<http_version> <status>" and the body (a subprocess: the test's servers share this loop)."""
+    proc = await asyncio.create_subprocess_exec("curl", "-sS", "-o", "-", "-w", "\n%{http_version} %{http_code}",
+                                                *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err
+    body, _, status = out.rpartition(b"\n")
+    return status.decode(), body
+
+
+@pytest.mark.skipif(not curl_has_http2(), reason="needs curl with HTTP/2")
+async def test_http2_from_browsers_passes_through(origin, tiktok, run_sidecar, tmp_path):
+    # browsers speak HTTP/2 to an HTTPS site: pages and collect calls work over it as over HTTP/1.1
+    cert, key = make_cert(tmp_path)
+    tls_port = free_port()
+    await run_sidecar(sidecar_config(tmp_path, origin.url, tiktok.url,
+                                     tls={"cert": str(cert), "key": str(key), "port": tls_port}))
+    base = ["--http2", "--cacert", str(cert), "--resolve", f"shop.test:{tls_port}:127.0.0.1"]
+    status, body = await curl(*base, f"https://shop.test:{tls_port}/some/page")
+    assert status == "2 200"
+    assert body == b"<html><body>Hello \xc3\xa9 shop</body></html>"  # byte-identical to the origin's
+    status, _ = await curl(*base, "-H", "Content-Type: application/json",
+                           "--data", '{"event": "PageView", "event_id": "h2-1"}', f"https://shop.test:{tls_port}/_pc/collect")
+    assert status == "2 204"
+    await wait_for(lambda: any(e["event_id"] == "h2-1" for e in tiktok.events))
+
+
 def test_invalid_config_exits_2_with_key_paths(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text(yaml.safe_dump({"upstream": "http://127.0.0.1:1", "listen": {"prot": 1}}))
