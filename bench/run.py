@@ -198,9 +198,11 @@ destinations:
               f"({'all' if delivered >= sent else 'NOT all'}), {drained_in:.1f} s after the load stopped; "
               f"events log: {counts}")
         if counts.get("dropped") or counts.get("dead"):
-            rows = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{sp}/_pc/events?status=dropped&limit=20").read())
-            reasons = sorted({r.get("reason", "") for r in rows["events"]})
-            print(f"dropped, why: {reasons}")
+            for status in ("dropped", "dead"):
+                if counts.get(status):
+                    url = f"http://127.0.0.1:{sp}/_pc/events?status={status}&limit=20"
+                    reasons = sorted({r["reason"] for r in json.loads(urllib.request.urlopen(url).read())["events"]})
+                    print(f"{status}, why: {reasons}")
     finally:
         for p in reversed(procs):
             p.stop()

@@ -126,10 +126,14 @@ def _limit(text: str) -> int:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _filters(q: Query) -> str:
+    """The filters a query sets, as `event_id=…, status=…` ("" for none)."""
+    return ", ".join(f"{name}={value}" for name in ("event_id", "pixel_id", "status") if (value := getattr(q, name)))
+
+
 def no_match_line(q: Query, db: Path) -> str:
     """Said instead of empty output, so "nothing matched" is not mistaken for "nothing ran"."""
-    filters = [f"{name}={value}" for name in ("event_id", "pixel_id", "status") if (value := getattr(q, name))]
-    return f"no events match ({', '.join(filters)})" if filters else f"no events yet in {db}"
+    return f"no events match ({filters})" if (filters := _filters(q)) else f"no events yet in {db}"
 
 
 def main(args: argparse.Namespace) -> int:
@@ -177,7 +181,6 @@ def _requeue(db: Path, q: Query) -> int:
     except sqlite3.DatabaseError as e:
         print(f"error: cannot update the events log at {db}: {e}", file=sys.stderr)
         return 1
-    filters = [f"{name}={value}" for name in ("event_id", "pixel_id") if (value := getattr(q, name))]
-    which = f" ({', '.join(filters)})" if filters else ""
+    which = f" ({filters})" if (filters := _filters(Query(q.event_id, q.pixel_id))) else ""
     print(f"requeued {n} dead event{'' if n == 1 else 's'}{which}" if n else f"no dead events to requeue{which}")
     return 0
