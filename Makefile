@@ -17,12 +17,12 @@ find_python = $(shell \
     "$$p" -c 'import sys, venv; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo "$$p"; break; }; \
   done)
 
-.PHONY: help venv run test bench check-config clean
+.PHONY: help venv run test lint bench check-config clean
 
 help:
 	@echo "make run    - create .venv, install, start the demo (shop + sidecar + TikTok stand-in)"
 	@echo "              other ports: make run DEMO_ARGS='--port 8081 --shop-port 3001 --tiktok-port 9301'"
-	@echo "make test   - run the test suite"
+	@echo "make test   - type-check and lint (make lint), then run the test suite"
 	@echo "make bench  - run the benchmarks (figures go in README)"
 
 $(STAMP): pyproject.toml
@@ -46,8 +46,13 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/pixelscleared demo $(DEMO_ARGS)
 
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# mypy (strict, pydantic plugin) over src/ and ruff's small rule set; settings in pyproject.toml
+lint: $(STAMP)
+	$(VENV)/bin/mypy
+	$(VENV)/bin/ruff check src tests bench addon
 
 bench: $(STAMP)
 	$(PY) bench/run.py
@@ -56,4 +61,4 @@ check-config: $(STAMP)
 	$(VENV)/bin/pixelscleared check-config -c $(CONFIG)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info src/*.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache build *.egg-info src/*.egg-info

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from machine import reference_line
+
 from pixelscleared.consent import ConsentEngine
 from pixelscleared.consent import engine as engine_mod
 from pixelscleared.consent.settings import ConsentSettings

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from machine import reference_line
+
 from pixelscleared.scrub import Scrubber, ScrubSettings
 
 TARGET_EVENTS_PER_S = 10_000
@@ -109,8 +110,8 @@ def main() -> None:
         # every pass sees events it has not seen (new ids and order numbers, as in real traffic)
         it_b = iter(beacons if k == 0 else [pixel_beacon(i) for i in range(k * n, (k + 1) * n)])
         it_h = iter(hits if k == 0 else [ga4_hit(i) for i in range(k * n, (k + 1) * n)])
-        beacon_us = min(beacon_us, median_us(lambda: s.scrub_value(next(it_b), "properties"), n))
-        ga4_us = min(ga4_us, median_us(lambda: s.scrub_url(next(it_h), "url"), n))
+        beacon_us = min(beacon_us, median_us(lambda it=it_b: s.scrub_value(next(it), "properties"), n))
+        ga4_us = min(ga4_us, median_us(lambda it=it_h: s.scrub_url(next(it), "url"), n))
 
     def cold(fn):
         # no value seen before (keys stay known, as on a live site): every string examined in full

@@ -22,8 +22,8 @@ import sys
 import tempfile
 import time
 import urllib.request
-from statistics import median
 from pathlib import Path
+from statistics import median
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -228,3 +228,20 @@ async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> Path:
+    """An events log with one queued and one dropped event."""
+    from pixelscleared.metrics import Metrics
+    from pixelscleared.outbox import Outbox, OutboxRow
+
+    ob = Outbox(tmp_path / "o.sqlite", Metrics())
+    await ob.open()
+    ob.put(OutboxRow("e1", "P1", "Pageview", "collect", "granted", ["cookieyes:cookieyes-consent"],
+                     [{"path": "page.url.query.email", "kind": "email"}], "queued",
+                     payload={"event": "Pageview", "event_id": "e1"}))
+    ob.put(OutboxRow("e2", "P1", "Contact", "collect", "denied", ["gpc:Sec-GPC"], [], "dropped",
+                     reason="consent denied and unconsented: drop"))
+    await ob.close()
+    return tmp_path / "o.sqlite"

@@ -131,13 +131,11 @@ def test_near_miss_event_names_are_errors_with_a_suggestion(name, suggestion):
 
 def test_custom_events_are_taken_as_written():
     """The escape for a custom name that looks like a typo of a standard one."""
-    from pixelscleared.shape import wants
-
     [p] = parse_config(pixel(events=["Contact"], custom_events=["Purchases"]), env={}).destinations.tiktok
     assert p.nonstandard_events() == ["Purchases"]
-    assert wants(p, "Purchases") and wants(p, "Contact") and not wants(p, "Purchase")
+    assert p.takes("Purchases") and p.takes("Contact") and not p.takes("Purchase")
     [only] = parse_config(pixel(events=[], custom_events=["Purchases"]), env={}).destinations.tiktok
-    assert only.events == [] and wants(only, "Purchases")
+    assert only.events == [] and only.takes("Purchases")
     with pytest.raises(ConfigError) as e:
         parse_config(pixel(custom_events=["Has space"]), env={})
     assert e.value.problems == ["destinations.tiktok[0].custom_events[0]: must not contain whitespace"]

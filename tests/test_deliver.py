@@ -9,13 +9,12 @@ import sqlite3
 import pytest
 from aiohttp import web
 
-from pixelscleared.config import parse_config
-from pixelscleared import deliver as deliver_mod
-from pixelscleared.deliver import Deliverer, backoff, classify
-from pixelscleared.eventslog import Query, requeue
-from pixelscleared.metrics import Metrics
-from pixelscleared.outbox import Outbox, OutboxRow
 from conftest import wait_for
+from pixelscleared import deliver as deliver_mod
+from pixelscleared.config import parse_config
+from pixelscleared.deliver import Deliverer, backoff, build_request, classify
+from pixelscleared.metrics import Metrics
+from pixelscleared.outbox import EventsQuery, Outbox, OutboxRow, requeue_dead
 
 
 @pytest.mark.parametrize("status, body, result, bad_index", [
@@ -45,6 +44,16 @@ def test_backoff_grows_and_is_capped():
     delays = [backoff(n, s, rnd) for n in range(1, 10)]
     assert 0.8 <= delays[0] <= 1.2 and 1.6 <= delays[1] <= 2.4
     assert max(delays) <= 36
+
+
+def test_build_request():
+    [pixel] = parse_config({"upstream": "http://x:1", "destinations": {"tiktok": [{
+        "pixel_id": "CKPIX", "access_token": "tok-123456", "events": ["CompletePayment"]}]}}, env={}).destinations.tiktok
+    obj = {"event": "CompletePayment", "event_id": "e1"}
+    body = build_request(pixel, [obj], "TEST1")
+    assert body["event_source"] == "web" and body["event_source_id"] == "CKPIX"
+    assert body["test_event_code"] == "TEST1" and body["data"] == [obj]
+    assert "test_event_code" not in build_request(pixel, [obj])
 
 
 class ScriptedTikTok:
@@ -144,7 +153,7 @@ async def test_rows_requeued_by_another_process_are_sent_and_counted(tmp_path, s
         await wait_for(lambda: len(scripted.bodies) >= 1, timeout=10)
         await wait_for(lambda: ob.metrics.outbox_pending._value.get() == 0, timeout=10)
         other = sqlite3.connect(tmp_path / "o.sqlite")
-        assert requeue(other, Query(), now=0.0) == 1
+        assert requeue_dead(other, EventsQuery(), now=0.0) == 1
         other.close()
         await wait_for(lambda: len(scripted.bodies) >= 2, timeout=10)  # within the idle poll
         await wait_for(lambda: ob.metrics.outbox_pending._value.get() == 0, timeout=10)
@@ -155,7 +164,7 @@ async def test_rows_requeued_by_another_process_are_sent_and_counted(tmp_path, s
 
 @pytest.mark.parametrize("scripted", [[]], indirect=True)
 async def test_batches_are_at_most_batch_size(tmp_path, scripted):
-    async with run_delivery(tmp_path, scripted.url, 25, batch_size=10, concurrency=1) as ob:
+    async with run_delivery(tmp_path, scripted.url, 25, batch_size=10, concurrency=1):
         await wait_for(lambda: sum(len(b["data"]) for b in scripted.bodies) >= 25, timeout=10)
         assert [len(b["data"]) for b in scripted.bodies] == [10, 10, 5]
 

@@ -14,8 +14,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pixelscleared.consent.engine import ConsentEngine
-from pixelscleared.demo.shop import (CATALOGUE, CONSENT_COOKIE, SESSION_COOKIE, consent_cookie_value, form_field,
-                                     FormError, parse_consent_cookie, safe_next, start_shop)
+from pixelscleared.demo.shop import (
+    CATALOGUE,
+    CONSENT_COOKIE,
+    SESSION_COOKIE,
+    FormError,
+    consent_cookie_value,
+    form_field,
+    parse_consent_cookie,
+    safe_next,
+    start_shop,
+)
 
 COOKIEYES = re.compile(
     r"cookieyes-consent=consentid:(?P<id>[A-Za-z0-9_-]+),consent:(?P<c>yes|no),action:yes,necessary:yes,"

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import signal
+import sqlite3
 import subprocess
 
 import aiohttp
@@ -12,9 +12,10 @@ import yaml
 
 from conftest import BIN, sidecar_config, wait_for
 from pixelscleared.cli import COMMANDS, DESCRIPTION
-from pixelscleared.eventslog import STATUSES, Query, fetch, format_line, parse_query, requeue, summary
+from pixelscleared.eventslog import STATUSES, format_line, parse_query
 from pixelscleared.metrics import Metrics
-from pixelscleared.outbox import Outbox, OutboxRow
+from pixelscleared.outbox import EventsQuery as Query
+from pixelscleared.outbox import Outbox, OutboxRow, select_events
 
 
 @pytest.mark.parametrize("params, expected", [
@@ -36,27 +37,8 @@ def test_bad_queries(params, reason):
         parse_query(params)
 
 
-@pytest.fixture
-async def db(tmp_path):
-    ob = Outbox(tmp_path / "o.sqlite", Metrics())
-    await ob.open()
-    ob.put(OutboxRow("e1", "P1", "Pageview", "collect", "granted", ["cookieyes:cookieyes-consent"],
-                     [{"path": "page.url.query.email", "kind": "email"}], "queued",
-                     payload={"event": "Pageview", "event_id": "e1"}))
-    ob.put(OutboxRow("e2", "P1", "Contact", "collect", "denied", ["gpc:Sec-GPC"], [], "dropped",
-                     reason="consent denied and unconsented: drop"))
-    await ob.close()
-    return tmp_path / "o.sqlite"
-
-
-async def test_fetch_filters_and_decodes(db):
-    conn = sqlite3.connect(db)
-    rows = fetch(conn, Query(status="dropped"))
-    assert [r["event_id"] for r in rows] == ["e2"]
-    [row] = fetch(conn, Query(event_id="e1"))
-    assert row["removed"] == [{"path": "page.url.query.email", "kind": "email"}]
-    assert row["payload"]["event_id"] == "e1"
-    assert summary(conn) == {"queued": 1, "dropped": 1}
+async def test_format_line(db):
+    [row] = select_events(sqlite3.connect(db), Query(event_id="e1"))
     line = format_line(row)
     assert "queued" in line and "consent=granted[cookieyes:cookieyes-consent]" in line and "removed=email" in line
 
@@ -69,28 +51,6 @@ async def test_events_command(db):
     r = subprocess.run([str(BIN / "pixelscleared"), "events", "--db", str(db.parent / "missing.sqlite")],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "no events log at" in r.stderr
-
-
-@pytest.mark.parametrize("q, requeued", [
-    (Query(), 1),
-    (Query(pixel_id="P1"), 1),
-    (Query(event_id="e1"), 1),
-    (Query(pixel_id="P2"), 0),
-    (Query(event_id="e2"), 0),  # dropped: no payload, nothing to send again
-])
-async def test_requeue_puts_dead_events_back(db, q, requeued):
-    conn = sqlite3.connect(db)
-    with conn:
-        conn.execute("UPDATE events SET status = 'dead', attempts = 12, reason = 'rejected by TikTok'"
-                     " WHERE event_id = 'e1'")
-    assert requeue(conn, q, now=1_800_000_000.0) == requeued
-    [e1] = fetch(conn, Query(event_id="e1"))
-    if requeued:
-        assert (e1["status"], e1["attempts"], e1["next_attempt_at"]) == ("queued", 0, 0)
-        assert e1["reason"] == "requeued by the operator" and e1["payload"]["event_id"] == "e1"
-    else:
-        assert e1["status"] == "dead"
-    assert fetch(conn, Query(event_id="e2"))[0]["status"] == "dropped"
 
 
 def status_of(db, event_id: str) -> str:

@@ -536,8 +536,9 @@ async def test_busy_port_raises_oserror(fake: FakeTikTok) -> None:
 async def test_product_request_shape_is_accepted(fake: FakeTikTok, http: aiohttp.ClientSession) -> None:
     """What the shape stage builds must pass the stand-in unchanged."""
     from pixelscleared.config import parse_config
+    from pixelscleared.deliver import build_request
     from pixelscleared.event import CapturedEvent
-    from pixelscleared.shape import build_request, shape_event
+    from pixelscleared.shape import shape_event
 
     pixel = parse_config({"upstream": "http://127.0.0.1:1", "destinations": {"tiktok": [
         {"pixel_id": PIXEL, "access_token": TOKEN, "events": ["CompletePayment"]}]}}, env={}).destinations.tiktok[0]

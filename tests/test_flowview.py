@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from mitmproxy.test import taddons
+from test_addon import collect_flow, make_addon
 
 from pixelscleared.flowview import FateWatch
-from test_addon import collect_flow, make_addon
 
 
 @pytest.fixture
@@ -25,17 +25,17 @@ async def watched(tmp_path):
         with taddons.context(addon):
             f = collect_flow()
             await addon.request(f)
-            watch = FateWatch(outbox)
+            watch = FateWatch(outbox.fates)
             watch.add(f)
-            yield f, watch, settle
+            yield f, watch, settle, outbox
     finally:
         await outbox.close()
 
 
 async def test_flow_comment_follows_delivery(watched):
     """Once the outbox row is settled, the watched flow's comment and metadata say how it ended."""
-    f, watch, settle = watched
-    await watch.outbox.flush()
+    f, watch, settle, outbox = watched
+    await outbox.flush()
     await watch.poll()
     assert "queued (at capture)" in f.comment and watch.flows  # still pending: still watched
     await settle("dead", {"http_status": 200, "code": 40001}, reason="rejected by TikTok")
@@ -49,7 +49,7 @@ async def test_flow_comment_follows_delivery(watched):
 
 
 async def test_flow_comment_edited_by_a_tester_is_left_alone(watched):
-    f, watch, settle = watched
+    f, watch, settle, _ = watched
     f.comment = "looks wrong, ask Sam"
     await settle("delivered", {"http_status": 200, "code": 0})
     await watch.poll()

@@ -8,10 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from pixelscleared.config import Identity
 from pixelscleared.consent import Verdict
 from pixelscleared.event import CapturedEvent, RequestFacts
-from pixelscleared.identity import IdentityResolver, client_ip, cookie_value, forwarded_for, sha256_hex
+from pixelscleared.identity import (
+    IdentityResolver,
+    IdentitySettings,
+    client_ip,
+    cookie_value,
+    forwarded_for,
+    sha256_hex,
+)
 
 GRANTED = Verdict("granted", ("cmplz:cmplz_marketing",))
 DENIED = Verdict("denied", ("gpc:Sec-GPC",))
@@ -29,7 +35,7 @@ def event(ttclid=""):
 
 
 def resolver(**kw):
-    return IdentityResolver(Identity(**({"salt": SALT, "session_cookie": "sess"} | kw)))
+    return IdentityResolver(IdentitySettings(**({"salt": SALT, "session_cookie": "sess"} | kw)))
 
 
 def h(s: str) -> str:
@@ -227,4 +233,4 @@ def test_visitor_ids_are_random():
 ])
 def test_identity_settings_validation(kw, message):
     with pytest.raises(ValidationError, match=message):
-        Identity(**kw)
+        IdentitySettings(**kw)

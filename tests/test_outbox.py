@@ -6,7 +6,8 @@ import sqlite3
 import pytest
 
 from pixelscleared.metrics import Metrics
-from pixelscleared.outbox import Outbox, OutboxRow
+from pixelscleared.outbox import EventsQuery as Query
+from pixelscleared.outbox import Outbox, OutboxRow, count_statuses, requeue_dead, select_events
 
 
 def row(event_id: str, pixel: str = "P1", status: str = "queued", tec: str = "") -> OutboxRow:
@@ -100,3 +101,37 @@ async def test_a_query_before_open_waits_for_the_database(tmp_path):
     await ob.open()
     assert await asyncio.wait_for(early, 5) == 0
     await ob.close()
+
+
+# --- queries on the events log (shared by the CLI and the admin endpoints) -----------------
+
+async def test_fetch_filters_and_decodes(db):
+    conn = sqlite3.connect(db)
+    rows = select_events(conn, Query(status="dropped"))
+    assert [r["event_id"] for r in rows] == ["e2"]
+    [row] = select_events(conn, Query(event_id="e1"))
+    assert row["removed"] == [{"path": "page.url.query.email", "kind": "email"}]
+    assert row["payload"]["event_id"] == "e1"
+    assert count_statuses(conn) == {"queued": 1, "dropped": 1}
+
+
+@pytest.mark.parametrize("q, requeued", [
+    (Query(), 1),
+    (Query(pixel_id="P1"), 1),
+    (Query(event_id="e1"), 1),
+    (Query(pixel_id="P2"), 0),
+    (Query(event_id="e2"), 0),  # dropped: no payload, nothing to send again
+])
+async def test_requeue_puts_dead_events_back(db, q, requeued):
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE events SET status = 'dead', attempts = 12, reason = 'rejected by TikTok'"
+                     " WHERE event_id = 'e1'")
+    assert requeue_dead(conn, q, now=1_800_000_000.0) == requeued
+    [e1] = select_events(conn, Query(event_id="e1"))
+    if requeued:
+        assert (e1["status"], e1["attempts"], e1["next_attempt_at"]) == ("queued", 0, 0)
+        assert e1["reason"] == "requeued by the operator" and e1["payload"]["event_id"] == "e1"
+    else:
+        assert e1["status"] == "dead"
+    assert select_events(conn, Query(event_id="e2"))[0]["status"] == "dropped"

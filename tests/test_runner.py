@@ -66,8 +66,8 @@ def test_proxy_options_reverse_mode_keeps_host_and_streams():
 async def test_https_listener_with_operator_certificate(origin, tiktok, run_sidecar, tmp_path):
     cert, key = make_cert(tmp_path)
     tls_port = free_port()
-    sc = await run_sidecar(sidecar_config(tmp_path, origin.url, tiktok.url,
-                                          tls={"cert": str(cert), "key": str(key), "port": tls_port}))
+    await run_sidecar(sidecar_config(tmp_path, origin.url, tiktok.url,
+                                     tls={"cert": str(cert), "key": str(key), "port": tls_port}))
     ctx = ssl.create_default_context(cafile=str(cert))
 
     class Fixed(aiohttp.abc.AbstractResolver):

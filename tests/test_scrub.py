@@ -397,21 +397,6 @@ def test_pixel_beacon_with_context_user() -> None:
         ("properties.description", "email"), ("properties.description", "phone")}
 
 
-def test_collect_event_through_the_pipeline_scrub() -> None:
-    """The pipeline's scrub step (page URL, referrer, properties) uses this engine."""
-    from pixelscleared.event import CapturedEvent
-    from pixelscleared.pipeline import Pipeline
-
-    ev = CapturedEvent(name="Lead", event_id="e1", event_time=1, source="collect",
-                       url="https://shop.example/thanks?email=jane%40example.com",
-                       referrer="https://shop.example/form?phone=%2B442079460958",
-                       properties={"note": "jane@example.com", "value": 1})
-    clean, removed = Pipeline.scrub(type("P", (), {"scrubber": S})(), ev)  # type: ignore[arg-type]
-    assert clean.url == "https://shop.example/thanks" and clean.referrer == "https://shop.example/form"
-    assert clean.properties == {"note": "[email]", "value": 1}
-    assert {r.path for r in removed} == {"page.url.query.email", "page.referrer.query.phone", "properties.note"}
-
-
 # --- configuration ----------------------------------------------------------------------------
 
 def test_empty_scrub_section_gives_defaults() -> None:

@@ -13,20 +13,18 @@ from typing import Any
 from mitmproxy import ctx, exceptions, http
 
 from pixelscleared import logs
-from pixelscleared.admin import EVENTS_PAGE, NO_CONTENT, AdminAccess, Reply
-from pixelscleared.capture import CaptureError, Route, build_routes, parse_collect, plain_path
+from pixelscleared.admin.access import AdminAccess
+from pixelscleared.admin.endpoints import OwnEndpoints, endpoint_name
+from pixelscleared.capture import Route, build_routes, match_route
 from pixelscleared.config import Config, ConfigError, load_config
 from pixelscleared.event import RequestFacts
-from pixelscleared.eventslog import fetch, parse_query, summary
-from pixelscleared.flowview import FateWatch, annotate, items
+from pixelscleared.flowview import FateWatch, annotate, call_note
 from pixelscleared.forwarding import forwarded_headers
+from pixelscleared.limits import BodyPolicy, body_policy
 from pixelscleared.pipeline import Pipeline
 
 logger = logging.getLogger("pixelscleared")
 OPTION = "pixelscleared_config"
-# an over-limit body up to this size is read and dropped to answer 413; a larger one (which
-# mitmproxy would stream to the origin, stream_large_bodies=1m) or a chunked one is killed
-ANSWER_413_UP_TO = 1 << 20
 
 
 def request_facts(flow: http.HTTPFlow) -> RequestFacts:
@@ -41,25 +39,19 @@ def request_facts(flow: http.HTTPFlow) -> RequestFacts:
     )
 
 
-def own_name(path_qs: str, prefix: str) -> str | None:
-    """The endpoint name when the path is under our prefix (also percent-encoded or after
-    repeated slashes, which the site would otherwise receive), else None."""
-    path = plain_path(path_qs)
-    return path[len(prefix):] if path.startswith(prefix) else None
-
-
 class PixelsCleared:
     """Loaded by `pixelscleared run`, or by `mitmdump/mitmweb -s addon/pixelscleared.py`."""
 
     def __init__(self, cfg: Config | None = None):
         self.cfg: Config | None = None
         self.pipeline: Pipeline | None = None
-        self.admin: AdminAccess | None = None
+        self.endpoints: OwnEndpoints | None = None
         self.prefix = "/_pc/"
         self.routes: dict[str, Route] = {}
         self._running = False
         self._keep_host = False
         self._visitor_cookie = False
+        self._max_body_bytes = 0
         self.watch: FateWatch | None = None
         if cfg is not None:
             self._use(cfg)
@@ -67,10 +59,11 @@ class PixelsCleared:
     def _use(self, cfg: Config) -> None:
         self.cfg = cfg
         self.pipeline = Pipeline(cfg)
-        self.admin = AdminAccess(cfg.admin)
+        self.endpoints = OwnEndpoints(self.pipeline, AdminAccess(cfg.admin))
         self.prefix = cfg.prefix
-        self.routes: dict[str, Route] = build_routes(cfg.capture)
+        self.routes = build_routes(cfg.capture)
         self._visitor_cookie = bool(cfg.identity.visitor_cookie)
+        self._max_body_bytes = cfg.max_body_bytes
 
     # -- lifecycle -------------------------------------------------------------------------
     def load(self, loader: Any) -> None:
@@ -103,7 +96,7 @@ class PixelsCleared:
         await self.pipeline.start()
         self._running = True
         if ctx.master.addons.get("view") is not None:  # a UI shows the flows: keep their fates current
-            self.watch = FateWatch(self.pipeline.outbox)
+            self.watch = FateWatch(self.pipeline.fates)
             self.watch.start()
 
     async def done(self) -> None:
@@ -116,21 +109,18 @@ class PixelsCleared:
 
     # -- HTTP hooks ------------------------------------------------------------------------
     def requestheaders(self, flow: http.HTTPFlow) -> None:
-        if self.cfg is None or not (own_name(flow.request.path, self.prefix) is not None or self._route(flow)):
+        if self.pipeline is None or not (endpoint_name(flow.request.path, self.prefix) is not None or self._route(flow)):
             return
-        # Our own endpoints and tracking calls are read whole, so their size is bounded before
-        # reading. A chunked body of unknown size could outgrow the buffer and be streamed on to
-        # the origin, so it is refused too (browsers send beacons with a Content-Length).
+        # Our own endpoints and tracking calls are read whole: their size is bounded before reading.
         headers = flow.request.headers
-        length = headers.get("content-length", "0" if "transfer-encoding" not in headers else "")
-        if length.isdigit() and int(length) <= self.cfg.max_body_bytes:
+        policy = body_policy(headers.get("content-length"), "transfer-encoding" in headers,
+                             self._max_body_bytes, bool(flow.request.stream))
+        if policy is BodyPolicy.READ:
             return
-        assert self.pipeline is not None
-        self.pipeline.metrics.dropped.labels("body_too_large").inc()
-        if length.isdigit() and int(length) <= ANSWER_413_UP_TO and not flow.request.stream:
-            # mitmproxy reads (and drops) a body it already answered: bounded, so answer properly
+        self.pipeline.count_drop("body_too_large")
+        if policy is BodyPolicy.ANSWER_413:  # mitmproxy reads (and drops) a body it already answered
             flow.response = http.Response.make(
-                413, json.dumps({"error": f"body over {self.cfg.max_body_bytes} bytes"}).encode(),
+                413, json.dumps({"error": f"body over {self._max_body_bytes} bytes"}).encode(),
                 {"Content-Type": "application/json", "Cache-Control": "no-store", "Connection": "close"})
         else:
             flow.kill()  # unknown or huge size: closed before a byte is read
@@ -138,27 +128,20 @@ class PixelsCleared:
     async def request(self, flow: http.HTTPFlow) -> None:
         if self.pipeline is None or flow.response is not None:
             return
-        name = own_name(flow.request.path, self.prefix)
-        own = name is not None
+        name = endpoint_name(flow.request.path, self.prefix)
         route = None
         try:
             if name is not None:
-                reply = await self._own(flow, name)
-                flow.response = http.Response.make(
-                    reply.status, reply.body,
-                    {"Content-Type": reply.content_type, "Cache-Control": "no-store"} if reply.content_type
-                    else {"Cache-Control": "no-store"},
-                )
-            else:
-                if route := self._route(flow):
-                    self._tracking_call(flow, route)
-                if flow.response is None:
-                    self._forwarded_headers(flow)
+                await self._own(flow, name)
+            elif route := self._route(flow):
+                self._tracking_call(flow, route)
+            if flow.response is None:
+                self._forwarded_headers(flow)
         except Exception:
-            self.pipeline.metrics.addon_errors.labels("request").inc()
+            self.pipeline.count_hook_error("request")
             logger.exception("PixelsCleared error on %s %s (site traffic unaffected)",
                              flow.request.method, flow.request.path.split("?")[0], extra=logs.ONE_FLOW)
-            if own:  # never pass our endpoints to the origin
+            if name is not None:  # never pass our endpoints to the origin
                 flow.response = http.Response.make(500, b'{"error":"internal"}', {"Content-Type": "application/json"})
             elif route is not None:  # a tracking call we could not clean is not passed on (fail closed)
                 flow.response = http.Response.make(204, b"", {"Cache-Control": "no-store"})
@@ -173,7 +156,7 @@ class PixelsCleared:
                 if cookie := self.pipeline.visitor_cookie(request_facts(flow)):
                     resp.headers.add("Set-Cookie", cookie)
         except Exception:
-            self.pipeline.metrics.addon_errors.labels("responseheaders").inc()
+            self.pipeline.count_hook_error("responseheaders")
             logger.exception("PixelsCleared error while adding the visitor cookie (response unaffected)",
                              extra=logs.ONE_FLOW)
         # Bodies we do not inspect are streamed: keeps SSE, long polling and downloads live.
@@ -183,9 +166,7 @@ class PixelsCleared:
 
     # -- helpers ---------------------------------------------------------------------------
     def _route(self, flow: http.HTTPFlow) -> Route | None:
-        if not self.routes:
-            return None
-        return self.routes.get(plain_path(flow.request.path).rstrip("/") or "/")
+        return match_route(self.routes, flow.request.path) if self.routes else None
 
     def _tracking_call(self, flow: http.HTTPFlow, route: Route) -> None:
         assert self.pipeline is not None
@@ -193,11 +174,9 @@ class PixelsCleared:
         call = self.pipeline.tracking_call(route, req.method, req.path, req.headers.get("content-type", ""),
                                            req.get_content(strict=False) or b"", request_facts(flow))
         forward_removed = [r.as_dict() for r in call.forward.removed] if call.forward else []
-        fate = "forwarded to the origin" if call.forward else "answered by the sidecar"
-        if forward_removed:
-            fate += " without " + items(forward_removed)
-        annotate(flow, [a.as_dict() for a in call.accepted], f"{route.source} call {fate}"
-                 + (f"; {call.problem}" if call.problem else ""), forward_removed=forward_removed)
+        annotate(flow, [a.as_dict() for a in call.accepted],
+                 call_note(route.source, call.forward is not None, forward_removed, call.problem),
+                 forward_removed=forward_removed)
         if self.watch is not None:
             self.watch.add(flow)
         if call.forward is None:
@@ -216,50 +195,20 @@ class PixelsCleared:
                  if k in req.headers}
         for name, value in forwarded_headers(peer, flow.client_conn.tls_established,
                                              (req.host_header or "") if self._keep_host else "", prior,
-                                             self.pipeline.identity.is_trusted_proxy(peer)).items():
+                                             self.pipeline.is_trusted_proxy(peer)).items():
             if value is None:
                 req.headers.pop(name, None)
             else:
                 req.headers[name] = value
 
-    async def _own(self, flow: http.HTTPFlow, name: str) -> Reply:
-        assert self.pipeline is not None and self.admin is not None
+    async def _own(self, flow: http.HTTPFlow, name: str) -> None:
+        assert self.endpoints is not None
         req = flow.request
-        if name == "collect":
-            if req.method == "OPTIONS":
-                return NO_CONTENT
-            if req.method != "POST":
-                return Reply.json(405, {"error": "use POST"})
-            return self._collect(flow)
-        if name == "health":
-            return Reply.json(200, {"status": "ok"})
-        if name not in ("events", "events.html", "metrics"):
-            return Reply.json(404, {"error": "not found"})
-        peer = flow.client_conn.peername[0] if flow.client_conn.peername else ""
-        if not self.admin.allowed(peer, req.headers.get("authorization", "")):
-            return Reply.json(403, {"error": "admin endpoints are limited to admin.allow networks or admin.token"})
-        if name == "metrics":
-            return Reply(200, self.pipeline.metrics.render(), "text/plain; version=0.0.4")
-        if name == "events.html":
-            return Reply(200, EVENTS_PAGE.encode(), "text/html; charset=utf-8")
-        try:
-            query = parse_query(dict(req.query))
-        except ValueError as e:
-            return Reply.json(400, {"error": str(e)})
-        rows = await self.pipeline.outbox.query(fetch, query)
-        counts = await self.pipeline.outbox.query(summary)
-        return Reply.json(200, {"events": rows, "counts": counts})
-
-    def _collect(self, flow: http.HTTPFlow) -> Reply:
-        assert self.pipeline is not None
-        facts = request_facts(flow)
-        try:
-            events = parse_collect(flow.request.get_content(strict=False) or b"", facts)
-        except CaptureError as e:
-            self.pipeline.metrics.dropped.labels("bad_collect_call").inc()
-            return Reply.json(400, {"error": str(e)})
-        accepted = self.pipeline.accept(events, facts)
-        annotate(flow, [a.as_dict() for a in accepted])
-        if self.watch is not None:
-            self.watch.add(flow)
-        return NO_CONTENT
+        reply = await self.endpoints.reply(name, req.method, dict(req.query), req.get_content(strict=False) or b"",
+                                           request_facts(flow))
+        headers = {"Content-Type": reply.content_type} if reply.content_type else {}
+        flow.response = http.Response.make(reply.status, reply.body, headers | {"Cache-Control": "no-store"})
+        if reply.accepted is not None:
+            annotate(flow, [a.as_dict() for a in reply.accepted])
+            if self.watch is not None:
+                self.watch.add(flow)

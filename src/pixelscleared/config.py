@@ -6,37 +6,27 @@ errors so a typo is never silently ignored; every error names its key path.
 
 from __future__ import annotations
 
-import difflib
-import ipaddress
 import os
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator,
-                      model_validator)
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
+from pixelscleared.admin.access import AdminSettings
+from pixelscleared.capture.settings import CaptureSettings
 from pixelscleared.consent.settings import ConsentSettings
+from pixelscleared.decide import Unconsented
+from pixelscleared.deliver import DeliverySettings, Destinations
+from pixelscleared.identity import IdentitySettings
+from pixelscleared.limits import DEFAULT_MAX_BODY_BYTES, STREAM_LARGE_BODIES
+from pixelscleared.logs import LogSettings
+from pixelscleared.model import Settings
+from pixelscleared.outbox import OutboxSettings
 from pixelscleared.scrub.settings import ScrubSettings
-
-DEFAULT_API_BASE = "https://business-api.tiktok.com"
-EVENT_NAME_ALIASES = {"PageView": "Pageview", "pageview": "Pageview", "page_view": "Pageview"}
-
-# TikTok's standard web event names (docs/reference: the legacy 14, the current list, and the
-# pixel's `Pageview`). Other names are accepted as custom events.
-STANDARD_EVENTS = frozenset({
-    "ViewContent", "ClickButton", "Search", "AddToWishlist", "AddToCart", "InitiateCheckout",
-    "AddPaymentInfo", "CompletePayment", "PlaceAnOrder", "Contact", "Download", "SubmitForm",
-    "CompleteRegistration", "Subscribe",
-    "ApplicationApproval", "CustomizeProduct", "FindLocation", "Lead", "Purchase", "Schedule",
-    "StartTrial", "SubmitApplication",
-    "Pageview",
-})
-# Spellings offered in "did you mean": the standard names, with page views as people write them.
-_SUGGESTIONS = {n.lower(): n for n in STANDARD_EVENTS} | {"pageview": "PageView"}
-NEAR_MISS_CUTOFF = 0.85
 
 
 class ConfigError(Exception):
@@ -47,66 +37,12 @@ class ConfigError(Exception):
         super().__init__("\n".join(problems))
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _no_whitespace(value: str) -> str:
-    if not value:
-        raise ValueError("must not be empty")
-    if any(c.isspace() for c in value):
-        raise ValueError("must not contain whitespace")
-    return value
-
-
-def canonical_event_name(name: str) -> str:
-    """TikTok's spelling of an event name (`PageView` is written by people, `Pageview` is sent)."""
-    return EVENT_NAME_ALIASES.get(name, name)
-
-
-def configured_event_name(name: str) -> str:
-    """The TikTok name a `destinations.tiktok[].events` entry stands for.
-
-    The pipeline maps incoming GA4 names (`purchase` → `CompletePayment`) before matching, so a
-    GA4 name listed here must mean the same TikTok event, or it would never match anything.
-    """
-    from pixelscleared.shape import tiktok_event_name  # shape imports this module
-
-    return tiktok_event_name(_no_whitespace(name))
-
-
-def near_miss(name: str) -> str | None:
-    """The standard name `name` is probably a typo of (`PageVeiw`, `pageView`), or None.
-
-    TikTok takes custom names, so only a name this close to a standard one is treated as a
-    mistake: sent as is, it would silently become a custom event nobody optimises for.
-    """
-    if name in STANDARD_EVENTS:
-        return None
-    lower = name.lower()
-    if lower in _SUGGESTIONS:
-        return _SUGGESTIONS[lower]
-    close = difflib.get_close_matches(lower, list(_SUGGESTIONS), n=1, cutoff=NEAR_MISS_CUTOFF)
-    return _SUGGESTIONS[close[0]] if close else None
-
-
-def _event_name(name: str) -> str:
-    canonical = configured_event_name(name)
-    if (suggestion := near_miss(canonical)) is not None:
-        raise ValueError(f"{name!r} is not a TikTok event; did you mean {suggestion!r}? "
-                         "(a custom event of that name goes under custom_events)")
-    return canonical
-
-
-EventName = Annotated[str, AfterValidator(_event_name)]
-
-
-class Listen(_Model):
+class Listen(Settings):
     host: str = "0.0.0.0"
     port: int = Field(8080, ge=0, le=65535)
 
 
-class TLS(_Model):
+class TLS(Settings):
     """Operator's certificate for an HTTPS listener (PEM files)."""
 
     cert: Path
@@ -121,188 +57,25 @@ class TLS(_Model):
         return self
 
 
-class TikTokPixel(_Model):
-    pixel_id: str
-    access_token: SecretStr
-    events: list[EventName] = Field(default_factory=list)
-    # custom names taken as written, for the rare one that looks like a typo of a standard name
-    custom_events: list[Annotated[str, AfterValidator(_no_whitespace)]] = Field(default_factory=list)
-    test_event_code: str = ""
-    api_base: str = DEFAULT_API_BASE
-    partner_name: str = "PixelsCleared"
+class Config(Settings):
+    """The whole file. Each section's model lives beside the stage that reads it."""
 
-    _pid = field_validator("pixel_id")(_no_whitespace)
-
-    @field_validator("access_token")
-    @classmethod
-    def _token(cls, v: SecretStr) -> SecretStr:
-        secret = v.get_secret_value()
-        if not secret:
-            raise ValueError("must not be empty (set it from the environment: ${TIKTOK_ACCESS_TOKEN})")
-        if any(c.isspace() for c in secret):
-            raise ValueError("must not contain whitespace")
-        return v
-
-    @field_validator("events")
-    @classmethod
-    def _events(cls, v: list[str]) -> list[str]:
-        out: list[str] = []
-        for i, name in enumerate(v):
-            if name in out:
-                raise ValueError(f"event {name!r} is listed twice (events[{out.index(name)}] and events[{i}])")
-            out.append(name)
-        return out
-
-    @model_validator(mode="after")
-    def _some_event(self) -> TikTokPixel:
-        if not self.events and not self.custom_events:
-            raise ValueError("events: list at least one event (or custom_events)")
-        return self
-
-    def takes(self, name: str) -> bool:
-        """`name` as the pipeline maps it (`tiktok_event_name`)."""
-        return name in self.events or name in self.custom_events
-
-    def nonstandard_events(self) -> list[str]:
-        """Names TikTok will take as custom events (reporting and audiences, not optimisation)."""
-        return [name for name in self.events if name not in STANDARD_EVENTS] + [
-            name for name in self.custom_events if name not in self.events]
-
-    @field_validator("test_event_code")
-    @classmethod
-    def _tec(cls, v: str) -> str:
-        if any(c.isspace() for c in v):
-            raise ValueError("must not contain whitespace")
-        return v
-
-    @field_validator("api_base")
-    @classmethod
-    def _api_base(cls, v: str) -> str:
-        if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", v):
-            raise ValueError("must be an http:// or https:// URL")
-        return v.rstrip("/")
-
-
-class Destinations(_Model):
-    tiktok: list[TikTokPixel] = Field(default_factory=list)
-
-    @field_validator("tiktok")
-    @classmethod
-    def _unique(cls, v: list[TikTokPixel]) -> list[TikTokPixel]:
-        first: dict[str, int] = {}
-        for i, p in enumerate(v):
-            if p.pixel_id in first:
-                raise ValueError(f"pixel_id {p.pixel_id!r} is configured twice: "
-                                 f"destinations.tiktok[{first[p.pixel_id]}] and destinations.tiktok[{i}]")
-            first[p.pixel_id] = i
-        return v
-
-
-class Identity(_Model):
-    """Match parameters: how the client IP and external ID are derived (DESIGN: identity rules)."""
-
-    ip: Literal["sha256", "plain", "omit"] = "sha256"
-    trusted_proxies: list[str] = Field(default_factory=list)
-    salt: SecretStr = SecretStr("")
-    session_cookie: str = ""
-    visitor_cookie: str = ""  # set by the sidecar after consent when there is no session cookie
-    visitor_cookie_max_age_days: int = Field(395, ge=1, le=400)  # ~13 months; browsers cap at 400
-    send_ttclid: bool = False
-    send_ttp: bool = False
-
-    @field_validator("session_cookie", "visitor_cookie")
-    @classmethod
-    def _cookie_name(cls, v: str) -> str:
-        if v and not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,200}", v):
-            raise ValueError(f"{v!r} is not a cookie name")
-        return v
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _cidrs(cls, v: list[str]) -> list[str]:
-        for cidr in v:
-            try:
-                ipaddress.ip_network(cidr, strict=False)
-            except ValueError:
-                raise ValueError(f"{cidr!r} is not an IP network (CIDR)") from None
-        return v
-
-
-def _paths(v: list[str]) -> list[str]:
-    for path in v:
-        if not path.startswith("/") or any(c.isspace() or c in "?#" for c in path):
-            raise ValueError(f"{path!r} must be a URL path starting with / (no query)")
-    return v
-
-
-class CaptureSource(_Model):
-    """Tracking calls the site already sends to a first-party path."""
-
-    paths: list[str] = Field(default_factory=list)
-    forward: bool = False  # scrubbed inline and passed on to the origin, or answered by the sidecar
-
-    _paths = field_validator("paths")(_paths)
-
-
-class Ga4Capture(CaptureSource):
-    forward: bool = True
-
-
-class Capture(_Model):
-    # A first-party-proxied TikTok browser pixel beacon (`/api/v2/pixel`): the sidecar becomes the
-    # gateway — the browser's data goes to TikTok server-side, scrubbed, with its own event_id.
-    tiktok_pixel: CaptureSource = CaptureSource()
-    # GA4 gtag hits sent first-party (`/g/collect`, server-side GTM): mirrored to TikTok by the GA4
-    # name mapping, and by default scrubbed inline and forwarded to the site.
-    ga4: Ga4Capture = Ga4Capture()
-
-
-class Outbox(_Model):
-    path: Path = Path(".pixelscleared/outbox.sqlite")
-    max_buffered: int = Field(10_000, ge=1)
-    flush_interval_ms: int = Field(20, ge=1, le=10_000)
-
-
-class Delivery(_Model):
-    batch_size: int = Field(1000, ge=1, le=1000)
-    timeout_s: float = Field(10.0, gt=0)
-    max_attempts: int = Field(12, ge=1)
-    backoff_base_s: float = Field(1.0, gt=0)
-    backoff_max_s: float = Field(600.0, gt=0)
-    concurrency: int = Field(4, ge=1, le=64)
-    dry_run: bool = False
-
-
-class Admin(_Model):
-    """Who may read `/_pc/events`, `/_pc/metrics` and the admin page."""
-
-    allow: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
-    token: SecretStr = SecretStr("")
-
-    _cidrs = field_validator("allow")(Identity._cidrs.__func__)
-
-
-class Log(_Model):
-    level: Literal["debug", "info", "warning", "error"] = "info"
-    format: Literal["auto", "json", "console"] = "auto"
-
-
-class Config(_Model):
     listen: Listen = Listen()
     upstream: str
     tls: TLS | None = None
     prefix: str = "/_pc/"
     destinations: Destinations = Destinations()
-    unconsented: Literal["minimal", "drop"] = "minimal"
-    capture: Capture = Capture()
-    identity: Identity = Identity()
+    unconsented: Unconsented = "minimal"
+    capture: CaptureSettings = CaptureSettings()
+    identity: IdentitySettings = IdentitySettings()
     consent: ConsentSettings = ConsentSettings()
     scrub: ScrubSettings = ScrubSettings()
-    outbox: Outbox = Outbox()
-    delivery: Delivery = Delivery()
-    admin: Admin = Admin()
-    log: Log = Log()
-    max_body_bytes: int = Field(256 * 1024, ge=1024)  # scrubbing runs inline: bound the work
+    outbox: OutboxSettings = OutboxSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    admin: AdminSettings = AdminSettings()
+    log: LogSettings = LogSettings()
+    # tracking calls are read whole and scrubbed inline: bound the work (limits.py)
+    max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1024, le=STREAM_LARGE_BODIES)
 
     @field_validator("upstream")
     @classmethod
@@ -379,7 +152,7 @@ _MESSAGES = {
 }
 
 
-def _message(err: dict[str, Any]) -> str:
+def _message(err: ErrorDetails) -> str:
     if err["type"] in _MESSAGES:
         return _MESSAGES[err["type"]]
     msg = str(err["msg"])

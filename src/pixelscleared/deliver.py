@@ -4,6 +4,9 @@ TikTok reports errors inside HTTP 200 answers, so the outcome is read from `code
 0 (and 20001) delivered; 40100 and transport failures retried with backoff; other codes can
 never succeed and are dead-lettered. A 40002 that names one event (`Batch.3...`) dead-letters
 only that event and sends the rest again at once.
+
+Its settings sit here too: the pixels (`destinations.tiktok`: id, token, the events each one
+takes) and `delivery:` (batching, timeouts, retries).
 """
 
 from __future__ import annotations
@@ -15,18 +18,144 @@ import random
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import aiohttp
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
-from pixelscleared.config import Delivery, TikTokPixel
 from pixelscleared.metrics import Metrics
-from pixelscleared.outbox import Claimed, Outbox
-from pixelscleared.shape import build_request
+from pixelscleared.model import Settings, no_whitespace
+from pixelscleared.names import STANDARD_EVENTS, near_miss, tiktok_event_name
+from pixelscleared.outbox import Claimed, Outbox, Status
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_API_BASE = "https://business-api.tiktok.com"
 TRACK_PATH = "/open_api/v1.3/event/track/"
+
+
+# --- settings: the pixels (`destinations.tiktok`) and how they are sent to (`delivery`) -----
+
+def _event_name(name: str) -> str:
+    """A `destinations.tiktok[].events` entry as the TikTok name it stands for.
+
+    Captured names are mapped before matching (`purchase` → `CompletePayment`), so a GA4 name
+    listed here must mean the same TikTok event, or it would never match anything.
+    """
+    canonical = tiktok_event_name(no_whitespace(name))
+    if (suggestion := near_miss(canonical)) is not None:
+        raise ValueError(f"{name!r} is not a TikTok event; did you mean {suggestion!r}? "
+                         "(a custom event of that name goes under custom_events)")
+    return canonical
+
+
+EventName = Annotated[str, AfterValidator(_event_name)]
+
+
+class TikTokPixel(Settings):
+    pixel_id: str
+    access_token: SecretStr
+    events: list[EventName] = Field(default_factory=list)
+    # custom names taken as written, for the rare one that looks like a typo of a standard name
+    custom_events: list[Annotated[str, AfterValidator(no_whitespace)]] = Field(default_factory=list)
+    test_event_code: str = ""
+    api_base: str = DEFAULT_API_BASE
+    partner_name: str = "PixelsCleared"
+
+    _pid = field_validator("pixel_id")(no_whitespace)
+
+    @field_validator("access_token")
+    @classmethod
+    def _token(cls, v: SecretStr) -> SecretStr:
+        secret = v.get_secret_value()
+        if not secret:
+            raise ValueError("must not be empty (set it from the environment: ${TIKTOK_ACCESS_TOKEN})")
+        if any(c.isspace() for c in secret):
+            raise ValueError("must not contain whitespace")
+        return v
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, v: list[str]) -> list[str]:
+        out: list[str] = []
+        for i, name in enumerate(v):
+            if name in out:
+                raise ValueError(f"event {name!r} is listed twice (events[{out.index(name)}] and events[{i}])")
+            out.append(name)
+        return out
+
+    @model_validator(mode="after")
+    def _some_event(self) -> TikTokPixel:
+        if not self.events and not self.custom_events:
+            raise ValueError("events: list at least one event (or custom_events)")
+        return self
+
+    def takes(self, name: str) -> bool:
+        """Whether this pixel receives a captured event of this name (after name mapping)."""
+        sent = tiktok_event_name(name)
+        return sent in self.events or sent in self.custom_events
+
+    def nonstandard_events(self) -> list[str]:
+        """Names TikTok will take as custom events (reporting and audiences, not optimisation)."""
+        return [name for name in self.events if name not in STANDARD_EVENTS] + [
+            name for name in self.custom_events if name not in self.events]
+
+    @field_validator("test_event_code")
+    @classmethod
+    def _tec(cls, v: str) -> str:
+        if any(c.isspace() for c in v):
+            raise ValueError("must not contain whitespace")
+        return v
+
+    @field_validator("api_base")
+    @classmethod
+    def _api_base(cls, v: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", v):
+            raise ValueError("must be an http:// or https:// URL")
+        return v.rstrip("/")
+
+
+class Destinations(Settings):
+    tiktok: list[TikTokPixel] = Field(default_factory=list)
+
+    @field_validator("tiktok")
+    @classmethod
+    def _unique(cls, v: list[TikTokPixel]) -> list[TikTokPixel]:
+        first: dict[str, int] = {}
+        for i, p in enumerate(v):
+            if p.pixel_id in first:
+                raise ValueError(f"pixel_id {p.pixel_id!r} is configured twice: "
+                                 f"destinations.tiktok[{first[p.pixel_id]}] and destinations.tiktok[{i}]")
+            first[p.pixel_id] = i
+        return v
+
+
+class DeliverySettings(Settings):
+    batch_size: int = Field(1000, ge=1, le=1000)  # TikTok takes at most 1000 events per request
+    timeout_s: float = Field(10.0, gt=0)
+    max_attempts: int = Field(12, ge=1)
+    backoff_base_s: float = Field(1.0, gt=0)
+    backoff_max_s: float = Field(600.0, gt=0)
+    concurrency: int = Field(4, ge=1, le=64)
+    dry_run: bool = False
+
+
+# --- the request ------------------------------------------------------------------------------
+
+def build_request(pixel: TikTokPixel, events: list[dict[str, Any]], test_event_code: str = "") -> dict[str, Any]:
+    """The request body for `POST /open_api/v1.3/event/track/` (≤ 1000 events)."""
+    body: dict[str, Any] = {
+        "event_source": "web",
+        "event_source_id": pixel.pixel_id,
+        "partner_name": pixel.partner_name,
+        "data": events,
+    }
+    if test_event_code:
+        body["test_event_code"] = test_event_code
+    return body
+
+
+# --- sending ----------------------------------------------------------------------------------
 OK_CODES = frozenset({0, 20001})
 RETRY_CODES = frozenset({40100})
 GAUGE_RESYNC_S = 30.0
@@ -37,7 +166,7 @@ _BATCH_INDEX = re.compile(r"^\s*Batch\.(\d+)\b")
 class Outcome:
     """How one request ended: `delivered`, `retry` or `dead`, with TikTok's answer."""
 
-    result: str
+    result: Literal["delivered", "retry", "dead"]
     response: dict[str, Any]
     bad_index: int | None = None
 
@@ -66,14 +195,17 @@ def classify(http_status: int | None, body: bytes | None, error: str = "") -> Ou
     return Outcome("retry", response)
 
 
-def backoff(attempt: int, settings: Delivery, rnd: random.Random = random.Random()) -> float:
+_JITTER = random.Random()
+
+
+def backoff(attempt: int, settings: DeliverySettings, rnd: random.Random = _JITTER) -> float:
     """Seconds before retry number `attempt` (1-based): exponential, capped, ±20 % jitter."""
-    delay = min(settings.backoff_base_s * 2 ** (attempt - 1), settings.backoff_max_s)
+    delay = min(settings.backoff_base_s * 2.0 ** (attempt - 1), settings.backoff_max_s)
     return delay * rnd.uniform(0.8, 1.2)
 
 
 class Deliverer:
-    def __init__(self, outbox: Outbox, pixels: list[TikTokPixel], settings: Delivery, metrics: Metrics):
+    def __init__(self, outbox: Outbox, pixels: list[TikTokPixel], settings: DeliverySettings, metrics: Metrics):
         self.outbox = outbox
         self.pixels = {p.pixel_id: p for p in pixels}
         self.settings = settings
@@ -140,7 +272,7 @@ class Deliverer:
             await self._deliver(batch)
         except Exception:
             logger.exception("delivery of %d events for pixel %s failed unexpectedly", len(batch.ids), batch.pixel_id)
-            await self.outbox.settle(batch.ids, "retrying", None, reason="internal error",
+            await self.outbox.settle(batch.ids, Status.RETRYING, None, reason="internal error",
                                      next_attempt_at=time.time() + backoff(1, self.settings))
         finally:
             self._inflight.difference_update(batch.ids)
@@ -149,12 +281,12 @@ class Deliverer:
     async def _deliver(self, batch: Claimed) -> None:
         pixel = self.pixels.get(batch.pixel_id)
         if pixel is None:
-            await self.outbox.settle(batch.ids, "dead", None, reason="pixel no longer configured")
-            self.metrics.delivered.labels(batch.pixel_id, "dead").inc(len(batch.ids))
+            await self.outbox.settle(batch.ids, Status.DEAD, None, reason="pixel no longer configured")
+            self.metrics.delivered.labels(batch.pixel_id, Status.DEAD).inc(len(batch.ids))
             return
         if self.settings.dry_run:
-            await self.outbox.settle(batch.ids, "dry_run", None, reason="delivery.dry_run is on", count_attempt=False)
-            self.metrics.delivered.labels(pixel.pixel_id, "dry_run").inc(len(batch.ids))
+            await self.outbox.settle(batch.ids, Status.DRY_RUN, None, reason="delivery.dry_run is on", count_attempt=False)
+            self.metrics.delivered.labels(pixel.pixel_id, Status.DRY_RUN).inc(len(batch.ids))
             return
         outcome = await self._post(pixel, build_request(pixel, batch.events, batch.test_event_code))
         self.metrics.requests.labels(pixel.pixel_id, outcome.result).inc()
@@ -164,34 +296,36 @@ class Deliverer:
         await self._settle(pixel, batch, outcome)
 
     async def _settle(self, pixel: TikTokPixel, batch: Claimed, outcome: Outcome) -> None:
-        count = lambda n, what: self.metrics.delivered.labels(pixel.pixel_id, what).inc(n)  # noqa: E731
+        def count(n: int, outcome: str) -> None:
+            self.metrics.delivered.labels(pixel.pixel_id, outcome).inc(n)
+
         if outcome.result == "delivered":
-            await self.outbox.settle(batch.ids, "delivered", outcome.response)
-            count(len(batch.ids), "delivered")
+            await self.outbox.settle(batch.ids, Status.DELIVERED, outcome.response)
+            count(len(batch.ids), Status.DELIVERED)
         elif outcome.result == "dead" and outcome.bad_index is not None and len(batch.ids) > 1 \
                 and outcome.bad_index < len(batch.ids):
             bad = batch.ids[outcome.bad_index]
             rest = [i for i in batch.ids if i != bad]
-            await self.outbox.settle([bad], "dead", outcome.response, reason="rejected by TikTok")
-            await self.outbox.settle(rest, "retrying", outcome.response, reason="batch had a rejected event",
+            await self.outbox.settle([bad], Status.DEAD, outcome.response, reason="rejected by TikTok")
+            await self.outbox.settle(rest, Status.RETRYING, outcome.response, reason="batch had a rejected event",
                                      count_attempt=False)
-            count(1, "dead")
+            count(1, Status.DEAD)
         elif outcome.result == "dead":
-            await self.outbox.settle(batch.ids, "dead", outcome.response, reason="rejected by TikTok")
-            count(len(batch.ids), "dead")
+            await self.outbox.settle(batch.ids, Status.DEAD, outcome.response, reason="rejected by TikTok")
+            count(len(batch.ids), Status.DEAD)
         else:
             # each row keeps its own attempt count: events that joined late are not given up early
             last = self.settings.max_attempts - 1
             spent = [i for i, n in zip(batch.ids, batch.attempts, strict=True) if n >= last]
             again = [i for i, n in zip(batch.ids, batch.attempts, strict=True) if n < last]
             if spent:
-                await self.outbox.settle(spent, "dead", outcome.response,
+                await self.outbox.settle(spent, Status.DEAD, outcome.response,
                                          reason=f"gave up after {self.settings.max_attempts} attempts")
-                count(len(spent), "dead")
+                count(len(spent), Status.DEAD)
             if again:
                 until = time.time() + backoff(max(batch.attempts) + 1, self.settings)
                 self._paused[pixel.pixel_id] = max(until, self._paused.get(pixel.pixel_id, 0.0))
-                await self.outbox.settle(again, "retrying", outcome.response, reason="transient failure",
+                await self.outbox.settle(again, Status.RETRYING, outcome.response, reason="transient failure",
                                          next_attempt_at=self._paused[pixel.pixel_id])
                 count(len(again), "retry")
 

@@ -4,6 +4,9 @@ The rows are the outbox's own (one per event and pixel), so what a tester reads 
 what was queued and sent: the verdict and its deciding signals, what the scrubber removed
 (paths and kinds), the payload TikTok got, and TikTok's answer. Read from the CLI
 (`pixelscleared events`), or from `/_pc/events` on the running sidecar.
+
+This module is the reader's side: filters from a URL or the command line, the one-line format,
+and the command. The queries themselves belong to `outbox.py`, the table's owner.
 """
 
 from __future__ import annotations
@@ -13,27 +16,16 @@ import json
 import sqlite3
 import sys
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-COLUMNS = ("id", "created_at", "updated_at", "event_id", "pixel_id", "event_name", "source", "verdict",
-           "consent_sources", "removed", "status", "reason", "payload", "test_event_code", "attempts",
-           "next_attempt_at", "response")
-_JSON_COLUMNS = {"consent_sources", "removed", "payload", "response"}
-STATUSES = ("queued", "retrying", "delivered", "dead", "dropped", "dry_run")
+from pixelscleared.outbox import EventsQuery, Status, connect_existing, requeue_dead, select_events
+
+STATUSES = tuple(str(s) for s in Status)
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
-    event_id: str = ""
-    pixel_id: str = ""
-    status: str = ""
-    limit: int = 100
-
-
-def parse_query(params: dict[str, str]) -> Query:
+def parse_query(params: dict[str, str]) -> EventsQuery:
     """From URL query parameters; raises ValueError with a readable reason."""
     status = params.get("status", "")
     if status and status not in STATUSES:
@@ -44,49 +36,7 @@ def parse_query(params: dict[str, str]) -> Query:
         raise ValueError("limit must be a number") from None
     if not 1 <= limit <= 1000:
         raise ValueError("limit must be between 1 and 1000")
-    return Query(params.get("event_id", ""), params.get("pixel_id", ""), status, limit)
-
-
-def _where(q: Query, *always: str) -> tuple[str, list[str]]:
-    where, args = list(always), []
-    for column in ("event_id", "pixel_id", "status"):
-        if value := getattr(q, column):
-            where.append(f"{column} = ?")
-            args.append(value)
-    return (" WHERE " + " AND ".join(where)) if where else "", args
-
-
-def fetch(conn: sqlite3.Connection, q: Query) -> list[dict[str, Any]]:
-    where, args = _where(q)
-    rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM events{where} ORDER BY id DESC LIMIT ?",
-                        [*args, q.limit]).fetchall()
-    return [_row(r) for r in rows]
-
-
-def requeue(conn: sqlite3.Connection, q: Query, now: float) -> int:
-    """Put dead events (those matching `q`) back in the queue, attempts reset; how many.
-
-    For after the cause is fixed (a rotated access token, a TikTok outage longer than the
-    retries): the same payload and event_id go again, which TikTok deduplicates. Dropped
-    events have no payload and stay as they are.
-    """
-    where, args = _where(Query(q.event_id, q.pixel_id), "status = 'dead'", "payload IS NOT NULL")
-    with conn:
-        return conn.execute(
-            "UPDATE events SET status = 'queued', attempts = 0, next_attempt_at = 0,"
-            f" reason = 'requeued by the operator', updated_at = ?{where}", [now, *args]).rowcount
-
-
-def summary(conn: sqlite3.Connection) -> dict[str, int]:
-    return dict(conn.execute("SELECT status, COUNT(*) FROM events GROUP BY status").fetchall())
-
-
-def _row(values: tuple[Any, ...]) -> dict[str, Any]:
-    row = dict(zip(COLUMNS, values, strict=True))
-    for column in _JSON_COLUMNS:
-        if row[column] is not None:
-            row[column] = json.loads(row[column])
-    return row
+    return EventsQuery(params.get("event_id", ""), params.get("pixel_id", ""), status, limit)
 
 
 def format_line(row: dict[str, Any]) -> str:
@@ -126,12 +76,12 @@ def _limit(text: str) -> int:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _filters(q: Query) -> str:
+def _filters(q: EventsQuery) -> str:
     """The filters a query sets, as `event_id=…, status=…` ("" for none)."""
     return ", ".join(f"{name}={value}" for name in ("event_id", "pixel_id", "status") if (value := getattr(q, name)))
 
 
-def no_match_line(q: Query, db: Path) -> str:
+def no_match_line(q: EventsQuery, db: Path) -> str:
     """Said instead of empty output, so "nothing matched" is not mistaken for "nothing ran"."""
     return f"no events match ({filters})" if (filters := _filters(q)) else f"no events yet in {db}"
 
@@ -149,13 +99,13 @@ def main(args: argparse.Namespace) -> int:
     if not db.is_file():
         print(f"error: no events log at {db} (has the sidecar run with this config?)", file=sys.stderr)
         return 1
-    q = Query(args.event_id, args.pixel_id, args.status, args.limit)
+    q = EventsQuery(args.event_id, args.pixel_id, args.status, args.limit)
     if args.requeue:
         return _requeue(db, q)
     try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        conn = connect_existing(db, read_only=True)
         try:
-            rows = fetch(conn, q)
+            rows = select_events(conn, q)
         finally:
             conn.close()
     except sqlite3.DatabaseError as e:
@@ -168,19 +118,19 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _requeue(db: Path, q: Query) -> int:
-    if q.status not in ("", "dead"):
+def _requeue(db: Path, q: EventsQuery) -> int:
+    if q.status not in ("", Status.DEAD):
         print("error: --requeue sends dead events again; --status can only be dead", file=sys.stderr)
         return 2
     try:
-        conn = sqlite3.connect(db, timeout=10)  # the running sidecar writes too: wait for its lock
+        conn = connect_existing(db, read_only=False)
         try:
-            n = requeue(conn, q, time.time())
+            n = requeue_dead(conn, q, time.time())
         finally:
             conn.close()
     except sqlite3.DatabaseError as e:
         print(f"error: cannot update the events log at {db}: {e}", file=sys.stderr)
         return 1
-    which = f" ({filters})" if (filters := _filters(Query(q.event_id, q.pixel_id))) else ""
+    which = f" ({filters})" if (filters := _filters(EventsQuery(q.event_id, q.pixel_id))) else ""
     print(f"requeued {n} dead event{'' if n == 1 else 's'}{which}" if n else f"no dead events to requeue{which}")
     return 0

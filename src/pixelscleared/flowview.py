@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mitmproxy import ctx, hooks, http
 
-from pixelscleared.outbox import PENDING, Outbox
+from pixelscleared.outbox import PENDING, FateKey
 
 logger = logging.getLogger("pixelscleared")
 MARK = ":shield:"
@@ -28,6 +28,14 @@ def items(removed: list[dict[str, str]]) -> str:
     if len(removed) > MAX_ITEMS_IN_COMMENT:
         shown.append(f"… {len(removed) - MAX_ITEMS_IN_COMMENT} more in the flow metadata")
     return ", ".join(shown)
+
+
+def call_note(source: str, forwarded: bool, forward_removed: list[dict[str, str]], problem: str) -> str:
+    """What became of a tracking call itself: `ga4 call forwarded to the origin without url.query.email (email)`."""
+    fate = "forwarded to the origin" if forwarded else "answered by the sidecar"
+    if forward_removed:
+        fate += " without " + items(forward_removed)
+    return f"{source} call {fate}" + (f"; {problem}" if problem else "")
 
 
 def annotate(flow: http.HTTPFlow, accepted: list[dict[str, Any]], note: str = "", *,
@@ -58,22 +66,6 @@ def describe(meta: dict[str, Any]) -> str:
     return "PixelsCleared: " + " | ".join(parts)
 
 
-def _outbox_fates(conn: sqlite3.Connection, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:
-    """(event_id, pixel_id, event_name) → status[: reason], read on the outbox thread."""
-    found: dict[tuple[str, str, str], str] = {}
-    wanted = set(keys)
-    ids = sorted({k[0] for k in keys})
-    for i in range(0, len(ids), 500):
-        chunk = ids[i:i + 500]
-        rows = conn.execute("SELECT event_id, pixel_id, event_name, status, reason FROM events"
-                            f" WHERE event_id IN ({','.join('?' * len(chunk))})", chunk)
-        for event_id, pixel_id, name, status, reason in rows:
-            if (event_id, pixel_id, name) in wanted:
-                found[(event_id, pixel_id, name)] = f"{status}: {reason}" if reason and status != "delivered" \
-                    else status
-    return found
-
-
 class FateWatch:
     """Brings the comments of recent flows up to date once their events are delivered or given up.
 
@@ -86,8 +78,8 @@ class FateWatch:
     MAX_FLOWS = 500
     MAX_AGE_S = 600.0
 
-    def __init__(self, outbox: Outbox):
-        self.outbox = outbox
+    def __init__(self, read_fates: Callable[[list[FateKey]], Awaitable[dict[FateKey, str]]]):
+        self.read_fates = read_fates  # the outbox rows' `status[: reason]`, read off the event loop
         self.flows: dict[str, tuple[http.HTTPFlow, float]] = {}  # flow id → (flow, watched since)
         self._task: asyncio.Task[None] | None = None
 
@@ -128,7 +120,7 @@ class FateWatch:
                 watched.append((flow, since, meta))
         keys = [(a["event_id"], pixel, a["event"]) for _, _, meta in watched
                 for a in meta["events"] for pixel in a["pixels"]]
-        fates = await self.outbox.query(_outbox_fates, keys) if keys else {}
+        fates = await self.read_fates(keys) if keys else {}
         changed = []
         now = time.monotonic()
         for flow, since, meta in watched:

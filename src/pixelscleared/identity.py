@@ -11,15 +11,34 @@ import hashlib
 import ipaddress
 import re
 import secrets
+from typing import Literal
 
-from pixelscleared.config import Identity
+from pydantic import Field, SecretStr, field_validator
+
 from pixelscleared.consent import Verdict
 from pixelscleared.event import CapturedEvent, RequestFacts
+from pixelscleared.model import Settings, cookie_name, networks
 
 _HEX64 = re.compile(r"[a-f0-9]{64}")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_HOPS = 32  # a longer forwarding chain is forged or broken: stop walking
+
+
+class IdentitySettings(Settings):
+    """The `identity:` section: how the client IP and external ID are derived."""
+
+    ip: Literal["sha256", "plain", "omit"] = "sha256"
+    trusted_proxies: list[str] = Field(default_factory=list)
+    salt: SecretStr = SecretStr("")
+    session_cookie: str = ""
+    visitor_cookie: str = ""  # set by the sidecar after consent when there is no session cookie
+    visitor_cookie_max_age_days: int = Field(395, ge=1, le=400)  # ~13 months; browsers cap at 400
+    send_ttclid: bool = False
+    send_ttp: bool = False
+
+    _cookie_names = field_validator("session_cookie", "visitor_cookie")(cookie_name)
+    _networks = field_validator("trusted_proxies")(networks)
 
 
 def sha256_hex(value: str) -> str:
@@ -88,7 +107,7 @@ def _parse_ip(text: str) -> IPAddress | None:
 
 
 def cookie_value(cookie_header: str, name: str) -> str:
-    """First value of a cookie; split on `;` only (consent-signals.md)."""
+    """First value of a cookie. Split on `;` only: CMP values hold `,` and `=` (OneTrust, CookieYes)."""
     for part in cookie_header.split(";"):
         k, sep, v = part.partition("=")
         if sep and k.strip() == name:
@@ -100,7 +119,7 @@ def cookie_value(cookie_header: str, name: str) -> str:
 class IdentityResolver:
     """Parsed once from `identity:`; answers per event without touching the network or disk."""
 
-    def __init__(self, settings: Identity):
+    def __init__(self, settings: IdentitySettings):
         self.settings = settings
         self.trusted: list[Network] = [ipaddress.ip_network(c, strict=False) for c in settings.trusted_proxies]
         self._salt = settings.salt.get_secret_value()

@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 import structlog
+
+from pixelscleared.model import Settings
 
 REDACTED = "[redacted]"
 # `extra=` of an error about one flow (logged and counted, the site unaffected). mitmproxy's
@@ -19,6 +21,11 @@ REDACTED = "[redacted]"
 # window must not take the proxy down (see `not_one_flow`).
 ONE_FLOW = {"pixelscleared_one_flow": True}
 _secrets: set[str] = set()
+
+
+class LogSettings(Settings):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
 
 
 def register_secrets(values: Iterable[str]) -> None:
@@ -104,4 +111,4 @@ def not_one_flow(record: logging.LogRecord) -> bool:
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
-    return structlog.get_logger(name)
+    return structlog.stdlib.get_logger(name)

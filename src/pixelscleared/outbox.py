@@ -4,6 +4,9 @@
 task moves the buffer to SQLite on one dedicated thread every few milliseconds, so the proxy's
 event loop never waits on the disk. Each row is one event's fate for one pixel: the deliverer
 moves it on (queued → delivered / retrying / dead), and the events log reads the same rows.
+
+This module owns the `events` table: its schema, the `Status` names and every query. The
+events log (CLI, admin page) and the mitmweb annotations call the functions here.
 """
 
 from __future__ import annotations
@@ -13,16 +16,42 @@ import json
 import logging
 import sqlite3
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from pixelscleared.metrics import Metrics
+from pixelscleared.model import Settings
 
 logger = logging.getLogger(__name__)
 
-SCHEMA = """
+
+class OutboxSettings(Settings):
+    path: Path = Path(".pixelscleared/outbox.sqlite")
+    max_buffered: int = Field(10_000, ge=1)
+    flush_interval_ms: int = Field(20, ge=1, le=10_000)
+
+
+class Status(StrEnum):
+    """An event's fate for one pixel, as stored and shown."""
+
+    QUEUED = "queued"        # waiting for its first send
+    RETRYING = "retrying"    # a send failed for a reason that may pass
+    DELIVERED = "delivered"  # TikTok answered code 0
+    DEAD = "dead"            # can never succeed as it is (or out of attempts)
+    DROPPED = "dropped"      # never sent: no pixel, consent, scrubbing failed, outbox full
+    DRY_RUN = "dry_run"      # shaped and logged, not sent (delivery.dry_run)
+
+
+PENDING = (Status.QUEUED, Status.RETRYING)  # the deliverer's work
+_PENDING_SQL = f"status IN ({','.join(repr(str(s)) for s in PENDING)})"
+
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS events (
     id              INTEGER PRIMARY KEY,
     created_at      REAL NOT NULL,
@@ -33,21 +62,24 @@ CREATE TABLE IF NOT EXISTS events (
     source          TEXT NOT NULL,
     verdict         TEXT NOT NULL,
     consent_sources TEXT NOT NULL,   -- JSON list of signal names (never cookie values)
-    removed         TEXT NOT NULL,   -- JSON list of {path, kind} (never the values)
-    status          TEXT NOT NULL,   -- queued | retrying | delivered | dead | dropped | dry_run
+    removed         TEXT NOT NULL,   -- JSON list of {{path, kind}} (never the values)
+    status          TEXT NOT NULL,   -- a Status
     reason          TEXT NOT NULL DEFAULT '',
     payload         TEXT,            -- JSON: the exact data[] entry sent to TikTok
     test_event_code TEXT NOT NULL DEFAULT '',
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at REAL NOT NULL DEFAULT 0,
-    response        TEXT,            -- JSON: TikTok's last answer {http_status, code, message, request_id}
+    response        TEXT,            -- JSON: TikTok's last answer {{http_status, code, message, request_id}}
     UNIQUE (pixel_id, event_name, event_id)
 );
-CREATE INDEX IF NOT EXISTS events_due ON events (next_attempt_at) WHERE status IN ('queued', 'retrying');
+CREATE INDEX IF NOT EXISTS events_due ON events (next_attempt_at) WHERE {_PENDING_SQL};
 CREATE INDEX IF NOT EXISTS events_event_id ON events (event_id);
 CREATE INDEX IF NOT EXISTS events_updated ON events (updated_at);
 """
-PENDING = ("queued", "retrying")
+COLUMNS = ("id", "created_at", "updated_at", "event_id", "pixel_id", "event_name", "source", "verdict",
+           "consent_sources", "removed", "status", "reason", "payload", "test_event_code", "attempts",
+           "next_attempt_at", "response")
+_JSON_COLUMNS = frozenset({"consent_sources", "removed", "payload", "response"})
 
 
 @dataclass(slots=True)
@@ -61,7 +93,7 @@ class OutboxRow:
     verdict: str
     consent_sources: list[str]
     removed: list[dict[str, str]]
-    status: str  # "queued" or "dropped"
+    status: Status  # QUEUED or DROPPED: the pipeline's decision
     reason: str = ""
     payload: dict[str, Any] | None = None
     test_event_code: str = ""
@@ -79,7 +111,18 @@ class Claimed:
     attempts: list[int]
 
 
+@dataclass(frozen=True, slots=True)
+class EventsQuery:
+    """Filters on the events log; empty means any."""
+
+    event_id: str = ""
+    pixel_id: str = ""
+    status: str = ""
+    limit: int = 100
+
+
 def connect(path: Path) -> sqlite3.Connection:
+    """The sidecar's own connection: creates the file and schema (blocking: on the outbox thread)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -87,6 +130,77 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA busy_timeout=5000")
     conn.executescript(SCHEMA)
     return conn
+
+
+def connect_existing(path: Path, *, read_only: bool) -> sqlite3.Connection:
+    """Another process's connection to a running (or stopped) sidecar's file (the CLI)."""
+    if read_only:
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    return sqlite3.connect(path, timeout=10)  # the running sidecar writes too: wait for its lock
+
+
+# --- queries: each takes a connection, so the CLI and the outbox thread share them -----------
+
+def _where(q: EventsQuery, *always: str) -> tuple[str, list[str]]:
+    where, args = list(always), []
+    for column in ("event_id", "pixel_id", "status"):
+        if value := getattr(q, column):
+            where.append(f"{column} = ?")
+            args.append(value)
+    return (" WHERE " + " AND ".join(where)) if where else "", args
+
+
+def select_events(conn: sqlite3.Connection, q: EventsQuery) -> list[dict[str, Any]]:
+    """The newest rows matching `q`, newest first, JSON columns decoded."""
+    where, args = _where(q)
+    rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM events{where} ORDER BY id DESC LIMIT ?",
+                        [*args, q.limit]).fetchall()
+    return [_decoded(r) for r in rows]
+
+
+def _decoded(values: tuple[Any, ...]) -> dict[str, Any]:
+    row = dict(zip(COLUMNS, values, strict=True))
+    for column in _JSON_COLUMNS:
+        if row[column] is not None:
+            row[column] = json.loads(row[column])
+    return row
+
+
+def count_statuses(conn: sqlite3.Connection) -> dict[str, int]:
+    return dict(conn.execute("SELECT status, COUNT(*) FROM events GROUP BY status").fetchall())
+
+
+def requeue_dead(conn: sqlite3.Connection, q: EventsQuery, now: float) -> int:
+    """Put dead events (those matching `q`'s event and pixel) back in the queue, attempts reset; how many.
+
+    For after the cause is fixed (a rotated access token, a TikTok outage longer than the
+    retries): the same payload and event_id go again, which TikTok deduplicates. Dropped
+    events have no payload and stay as they are.
+    """
+    where, args = _where(EventsQuery(q.event_id, q.pixel_id), f"status = '{Status.DEAD}'", "payload IS NOT NULL")
+    with conn:
+        return conn.execute(
+            f"UPDATE events SET status = '{Status.QUEUED}', attempts = 0, next_attempt_at = 0,"
+            f" reason = 'requeued by the operator', updated_at = ?{where}", [now, *args]).rowcount
+
+
+FateKey = tuple[str, str, str]  # (event_id, pixel_id, event_name): one row
+
+
+def select_fates(conn: sqlite3.Connection, keys: Iterable[FateKey]) -> dict[FateKey, str]:
+    """Each row's `status[: reason]` (the reason of a delivered row is not shown)."""
+    found: dict[FateKey, str] = {}
+    wanted = set(keys)
+    ids = sorted({k[0] for k in wanted})
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        rows = conn.execute("SELECT event_id, pixel_id, event_name, status, reason FROM events"
+                            f" WHERE event_id IN ({','.join('?' * len(chunk))})", chunk)
+        for event_id, pixel_id, name, status, reason in rows:
+            if (event_id, pixel_id, name) in wanted:
+                found[(event_id, pixel_id, name)] = f"{status}: {reason}" \
+                    if reason and status != Status.DELIVERED else status
+    return found
 
 
 class Outbox:
@@ -123,9 +237,10 @@ class Outbox:
         # Nothing is "in flight" after a restart; rows stay pending and are sent again with the
         # same event_id, which TikTok deduplicates.
         assert self._conn is not None
-        self._conn.execute("UPDATE events SET next_attempt_at = 0 WHERE status IN ('queued','retrying')")
+        self._conn.execute(f"UPDATE events SET next_attempt_at = 0 WHERE {_PENDING_SQL}")
 
-    async def _run(self, fn: Any, *args: Any) -> Any:
+    async def _run[*Ts, R](self, fn: Callable[[*Ts], R], *args: *Ts) -> R:
+        """`fn(*args)` on the outbox's one thread: SQLite calls never run on the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self._exec, fn, *args)
 
     # -- write path (called from proxy hooks: never blocks) ---------------------------------
@@ -162,7 +277,7 @@ class Outbox:
             self._has_data.set()
             raise
         self.metrics.outbox_buffered.set(len(self._buffer))
-        queued = [r for r in rows if r.status == "queued"]
+        queued = [r for r in rows if r.status == Status.QUEUED]
         for r in queued:
             self.metrics.enqueued.labels(r.pixel_id).inc()
         if inserted < len(rows):
@@ -202,14 +317,14 @@ class Outbox:
         # The first due row not already in flight picks the (pixel, test code) group.
         skip = f" AND pixel_id NOT IN ({','.join('?' * len(skip_pixels))})" if skip_pixels else ""
         candidates = self._conn.execute(
-            "SELECT id, pixel_id, test_event_code FROM events WHERE status IN ('queued','retrying')"
+            f"SELECT id, pixel_id, test_event_code FROM events WHERE {_PENDING_SQL}"
             f" AND next_attempt_at <= ?{skip} ORDER BY next_attempt_at, id LIMIT ?",
             (now, *skip_pixels, len(exclude) + 1))
         first = next((c[1:] for c in candidates if c[0] not in exclude), None)
         if first is None:
             return None
         rows = self._conn.execute(
-            "SELECT id, payload, attempts FROM events WHERE status IN ('queued','retrying')"
+            f"SELECT id, payload, attempts FROM events WHERE {_PENDING_SQL}"
             " AND next_attempt_at <= ? AND pixel_id = ? AND test_event_code = ? ORDER BY id LIMIT ?",
             (now, first[0], first[1], limit + len(exclude)),
         ).fetchall()
@@ -226,25 +341,25 @@ class Outbox:
         assert self._conn is not None
         skip = f" AND pixel_id NOT IN ({','.join('?' * len(skip_pixels))})" if skip_pixels else ""
         row = self._conn.execute(
-            f"SELECT MIN(next_attempt_at) FROM events WHERE status IN ('queued','retrying'){skip}",
+            f"SELECT MIN(next_attempt_at) FROM events WHERE {_PENDING_SQL}{skip}",
             tuple(skip_pixels)).fetchone()
-        return row[0]
+        return None if row[0] is None else float(row[0])
 
     async def pending_count(self) -> int:
         return await self._run(self._pending_count)
 
     def _pending_count(self) -> int:
         assert self._conn is not None
-        return self._conn.execute("SELECT COUNT(*) FROM events WHERE status IN ('queued','retrying')").fetchone()[0]
+        return int(self._conn.execute(f"SELECT COUNT(*) FROM events WHERE {_PENDING_SQL}").fetchone()[0])
 
-    async def settle(self, ids: list[int], status: str, response: dict[str, Any] | None, *,
+    async def settle(self, ids: list[int], status: Status, response: dict[str, Any] | None, *,
                      reason: str = "", next_attempt_at: float = 0, count_attempt: bool = True) -> None:
         """Record an outcome for rows: delivered, retrying (with when), dead or dry_run."""
         await self._run(self._settle, ids, status, response, reason, next_attempt_at, count_attempt)
         if status not in PENDING:
             self.metrics.outbox_pending.dec(len(ids))
 
-    def _settle(self, ids: list[int], status: str, response: dict[str, Any] | None, reason: str,
+    def _settle(self, ids: list[int], status: Status, response: dict[str, Any] | None, reason: str,
                 next_attempt_at: float, count_attempt: bool) -> None:
         assert self._conn is not None
         resp = json.dumps(response) if response is not None else None
@@ -263,13 +378,28 @@ class Outbox:
         assert self._conn is not None
         with self._conn:
             return self._conn.execute(
-                "DELETE FROM events WHERE status NOT IN ('queued','retrying') AND updated_at < ?", (cutoff,)
+                f"DELETE FROM events WHERE NOT {_PENDING_SQL} AND updated_at < ?", (cutoff,)
             ).rowcount
 
-    async def query(self, fn: Any, *args: Any) -> Any:
+    # -- reading the events log (admin endpoints, mitmweb annotations) ---------------------
+    async def events(self, q: EventsQuery) -> list[dict[str, Any]]:
+        return await self.query(select_events, q)
+
+    async def counts(self) -> dict[str, int]:
+        return await self.query(count_statuses)
+
+    async def fates(self, keys: list[FateKey]) -> dict[FateKey, str]:
+        return await self.query(select_fates, keys)
+
+    async def query[*Ts, R](self, fn: Callable[[sqlite3.Connection, *Ts], R], *args: *Ts) -> R:
         """Run a read-only query function `fn(conn, *args)` on the outbox thread.
 
         Waits for `open()`: an admin request can arrive while the proxy is still starting.
         """
         await self._opened.wait()
-        return await self._run(lambda: fn(self._conn, *args))
+        return await self._run(lambda: fn(self._connection(), *args))
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError("the outbox is closed")
+        return self._conn

@@ -1,29 +1,31 @@
-"""The pipeline: capture → consent → scrub → shape → outbox → deliver → events log.
+"""The pipeline: capture → consent → scrub → identity → shape → decide → outbox → deliver → events log.
 
-Built once from a validated Config. `accept()` runs the inline stages for one request and
-only appends to the outbox buffer, so it is safe on the proxy's hot path; `start()` runs the
-background stages (outbox writer, deliverer, retention).
+Built once from a validated Config. The inline stages (`collect`, `tracking_call`, `accept`)
+only compute and append to the outbox buffer, so they are safe on the proxy's hot path;
+`start()` runs the background stages (outbox writer, deliverer, retention). This class is also
+the one door the proxy glue and the admin endpoints use: they never reach into a stage.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from pixelscleared import logs
-from pixelscleared.capture import CaptureError, Forwarded, Route, scrub_forwarded
+from pixelscleared.capture import CaptureError, Forwarded, Route, parse_collect, scrub_forwarded
 from pixelscleared.config import Config
 from pixelscleared.consent import ConsentEngine, Verdict
+from pixelscleared.decide import Decision, Drop, decide
 from pixelscleared.deliver import Deliverer
 from pixelscleared.event import CapturedEvent, RequestFacts
 from pixelscleared.identity import IdentityResolver
 from pixelscleared.metrics import Metrics
-from pixelscleared.outbox import Outbox, OutboxRow
-from pixelscleared.scrub import Removed, ScrubError, Scrubber
-from pixelscleared.shape import shape_event, tiktok_event_name, wants
+from pixelscleared.outbox import EventsQuery, FateKey, Outbox, Status
+from pixelscleared.scrub import Scrubber, ScrubError
+from pixelscleared.scrub.event import ScrubbedEvent, scrub_event
+from pixelscleared.shape import shape_event
 
 logger = logging.getLogger(__name__)
 RETENTION_S = 7 * 24 * 3600
@@ -55,9 +57,6 @@ class TrackingCall:
     problem: str = ""
 
 
-NO_PIXEL = "-"  # the pixel id of an events log row for an event no pixel takes
-
-
 class Pipeline:
     def __init__(self, cfg: Config):
         self.cfg = cfg
@@ -73,6 +72,99 @@ class Pipeline:
             [p.access_token.get_secret_value() for p in cfg.destinations.tiktok]
             + [cfg.identity.salt.get_secret_value(), cfg.admin.token.get_secret_value()]
         )
+
+    # -- inline stages (hot path: no I/O) -------------------------------------------------
+    def collect(self, body: bytes, facts: RequestFacts) -> list[Accepted]:
+        """A call to our collect endpoint; raises CaptureError (counted) when it cannot be read."""
+        try:
+            events = parse_collect(body, facts)
+        except CaptureError:
+            self.metrics.dropped.labels("bad_collect_call").inc()
+            raise
+        return self.accept(events, facts)
+
+    def tracking_call(self, route: Route, method: str, path_qs: str, content_type: str, body: bytes,
+                      facts: RequestFacts) -> TrackingCall:
+        """Capture events from the call; scrub the call itself when it continues to the origin."""
+        problem = ""
+        try:
+            events = route.parse(method, path_qs.partition("?")[2], body, facts)
+        except CaptureError as e:
+            self.metrics.dropped.labels("bad_tracking_call").inc()
+            events, problem = [], f"{route.source}: {e}"
+        accepted = self.accept(events, facts) if events else []
+        if not route.forward:
+            return TrackingCall(accepted, None, problem)
+        try:
+            forward = scrub_forwarded(self.scrubber, path_qs, content_type, body)
+        except ScrubError as e:
+            # Fail closed: a call we cannot clean is answered here, never passed on.
+            self.metrics.dropped.labels("forward_scrub_failed").inc()
+            return TrackingCall(accepted, None, problem or f"not forwarded: {e}")
+        for r in forward.removed:
+            self.metrics.removed.labels(r.kind).inc()
+        return TrackingCall(accepted, forward, problem)
+
+    def accept(self, events: list[CapturedEvent], facts: RequestFacts) -> list[Accepted]:
+        """Captured events of one request; consent is read once for all of them."""
+        verdict = self.consent.evaluate(facts.cookie_header, facts.headers)
+        self.metrics.verdicts.labels(verdict.state).inc()
+        return [self._accept_one(event, verdict, facts) for event in events]
+
+    def _accept_one(self, event: CapturedEvent, verdict: Verdict, facts: RequestFacts) -> Accepted:
+        """One event down the chain. Every fate, sent or not, becomes events log rows."""
+        self.metrics.captured.labels(event.source).inc()
+        scrubbed = scrub_event(self.scrubber, event)                         # scrub: fails closed
+        user, limited = self.identity.user(verdict, facts, scrubbed.event)   # identity, by consent
+        payload = shape_event(scrubbed.event, user, limited)                 # shape: TikTok's event
+        decision = decide(event.name, scrubbed, verdict, payload,            # decide: a row per pixel
+                          self.cfg.destinations.tiktok, self.cfg.unconsented)
+        self._count(scrubbed, decision)
+        return self._queue(scrubbed, verdict, decision)                      # outbox
+
+    def _count(self, scrubbed: ScrubbedEvent, decision: Decision) -> None:
+        if scrubbed.ok:
+            for r in scrubbed.removed:
+                self.metrics.removed.labels(r.kind).inc()
+        if decision.drop is not None:
+            self.metrics.dropped.labels(decision.drop).inc()
+        if decision.drop == Drop.SCRUB_FAILED:
+            logger.warning("scrub failed, event %s not sent: %s", scrubbed.event.event_id, scrubbed.problem)
+
+    def _queue(self, scrubbed: ScrubbedEvent, verdict: Verdict, decision: Decision) -> Accepted:
+        first = decision.rows[0]
+        acc = Accepted(first.event_id, first.event_name, verdict.state, list(verdict.sources), first.removed)
+        for row in decision.rows:
+            fate = f"{row.status}: {row.reason}" if row.reason else str(row.status)
+            acc.pixels[row.pixel_id] = fate if self.outbox.put(row) else f"{Status.DROPPED}: outbox buffer full"
+        return acc
+
+    def visitor_cookie(self, facts: RequestFacts) -> str | None:
+        """A Set-Cookie value for the sidecar's own visitor id (consent granted, none yet), or None."""
+        if not self.cfg.identity.visitor_cookie:
+            return None
+        verdict = self.consent.evaluate(facts.cookie_header, facts.headers)
+        return self.identity.visitor_cookie_to_set(verdict, facts)
+
+    def is_trusted_proxy(self, peer: str) -> bool:
+        return self.identity.is_trusted_proxy(peer)
+
+    # -- what the glue and the admin endpoints read or count --------------------------------
+    def count_drop(self, reason: str) -> None:
+        self.metrics.dropped.labels(reason).inc()
+
+    def count_hook_error(self, hook: str) -> None:
+        self.metrics.addon_errors.labels(hook).inc()
+
+    def metrics_text(self) -> bytes:
+        return self.metrics.render()
+
+    async def events(self, q: EventsQuery) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """The events log's rows matching `q`, and the count of every status."""
+        return await self.outbox.events(q), await self.outbox.counts()
+
+    async def fates(self, keys: list[FateKey]) -> dict[FateKey, str]:
+        return await self.outbox.fates(keys)
 
     # -- background stages -----------------------------------------------------------------
     async def start(self) -> None:
@@ -99,131 +191,3 @@ class Pipeline:
                 await self.outbox.prune(RETENTION_S)
             except Exception:
                 logger.exception("events log pruning failed")
-
-    # -- inline stages (hot path: no I/O) -------------------------------------------------
-    def accept(self, events: list[CapturedEvent], facts: RequestFacts) -> list[Accepted]:
-        verdict = self.consent.evaluate(facts.cookie_header, facts.headers)
-        self.metrics.verdicts.labels(verdict.state).inc()
-        return [self._accept_one(event, verdict, facts) for event in events]
-
-    def _accept_one(self, event: CapturedEvent, verdict: Verdict, facts: RequestFacts) -> Accepted:
-        self.metrics.captured.labels(event.source).inc()
-        # ids are cleaned first: they are stored, logged and shown before anything else is scrubbed
-        targets = [p for p in self.cfg.destinations.tiktok if wants(p, event.name)]
-        event, id_removed, name_problem = self.scrub_ids(event)
-        name = tiktok_event_name(event.name)
-        acc = Accepted(event.event_id, name, verdict.state, list(verdict.sources), [])
-
-        def row(pixel_id: str, status: str, reason: str = "", payload: dict[str, Any] | None = None,
-                test_event_code: str = "") -> None:
-            stored = self.outbox.put(OutboxRow(event.event_id, pixel_id, name, event.source, verdict.state,
-                                               list(verdict.sources), acc.removed, status, reason, payload,
-                                               test_event_code))
-            if not stored:
-                status, reason = "dropped", "outbox buffer full"
-            acc.pixels[pixel_id] = status if not reason else f"{status}: {reason}"
-
-        if not targets:
-            # recorded like any other fate: a tester looking for the event finds why it went nowhere
-            self.metrics.dropped.labels("no_pixel_for_event").inc()
-            row(NO_PIXEL, "dropped", "no pixel takes this event")
-            return acc
-        try:
-            if name_problem:
-                raise ScrubError(name_problem)
-            clean, removed = self.scrub(event)
-            removed = id_removed + removed
-        except ScrubError as e:
-            # Fail closed: nothing of this event leaves.
-            self.metrics.dropped.labels("scrub_failed").inc()
-            logger.warning("scrub failed, event %s not sent: %s", event.event_id, e)
-            for p in targets:
-                row(p.pixel_id, "dropped", f"scrub failed: {e}")
-            return acc
-        acc.removed = [r.as_dict() for r in removed]
-        for r in removed:
-            self.metrics.removed.labels(r.kind).inc()
-        if verdict.state != "granted" and self.cfg.unconsented == "drop":
-            self.metrics.dropped.labels("consent").inc()
-            for p in targets:
-                row(p.pixel_id, "dropped", f"consent {verdict.state} and unconsented: drop")
-            return acc
-        user, limited = self.identity.user(verdict, facts, clean)
-        payload = shape_event(clean, user, limited)
-        for p in targets:
-            row(p.pixel_id, "queued", payload=payload, test_event_code=event.test_event_code or p.test_event_code)
-        return acc
-
-    def tracking_call(self, route: Route, method: str, path_qs: str, content_type: str, body: bytes,
-                      facts: RequestFacts) -> TrackingCall:
-        """Capture events from the call; scrub the call itself when it continues to the origin."""
-        problem = ""
-        try:
-            events = route.parse(method, path_qs.partition("?")[2], body, facts)
-        except CaptureError as e:
-            self.metrics.dropped.labels("bad_tracking_call").inc()
-            events, problem = [], f"{route.source}: {e}"
-        accepted = self.accept(events, facts) if events else []
-        if not route.forward:
-            return TrackingCall(accepted, None, problem)
-        try:
-            forward = scrub_forwarded(self.scrubber, path_qs, content_type, body)
-        except ScrubError as e:
-            # Fail closed: a call we cannot clean is answered here, never passed on.
-            self.metrics.dropped.labels("forward_scrub_failed").inc()
-            return TrackingCall(accepted, None, problem or f"not forwarded: {e}")
-        for r in forward.removed:
-            self.metrics.removed.labels(r.kind).inc()
-        return TrackingCall(accepted, forward, problem)
-
-    def visitor_cookie(self, facts: RequestFacts) -> str | None:
-        """A Set-Cookie value for the sidecar's own visitor id (consent granted, none yet), or None."""
-        if not self.cfg.identity.visitor_cookie:
-            return None
-        verdict = self.consent.evaluate(facts.cookie_header, facts.headers)
-        return self.identity.visitor_cookie_to_set(verdict, facts)
-
-    def scrub_ids(self, event: CapturedEvent) -> tuple[CapturedEvent, list[Removed], str]:
-        """The event's name and ids through the scrubber.
-
-        A page may use an email as its event id: such an id is replaced by a fresh one (the
-        browser copy then no longer deduplicates, which is the lesser harm); a tainted ttclid or
-        test code is left out; a name holding personal data fails the event (it has no stand-in).
-        """
-        removed: list[Removed] = []
-        changes: dict[str, str] = {}
-        name_problem = ""
-        for attr in ("name", "event_id", "ttclid", "test_event_code"):
-            value: str = getattr(event, attr)
-            if not value:
-                continue
-            try:
-                res = self.scrubber.scrub_text(value, attr)
-                dirty, found = res.value != value, res.removed
-            except ScrubError:
-                dirty, found = True, [Removed(attr, "unscrubbable")]
-            if not dirty:
-                continue
-            if attr == "name":
-                name_problem = "event name holds personal data"
-                changes["name"] = "Redacted"
-                continue
-            removed.extend(found)
-            changes[attr] = str(uuid.uuid4()) if attr == "event_id" else ""
-        return (replace(event, **changes) if changes else event), removed, name_problem
-
-    def scrub(self, event: CapturedEvent) -> tuple[CapturedEvent, list[Removed]]:
-        """Every string of the event that can leave goes through the scrubber."""
-        removed: list[Removed] = []
-        url = self.scrubber.scrub_url(event.url, "page.url") if event.url else None
-        ref = self.scrubber.scrub_url(event.referrer, "page.referrer") if event.referrer else None
-        props = self.scrubber.scrub_value(event.properties, "properties")
-        for part in (url, ref, props):
-            if part is not None:
-                removed.extend(part.removed)
-        clean = CapturedEvent(
-            name=event.name, event_id=event.event_id, event_time=event.event_time, source=event.source,
-            url=url.value if url else "", referrer=ref.value if ref else "", properties=props.value,
-            ttclid=event.ttclid, test_event_code=event.test_event_code,
-        )
-        return clean, removed

@@ -1,7 +1,7 @@
 """`pixelscleared run`: mitmproxy in reverse mode in front of the configured upstream.
 
 A lean master carries only the addons a reverse proxy needs (mitmdump's 36 addons cost ~1.8×
-throughput, see reference/mitmproxy-notes.md); `--web` runs mitmweb's UI for staging testers.
+throughput); `--web` runs mitmweb's UI for staging testers.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from mitmproxy.master import Master
 from pixelscleared import logs
 from pixelscleared.addon import PixelsCleared
 from pixelscleared.config import Config, load_for_command
+from pixelscleared.limits import STREAM_LARGE_BODIES_OPTION
 
 if TYPE_CHECKING:
     from mitmproxy.tools.web.master import WebMaster
@@ -45,7 +46,7 @@ def proxy_options(cfg: Config, certs_file: Path | None = None) -> dict[str, obje
         "listen_host": cfg.listen.host,
         "listen_port": cfg.listen.port,
         "keep_host_header": True,  # the origin sees the visitor's Host
-        "stream_large_bodies": "1m",  # bodies we do not inspect are streamed, not buffered
+        "stream_large_bodies": STREAM_LARGE_BODIES_OPTION,  # bodies we do not inspect are streamed
         "connection_strategy": "lazy",
         "ssl_insecure": False,
     }

@@ -1,8 +1,8 @@
-"""Shape stage: a scrubbed event → one TikTok Events API v1.3 event object, per pixel.
+"""Shape stage: a scrubbed event → one TikTok Events API v1.3 event object.
 
-Decides whether the pixel takes the event (after name mapping), and cleans properties into
-the types TikTok accepts (string content_id, numeric value, upper-case currency), because
-Events Manager rejects or warns on exactly those mistakes.
+Sends the name as TikTok knows it (`names.py`), and cleans properties into the types TikTok
+accepts (string content_id, numeric value, upper-case currency), because Events Manager rejects
+or warns on exactly those mistakes. Which pixels receive the event is `decide.py`'s question.
 """
 
 from __future__ import annotations
@@ -11,26 +11,8 @@ import math
 import re
 from typing import Any
 
-from pixelscleared.config import TikTokPixel, canonical_event_name
 from pixelscleared.event import CapturedEvent
-
-# GA4 / common snake_case names → TikTok names (TikTok's own tag templates use this table).
-EVENT_NAME_MAP: dict[str, str] = {
-    "page_view": "Pageview",
-    "add_payment_info": "AddPaymentInfo",
-    "add_to_cart": "AddToCart",
-    "add_to_wishlist": "AddToWishlist",
-    "begin_checkout": "InitiateCheckout",
-    "purchase": "CompletePayment",
-    "search": "Search",
-    "sign_up": "CompleteRegistration",
-    "view_item": "ViewContent",
-    "generate_lead": "SubmitForm",
-    "contact": "Contact",
-    "file_download": "Download",
-    "subscribe": "Subscribe",
-    "click": "ClickButton",
-}
+from pixelscleared.names import tiktok_event_name
 
 PROPERTY_KEYS = frozenset(
     {"contents", "content_type", "content_ids", "currency", "value", "num_items", "search_string",
@@ -40,14 +22,6 @@ CONTENT_KEYS = frozenset({"content_id", "content_name", "content_category", "pri
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
 _ABSOLUTE = re.compile(r"https?://[^\s/?#]+", re.IGNORECASE)  # TikTok wants absolute page URLs
 MAX_CONTENTS = 100
-
-
-def tiktok_event_name(name: str) -> str:
-    return EVENT_NAME_MAP.get(name, canonical_event_name(name))
-
-
-def wants(pixel: TikTokPixel, name: str) -> bool:
-    return pixel.takes(tiktok_event_name(name))
 
 
 def shape_event(event: CapturedEvent, user: dict[str, str], limited_data_use: bool) -> dict[str, Any]:
@@ -144,16 +118,3 @@ def _number(value: Any) -> float | int | None:
     if isinstance(value, (int, float)) and math.isfinite(value):
         return value
     return None
-
-
-def build_request(pixel: TikTokPixel, events: list[dict[str, Any]], test_event_code: str = "") -> dict[str, Any]:
-    """The request body for `POST /open_api/v1.3/event/track/` (≤ 1000 events)."""
-    body: dict[str, Any] = {
-        "event_source": "web",
-        "event_source_id": pixel.pixel_id,
-        "partner_name": pixel.partner_name,
-        "data": events,
-    }
-    if test_event_code:
-        body["test_event_code"] = test_event_code
-    return body

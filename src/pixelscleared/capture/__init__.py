@@ -14,12 +14,12 @@ from pixelscleared.capture.collect import parse_collect
 from pixelscleared.capture.fields import MAX_EVENTS_PER_CALL, CaptureError
 from pixelscleared.capture.ga4 import parse_ga4_hit
 from pixelscleared.capture.inline import Forwarded, scrub_forwarded
+from pixelscleared.capture.settings import CaptureSettings
 from pixelscleared.capture.tiktok_pixel import beacon_pixel_code, parse_tiktok_beacon
-from pixelscleared.config import Capture
 from pixelscleared.event import CapturedEvent, RequestFacts
 
 __all__ = ["MAX_EVENTS_PER_CALL", "CaptureError", "Forwarded", "beacon_pixel_code", "parse_collect", "parse_ga4_hit",
-           "parse_tiktok_beacon", "scrub_forwarded", "Route", "SOURCES", "build_routes", "plain_path"]
+           "parse_tiktok_beacon", "scrub_forwarded", "Route", "SOURCES", "build_routes", "match_route", "plain_path"]
 
 
 Parser = Callable[[str, str, bytes, RequestFacts], list[CapturedEvent]]
@@ -54,7 +54,7 @@ def plain_path(path_qs: str) -> str:
     return path
 
 
-def build_routes(settings: Capture) -> dict[str, Route]:
+def build_routes(settings: CaptureSettings) -> dict[str, Route]:
     """Exact path → route, built once at load (a dict lookup per request on the hot path)."""
     routes: dict[str, Route] = {}
     for source, parser in SOURCES.items():
@@ -62,3 +62,8 @@ def build_routes(settings: Capture) -> dict[str, Route]:
         for path in spec.paths:
             routes[path.rstrip("/") or "/"] = Route(source, parser, spec.forward)
     return routes
+
+
+def match_route(routes: dict[str, Route], path_qs: str) -> Route | None:
+    """The route a request path is for (`/g/collect/`, `//g/collect`, `/g/%63ollect` included)."""
+    return routes.get(plain_path(path_qs).rstrip("/") or "/")

@@ -13,8 +13,9 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from pixelscleared.names import CAPTURED_NAME
+
 MAX_EVENTS_PER_CALL = 50
-EVENT_NAME = re.compile(r"[A-Za-z0-9_ .:-]{1,100}")
 EVENT_ID = re.compile(r"[\x21-\x7e]{1,128}")
 FUTURE_SKEW_S = 300
 MAX_AGE_S = 7 * 24 * 3600  # TikTok accepts events up to 7 days old
@@ -36,7 +37,7 @@ def load_json(raw: bytes | str, what: str = "body") -> Any:
 def event_name(value: Any, where: str) -> str:
     if value is None:
         raise CaptureError(f'{where}: missing; every event needs a name such as "PageView"')
-    if not isinstance(value, str) or not EVENT_NAME.fullmatch(value):
+    if not isinstance(value, str) or not CAPTURED_NAME.fullmatch(value):
         raise CaptureError(f"{where}: must be a name of 1-100 letters, digits, _ . : - or space")
     return value.strip()
 

@@ -3,7 +3,7 @@
 Shared parameters ride in the URL query (`v=2&tid=G-…&cid=…&dl=…&en=page_view&ep.x=…&epn.y=…
 &pr1=idSKU-1~nmRed Shirt~pr19.99~qt2`); a POST body holds one event per line, each line a query
 string that overrides or extends the shared ones. The event keeps GA4's name (`add_to_cart`):
-the shape stage maps names. Client and user ids (`cid`, `uid`, `up.*`) are never read.
+`names.py` maps names. Client and user ids (`cid`, `uid`, `up.*`) are never read.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from urllib.parse import parse_qsl
 
 from pixelscleared.capture.fields import MAX_EVENTS_PER_CALL, CaptureError, event_id, event_name, query_param
 from pixelscleared.event import CapturedEvent, RequestFacts
+from pixelscleared.limits import MAX_CALL_BYTES
 
-MAX_HIT_BYTES = 256 * 1024
 MAX_PARAMS = 1000  # per line; gtag sends a few dozen
 MAX_ITEMS = 200  # pr1..pr200; the shape stage keeps the first 100 contents anyway
 _ITEM = re.compile(r"pr([1-9][0-9]{0,2})")
@@ -33,8 +33,8 @@ _NUMBER = re.compile(r"-?\d{1,15}(?:\.\d{1,15})?(?:[eE][+-]?\d{1,3})?")
 def parse_ga4_hit(method: str, query: str, body: bytes, facts: RequestFacts,
                   now: float | None = None) -> list[CapturedEvent]:
     now = time.time() if now is None else now
-    if len(query) > MAX_HIT_BYTES or len(body) > MAX_HIT_BYTES:
-        raise CaptureError(f"hit larger than {MAX_HIT_BYTES} bytes")
+    if len(query) > MAX_CALL_BYTES or len(body) > MAX_CALL_BYTES:
+        raise CaptureError(f"hit larger than {MAX_CALL_BYTES} bytes")
     shared = _params(query, "query")
     lines: list[str] = []
     if method.upper() == "POST" and body.strip():

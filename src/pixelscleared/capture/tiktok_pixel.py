@@ -31,8 +31,8 @@ from pixelscleared.capture.fields import (
     text,
 )
 from pixelscleared.event import CapturedEvent, RequestFacts
+from pixelscleared.limits import MAX_CALL_BYTES
 
-MAX_BEACON_BYTES = 256 * 1024
 _PIXEL_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _TTCLID = re.compile(r"[\x21-\x7e]{1,512}")
 _MESSAGE_PARAM = "analytics_message"
@@ -55,8 +55,8 @@ def beacon_pixel_code(body: bytes, query: str) -> str:
 
 def read_beacon(body: bytes, query: str) -> list[dict[str, Any]]:
     """The beacon's event objects, whichever of the three transports carried them."""
-    if len(body) > MAX_BEACON_BYTES or len(query) > MAX_BEACON_BYTES:
-        raise CaptureError(f"call larger than {MAX_BEACON_BYTES} bytes")
+    if len(body) > MAX_CALL_BYTES or len(query) > MAX_CALL_BYTES:
+        raise CaptureError(f"call larger than {MAX_CALL_BYTES} bytes")
     message = _param(query, _MESSAGE_PARAM)
     if message is not None:
         doc = load_json(_b64(message), "analytics_message")

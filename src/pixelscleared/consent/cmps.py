@@ -4,7 +4,8 @@ Each reader is a pure function of the (raw) cookie value, bound to the site's id
 `readers(settings)`. States: "granted", "denied", "unknown", and "implied" — a CMP default
 or "did not opt out", which counts as a grant only in an opt-out regime. A reader may raise
 ValueError on a malformed value; the engine turns that (and anything else) into "unknown".
-Formats: ../shared/reference/consent-signals.md.
+The cookies each reader takes and the value formats (as each CMP's own SDK writes them) are listed
+in docs/consent.md.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ UNKNOWN: SignalState = "unknown"
 IMPLIED: SignalState = "implied"
 
 # Most restrictive first: duplicates and multi-part signals resolve to the lowest rank.
-RANK: dict[str, int] = {DENIED: 0, UNKNOWN: 1, IMPLIED: 2, GRANTED: 3}
+RANK: dict[SignalState, int] = {DENIED: 0, UNKNOWN: 1, IMPLIED: 2, GRANTED: 3}
 
 
 def most_restrictive(states: Iterable[SignalState]) -> SignalState:

@@ -55,16 +55,16 @@ def finder(names: frozenset[str], prefixes: tuple[str, ...]) -> Callable[[str], 
 def _trie(names: frozenset[str], prefixes: tuple[str, ...]) -> str:
     """A regex alternation of `names` (literal) and `prefixes` (then any name characters),
     factored by common prefix. Longer matches are tried first, as in a longest-first list."""
-    root: dict[str, dict] = {}
+    root: dict[str, Any] = {}  # character → child node; "" → the tail that ends a match here
     for word, tail in [(n, "") for n in names] + [(p, r"[^=;]*+") for p in prefixes]:
         node = root
         for ch in word:
             node = node.setdefault(ch, {})
         node[""] = max(node.get("", ""), tail)  # a word ends here; a prefix's tail also matches it
-    def emit(node: dict[str, dict]) -> str:
-        alts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+    def emit(node: dict[str, Any]) -> str:
+        alts = [re.escape(ch) + emit(node[ch]) for ch in sorted(node) if ch]
         if "" in node:
-            alts.append(node[""])  # type: ignore[arg-type]
+            alts.append(node[""])
         return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
     return emit(root)
 

@@ -1,6 +1,6 @@
 """Consent engine: cookies + headers → verdict {granted | denied | unknown} + deciding signals.
 
-Product rule (consent-signals.md, "Combining signals"): an explicit opt-out anywhere wins;
+Product rule: an explicit opt-out anywhere (any CMP, TCF, USP, GPP, GPC) wins;
 then an explicit grant; else unknown. Implied/default states count as a grant only when the
 site's regime is opt-out. Everything site-specific is bound once in `__init__`; `evaluate`
 only looks up the cookies it knows and never raises.

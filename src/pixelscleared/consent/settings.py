@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from pixelscleared.model import COOKIE_NAME, Settings
 
 CmpName = Literal[
     "onetrust", "cookiebot", "cookieyes", "complianz", "didomi", "borlabs", "iubenda",
@@ -20,15 +22,10 @@ ALL_CMPS: tuple[CmpName, ...] = (
     "cookiefirst", "axeptio", "klaro", "shopify", "tcf", "usp", "gpp",
 )
 
-_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,200}")  # RFC 6265 token
 _PATH_PART = re.compile(r"[^.\s]{1,200}")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CustomRule(_Model):
+class CustomRule(Settings):
     """A site's own consent cookie: a regex on its value, or on one field of its JSON.
 
     The cookie value is percent-decoded once. Without `json_path` the patterns are searched
@@ -44,7 +41,7 @@ class CustomRule(_Model):
     @field_validator("cookie")
     @classmethod
     def _cookie(cls, v: str) -> str:
-        if not _COOKIE_NAME.fullmatch(v):
+        if not COOKIE_NAME.fullmatch(v):
             raise ValueError(f"{v!r} is not a cookie name")
         return v
 
@@ -71,7 +68,7 @@ class CustomRule(_Model):
         return self
 
 
-class ConsentSettings(_Model):
+class ConsentSettings(Settings):
     honour_gpc: bool = True
     # Implied/default states (OneTrust before any interaction, Cookiebot `method:'implied'`,
     # CookieYes before any action, USP/GPP "did not opt out") count as a grant only here.

@@ -1,6 +1,6 @@
 """IAB TCF v2 core segment decoder (`euconsent-v2`; also GPP section 2).
 
-Layout from the TCF v2 spec (../shared/reference/consent-signals.md); checked against strings
+Layout from IAB's TCF v2 "Consent string and vendor list formats" spec; checked against strings
 made by IAB's own encoder (`@iabtcf/core`, tests/fixtures/consent/tcf.json). Only the core
 segment is read: it holds the purpose and vendor consents the proxy needs.
 """
@@ -38,14 +38,14 @@ class Bits:
         self.length = len(segment) * 6
         self.n = int.from_bytes(data) >> (extra * 6)
 
-    def int(self, start: int, width: int) -> int:
+    def uint(self, start: int, width: int) -> int:
         """Bits [start, start+width) as an unsigned integer (bit 0 is the first)."""
         if start + width > self.length:
             raise TCFError("segment truncated")
         return (self.n >> (self.length - start - width)) & ((1 << width) - 1)
 
     def bit(self, i: int) -> bool:
-        return self.int(i, 1) == 1
+        return self.uint(i, 1) == 1
 
     def string(self) -> str:
         return format(self.n, f"0{self.length}b")
@@ -83,22 +83,22 @@ class TCCore:
 
     __hash__ = None  # type: ignore[assignment]
 
-    version = property(lambda self: self._b.int(0, 6))
-    created_ds = property(lambda self: self._b.int(6, 36), doc="deciseconds since the epoch")
-    last_updated_ds = property(lambda self: self._b.int(42, 36))
-    cmp_id = property(lambda self: self._b.int(78, 12))
-    cmp_version = property(lambda self: self._b.int(90, 12))
-    consent_screen = property(lambda self: self._b.int(102, 6))
-    consent_language = property(lambda self: _letters(self._b.int(108, 12)))
-    vendor_list_version = property(lambda self: self._b.int(120, 12))
-    policy_version = property(lambda self: self._b.int(132, 6))
+    version = property(lambda self: self._b.uint(0, 6))
+    created_ds = property(lambda self: self._b.uint(6, 36), doc="deciseconds since the epoch")
+    last_updated_ds = property(lambda self: self._b.uint(42, 36))
+    cmp_id = property(lambda self: self._b.uint(78, 12))
+    cmp_version = property(lambda self: self._b.uint(90, 12))
+    consent_screen = property(lambda self: self._b.uint(102, 6))
+    consent_language = property(lambda self: _letters(self._b.uint(108, 12)))
+    vendor_list_version = property(lambda self: self._b.uint(120, 12))
+    policy_version = property(lambda self: self._b.uint(132, 6))
     is_service_specific = property(lambda self: self._b.bit(138))
     use_non_standard_texts = property(lambda self: self._b.bit(139))
-    special_feature_optins = property(lambda self: _ids(self._b.int(140, 12), 12))
+    special_feature_optins = property(lambda self: _ids(self._b.uint(140, 12), 12))
     purposes_consent = property(lambda self: _ids(self.purposes_mask, 24))
-    purposes_li = property(lambda self: _ids(self._b.int(176, 24), 24))
+    purposes_li = property(lambda self: _ids(self._b.uint(176, 24), 24))
     purpose_one_treatment = property(lambda self: self._b.bit(200))
-    publisher_cc = property(lambda self: _letters(self._b.int(201, 12)))
+    publisher_cc = property(lambda self: _letters(self._b.uint(201, 12)))
 
     def has_purposes(self, mask: int) -> bool:
         """All purposes of a mask made by `purpose_mask` consented."""
@@ -114,7 +114,7 @@ class TCCore:
     def vendor_consents(self) -> frozenset[int]:
         if self.is_range:
             return frozenset(v for a, b in self._vendor_ranges for v in range(a, b + 1))
-        return _ids(self._b.int(230, self.max_vendor_id), self.max_vendor_id)
+        return _ids(self._b.uint(230, self.max_vendor_id), self.max_vendor_id)
 
 
 def purpose_mask(purposes: tuple[int, ...] | list[int]) -> int:
@@ -140,17 +140,17 @@ def decode_core(tc_string: str) -> TCCore:
     else:
         if b.length < 242:
             raise TCFError("vendor ranges truncated")
-        pos, entries = 242, b.int(230, 12)
+        pos, entries = 242, b.uint(230, 12)
         for _ in range(entries):
             if b.length < pos + 17:
                 raise TCFError("vendor ranges truncated")
-            is_a_range, start = b.bit(pos), b.int(pos + 1, 16)
+            is_a_range, start = b.bit(pos), b.uint(pos + 1, 16)
             pos += 17
             end = start
             if is_a_range:
                 if b.length < pos + 16:
                     raise TCFError("vendor ranges truncated")
-                end = b.int(pos, 16)
+                end = b.uint(pos, 16)
                 pos += 16
             if not 1 <= start <= end <= max_vendor:
                 raise TCFError("vendor range out of bounds")

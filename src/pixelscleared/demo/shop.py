@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import jinja2
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 SESSION_COOKIE = "shop_session"
 CONSENT_COOKIE = "cookieyes-consent"
@@ -371,7 +372,7 @@ async def favicon(request: web.Request) -> web.Response:
 
 
 @web.middleware
-async def session_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every visitor gets a random HttpOnly session cookie (the sidecar hashes it for external_id)."""
     if request.path in ASSET_PATHS:  # fetched beside the first page: a second cookie would race it
         return await handler(request)

@@ -126,6 +126,21 @@ class _Patterns:
 
     __slots__ = ("card", "email", "iban", "ipv4", "ipv4_hint", "nanp", "not_phone", "numeric", "phone_candidate",
                  "phone_intl", "phone_run", "phone_trunk", "secret", "seven", "ssn")
+    card: re.Pattern[str]
+    email: re.Pattern[str]
+    iban: re.Pattern[str]
+    ipv4: re.Pattern[str]
+    ipv4_hint: re.Pattern[str]
+    nanp: re.Pattern[str]
+    not_phone: re.Pattern[str]
+    numeric: re.Pattern[str]
+    phone_candidate: re.Pattern[str]
+    phone_intl: re.Pattern[str]
+    phone_run: re.Pattern[str]
+    phone_trunk: re.Pattern[str]
+    secret: re.Pattern[str]
+    seven: re.Pattern[str]
+    ssn: re.Pattern[str]
 
     def __init__(self, ascii_only: bool):
         hot = {"card": _CARD, "email": _EMAIL, "iban": _IBAN, "ipv4": _IPV4, "ipv4_hint": _IPV4_HINT, "nanp": _NANP,
@@ -222,9 +237,7 @@ class TextDetectors:
         self.enabled = frozenset(enabled)
         self.custom = [(kind, re.compile(rx)) for kind, rx in custom.items()]
         self.regions = list(phone_regions) or ["ZZ"]  # "ZZ": international numbers only
-        self._prefixes = {
-            r: (phonenumbers.PhoneMetadata.metadata_for_region(r).national_prefix or "") for r in phone_regions
-        }
+        self._prefixes = {r: _national_prefix(r) for r in phone_regions}
         self._nanp = {r for r in phone_regions if phonenumbers.country_code_for_region(r) == 1}
         self._trunk_zero = any(p == "0" for p in self._prefixes.values())
         # Strings known to hold nothing, for a full check and for a light one (see `scrub`).
@@ -391,7 +404,7 @@ class TextDetectors:
             return True
         return bool(self._nanp and _NANP.search(cand))
 
-    def _phone_spans(self, text: str, offset: int, cand: str, leniency: Leniency) -> list[tuple[int, int]]:
+    def _phone_spans(self, text: str, offset: int, cand: str, leniency: int) -> list[tuple[int, int]]:
         spans: list[tuple[int, int]] = []
         work = cand
         for region in self.regions:
@@ -440,8 +453,14 @@ class TextDetectors:
         return "".join(out)
 
 
+def _national_prefix(region: str) -> str:
+    """The trunk prefix of national numbers (`0` in GB/DE/FR, `1` in the US), or ""."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return (meta.national_prefix or "") if meta is not None else ""
+
+
 @lru_cache(maxsize=8192)
-def _phone_matches(cand: str, region: str, leniency: Leniency) -> tuple[tuple[int, int, str], ...]:
+def _phone_matches(cand: str, region: str, leniency: int) -> tuple[tuple[int, int, str], ...]:
     """phonenumbers is the costliest check (~0.1 ms); the same candidate is looked up once."""
     return tuple((m.start, m.end, m.raw_string)
                  for m in PhoneNumberMatcher(cand, region, leniency=leniency, max_tries=20))
@@ -464,13 +483,13 @@ def _sub(rx: re.Pattern[str], s: str, kind: str, found: list[str],
     out: list[str] = []
     last = 0
     for m in rx.finditer(s, first.start()):  # no match starts before the first one
-        rep: str | bool = marker
+        rep = marker
         if check is not None:
-            rep = check(m)
-            if rep is False:
+            verdict = check(m)
+            if verdict is False:
                 continue
-            if not isinstance(rep, str):
-                rep = marker
+            if isinstance(verdict, str):
+                rep = verdict
         found.append(kind)
         out += (s[last:m.start()], rep)
         last = m.end()

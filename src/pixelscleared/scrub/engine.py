@@ -99,7 +99,7 @@ class Scrubber:
             [d for d in DETECTORS if d not in s.disable], s.patterns, s.phone_regions
         )
         self.keys = KeyRules(s.drop_keys, s.keep_keys)
-        self.key_cache: dict[str, tuple[str | None, bool]] = {}
+        self.key_cache: dict[str, tuple[str | None, Any]] = {}  # clean keys: (rule, is product container)
         self.clean_urls: dict[str, None] = {}
         self.clean_pairs: dict[str, None] = {}
 
@@ -232,8 +232,9 @@ class _Run:
             except RecursionError:
                 raise ScrubError("input too complex") from None
 
-    def key(self, key: str) -> tuple[str | None, bool] | tuple[str, list[str]]:
-        """(rule, is product container) for a clean key; ("pii", kinds) for a key that is personal data."""
+    def key(self, key: str) -> tuple[str | None, Any]:
+        """(rule, is product container) for a clean key; (_PII_KEY, [redacted key, *kinds]) for a key that is
+        personal data. One tuple shape for both: this runs for every key, so no wrapper object."""
         info = self.key_cache.get(key)
         if info is not None:
             return info

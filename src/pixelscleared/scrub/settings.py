@@ -11,7 +11,9 @@ import re
 from typing import Literal
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from pixelscleared.model import Settings
 
 Detector = Literal["email", "phone", "card", "iban", "ssn", "ip", "jwt", "token", "secret", "base64"]
 DETECTORS: tuple[str, ...] = ("email", "phone", "card", "iban", "ssn", "ip", "jwt", "token", "secret", "base64")
@@ -35,8 +37,7 @@ def normalize_key(key: str) -> str:
     return _NOT_ALNUM.sub("", key.lower())
 
 
-class ScrubSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class ScrubSettings(Settings):
 
     drop_keys: list[str] = Field(default_factory=list, description="keys always dropped, on top of the built-in list")
     keep_keys: list[str] = Field(default_factory=lambda: list(DEFAULT_KEEP_KEYS),

@@ -1,52 +1,5 @@
-"""The sidecar's own endpoints under the prefix (default `/_pc/`).
-
-`collect` is public (the site's pages call it); `health` is public and cheap; `metrics`,
-`events` and the `events.html` page are for operators: allowed from the configured networks
-(loopback by default) or with `Authorization: Bearer <admin.token>`.
-"""
-
-from __future__ import annotations
-
-import hmac
-import ipaddress
-import json
-from dataclasses import dataclass
-from typing import Any
-
-from pixelscleared.config import Admin
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    status: int
-    body: bytes = b""
-    content_type: str = "application/json"
-
-    @classmethod
-    def json(cls, status: int, doc: Any) -> Reply:
-        return cls(status, json.dumps(doc, separators=(",", ":")).encode())
-
-
-NO_CONTENT = Reply(204, b"", "")
-
-
-class AdminAccess:
-    def __init__(self, settings: Admin):
-        self.networks = [ipaddress.ip_network(c, strict=False) for c in settings.allow]
-        self._token = settings.token.get_secret_value().encode()
-
-    def allowed(self, peer_ip: str, authorization: str) -> bool:
-        if self._token and authorization.startswith("Bearer "):
-            if hmac.compare_digest(authorization[7:].strip().encode(), self._token):
-                return True
-        try:
-            ip = ipaddress.ip_address(peer_ip)
-        except ValueError:
-            return False
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
-        return any(ip in net for net in self.networks)
-
+"""The operator pages, served as they are (no template engine: nothing from traffic is
+interpolated server-side; the page fetches `events` as JSON and escapes every value)."""
 
 EVENTS_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>PixelsCleared — events</title>

@@ -1,0 +1,84 @@
+"""Routing under the prefix: what each of the sidecar's own endpoints answers.
+
+`collect` is public (the site's pages call it); `health` is public and cheap; `metrics`,
+`events` and the `events.html` page are for operators (`access.py`). Takes plain values, not
+a mitmproxy flow, so every answer can be tested without a proxy; nothing here ever reaches
+the origin.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pixelscleared.admin.access import AdminAccess
+from pixelscleared.admin.pages import EVENTS_PAGE
+from pixelscleared.capture import CaptureError, plain_path
+from pixelscleared.event import RequestFacts
+from pixelscleared.eventslog import parse_query
+from pixelscleared.pipeline import Accepted, Pipeline
+
+OPERATOR_ENDPOINTS = frozenset({"events", "events.html", "metrics"})
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+    accepted: list[Accepted] | None = None  # collect: each event's fate, for the flow's annotation
+
+    @classmethod
+    def json(cls, status: int, doc: Any) -> Reply:
+        return cls(status, json.dumps(doc, separators=(",", ":")).encode())
+
+
+NO_CONTENT = Reply(204, b"", "")
+
+
+def endpoint_name(path_qs: str, prefix: str) -> str | None:
+    """The endpoint name when the path is under our prefix (also percent-encoded or after
+    repeated slashes, which the site would otherwise receive), else None."""
+    path = plain_path(path_qs)
+    return path[len(prefix):] if path.startswith(prefix) else None
+
+
+class OwnEndpoints:
+    def __init__(self, pipeline: Pipeline, access: AdminAccess):
+        self.pipeline = pipeline
+        self.access = access
+
+    async def reply(self, name: str, method: str, query: Mapping[str, str], body: bytes,
+                    facts: RequestFacts) -> Reply:
+        """The answer to `<prefix><name>`; `name` is the path after the prefix, without the query."""
+        if name == "collect":
+            return self.collect(method, body, facts)
+        if name == "health":
+            return Reply.json(200, {"status": "ok"})
+        if name not in OPERATOR_ENDPOINTS:
+            return Reply.json(404, {"error": "not found"})
+        if not self.access.allowed(facts.peer_ip, facts.headers.get("authorization", "")):
+            return Reply.json(403, {"error": "admin endpoints are limited to admin.allow networks or admin.token"})
+        if name == "metrics":
+            return Reply(200, self.pipeline.metrics_text(), "text/plain; version=0.0.4")
+        if name == "events.html":
+            return Reply(200, EVENTS_PAGE.encode(), "text/html; charset=utf-8")
+        try:
+            q = parse_query(dict(query))
+        except ValueError as e:
+            return Reply.json(400, {"error": str(e)})
+        rows, counts = await self.pipeline.events(q)
+        return Reply.json(200, {"events": rows, "counts": counts})
+
+    def collect(self, method: str, body: bytes, facts: RequestFacts) -> Reply:
+        if method == "OPTIONS":
+            return NO_CONTENT
+        if method != "POST":
+            return Reply.json(405, {"error": "use POST"})
+        try:
+            accepted = self.pipeline.collect(body, facts)
+        except CaptureError as e:
+            return Reply.json(400, {"error": str(e)})
+        return Reply(204, b"", "", accepted)

@@ -1,0 +1,36 @@
+"""The `capture:` section: which first-party paths carry tracking calls the site already sends."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from pixelscleared.model import Settings
+
+
+def _paths(v: list[str]) -> list[str]:
+    for path in v:
+        if not path.startswith("/") or any(c.isspace() or c in "?#" for c in path):
+            raise ValueError(f"{path!r} must be a URL path starting with / (no query)")
+    return v
+
+
+class CaptureSource(Settings):
+    """Tracking calls the site already sends to a first-party path."""
+
+    paths: list[str] = Field(default_factory=list)
+    forward: bool = False  # scrubbed inline and passed on to the origin, or answered by the sidecar
+
+    _paths = field_validator("paths")(_paths)
+
+
+class Ga4Capture(CaptureSource):
+    forward: bool = True
+
+
+class CaptureSettings(Settings):
+    # A first-party-proxied TikTok browser pixel beacon (`/api/v2/pixel`): the sidecar becomes the
+    # gateway — the browser's data goes to TikTok server-side, scrubbed, with its own event_id.
+    tiktok_pixel: CaptureSource = CaptureSource()
+    # GA4 gtag hits sent first-party (`/g/collect`, server-side GTM): mirrored to TikTok by the GA4
+    # name mapping, and by default scrubbed inline and forwarded to the site.
+    ga4: Ga4Capture = Ga4Capture()
