@@ -114,6 +114,8 @@ async def tiktok() -> AsyncIterator[Any]:
     server = await start_fake_tiktok({"CKTESTPIXEL000000001": "test-token-abcdef"})
     yield server
     await server.close()
+    # whatever the sidecar sent in a test, TikTok's documentation covers it: no stand-in warnings
+    assert [(e["event"], e["warnings"]) for e in server.events if e["warnings"]] == []
 
 
 def sidecar_config(tmp_path: Path, upstream: str, api_base: str, **overrides: Any) -> dict[str, Any]:

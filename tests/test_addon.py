@@ -208,7 +208,11 @@ async def test_loaded_by_plain_mitmdump(origin, tiktok, tmp_path):
                 assert r.status == 204
             async with s.get(url + "/") as r:
                 assert r.status == 200
-        await wait_for(lambda: any(e["event_id"] == "mitmdump-1" for e in tiktok.events))
+        try:
+            await wait_for(lambda: any(e["event_id"] == "mitmdump-1" for e in tiktok.events), timeout=20)
+        except AssertionError:  # once seen on a loaded CI machine: keep what the proxy said
+            raise AssertionError(f"not delivered; stand-in saw {tiktok.requests}; mitmdump said:\n"
+                                 + (tmp_path / "mitmdump.log").read_text()[-4000:]) from None
     assert "test-token-abcdef" not in (tmp_path / "mitmdump.log").read_text()
 
 

@@ -107,6 +107,13 @@ def test_personal_params_are_passed_on_for_the_scrubber():
     ("v=2&en=page_view", b"en=scroll", {"name": "scroll"}),
     ("v=2&en=page_view&dl=a", b"\r\n\r\ndl=b\r\n", {"name": "page_view", "url": "b"}),
     ("v=2&en=purchase&ep.transaction_id=T1", b"ep.transaction_id=T2", {"properties": {"order_id": "T2"}}),
+    # no event id: the transaction id is one, so the browser pixel's copy with that id deduplicates
+    ("v=2&en=purchase&ep.transaction_id=T-10042", b"", {"event_id": "T-10042"}),
+    ("v=2&en=purchase&ep.transaction_id=T1&ep.event_id=E1", b"", {"event_id": "E1"}),
+    # gtag writes a `~` inside a value as `~~`
+    ("v=2&en=x&pr1=idA~~B~nmMug~~s%20%26%20Cups~qt2", b"",
+     {"properties": {"contents": [{"content_id": "A~B", "content_name": "Mug~s & Cups", "quantity": 2}]}}),
+    ("v=2&en=search&ep.search_term=red%20shoes", b"", {"properties": {"search_term": "red shoes"}}),
     ("v=2&en=x&dt=Title&tid=G-1&_et=5&up.plan=gold&upn.age=40", b"", {"properties": {}}),
 ])
 def test_fields(query, body, expect):
@@ -119,6 +126,11 @@ def test_without_dl_or_referer_there_is_no_page_url():
     facts = RequestFacts(peer_ip="127.0.0.1", headers={}, url="https://shop.example/g/collect")
     [e] = parse_ga4_hit("GET", "v=2&en=x", b"", facts, now=NOW)
     assert e.url == ""
+
+
+def test_a_transaction_id_that_cannot_be_an_event_id_is_only_the_order_id():
+    e = one("v=2&en=purchase&ep.transaction_id=order%20one", b"")
+    assert len(e.event_id) == 36 and e.properties["order_id"] == "order one"
 
 
 def test_get_hit_ignores_the_body():

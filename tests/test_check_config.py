@@ -83,16 +83,20 @@ PIXEL = "    - pixel_id: CK1\n      access_token: tok\n      events: [{events}]\
 
 @pytest.mark.parametrize("tiktok, code, stdout, stderr", [
     (PIXEL.format(events="PageView, purchase, NewsletterSignup, view_cart"), 0,
-     ["events Pageview, CompletePayment, NewsletterSignup, view_cart",
+     ["events Pageview, Purchase, NewsletterSignup, view_cart",
+      "names    Purchase = CompletePayment (either spelling is taken; sent in the spelling each call uses: "
+      "event_names as_captured)",
       "destinations.tiktok[0].events: 'NewsletterSignup' is not a standard TikTok event; it will be sent as a custom event",
       "destinations.tiktok[0].events: 'view_cart' is not a standard TikTok event"], []),
     (PIXEL.format(events="PageView, Contact"), 0, ["events Pageview, Contact"], []),
+    (PIXEL.format(events="SubmitForm") + "      event_names: current\n", 0,
+     ["names    SubmitForm = Lead (either spelling is taken; sent as Purchase/Lead: event_names current)"], []),
     ("    []\n", 0, ["OK"], [NO_PIXELS]),
     (PIXEL.format(events="Contact, PageVeiw"), 2, [],
      ["destinations.tiktok[0].events[1]: 'PageVeiw' is not a TikTok event; did you mean 'PageView'?"]),
     (PIXEL.format(events="PageView") * 2, 2, [],
      ["destinations.tiktok: pixel_id 'CK1' is configured twice: destinations.tiktok[0] and destinations.tiktok[1]"]),
-], ids=["custom", "standard", "no-pixels", "near-miss", "pixel-twice"])
+], ids=["custom", "standard", "renamed", "no-pixels", "near-miss", "pixel-twice"])
 def test_notes_warnings_and_errors(tmp_path: Path, tiktok, code, stdout, stderr):
     config = tmp_path / "config.yaml"
     config.write_text(f"upstream: http://127.0.0.1:3000\ndestinations:\n  tiktok:\n{tiktok}")

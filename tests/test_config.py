@@ -29,6 +29,7 @@ def pixel(**over):
     (pixel(events=[]), "destinations.tiktok[0]: events: list at least one event (or custom_events)"),
     (pixel(events=["PageView", "Pageview"]), "destinations.tiktok[0].events: event 'Pageview' is listed twice (events[0] and events[1])"),
     (pixel(events=["purchase", "CompletePayment"]), "destinations.tiktok[0].events: event 'CompletePayment' is listed twice (events[0] and events[1])"),
+    (pixel(events=["Lead", "SubmitForm"]), "destinations.tiktok[0].events: event 'SubmitForm' is listed twice (events[0] and events[1])"),
     (pixel(events=["PageView", "Add To Cart"]), "destinations.tiktok[0].events[1]: must not contain whitespace"),
     (pixel(api_base="ftp://x"), "destinations.tiktok[0].api_base: must be an http:// or https:// URL"),
     (pixel(evnts=["PageView"]), "destinations.tiktok[0].evnts: unknown key"),
@@ -95,9 +96,9 @@ def test_pageview_spellings_become_tiktoks():
     ("Pageview", "Pageview", False),
     ("pageview", "Pageview", False),
     ("page_view", "Pageview", False),
-    ("purchase", "CompletePayment", False),  # GA4 names mean what the pipeline maps them to
+    ("purchase", "Purchase", False),  # GA4 names mean what the pipeline maps them to
     ("add_to_cart", "AddToCart", False),
-    ("generate_lead", "SubmitForm", False),
+    ("generate_lead", "Lead", False),
     ("Purchase", "Purchase", False),  # TikTok's current list
     ("Lead", "Lead", False),
     ("PlaceAnOrder", "PlaceAnOrder", False),  # the legacy list

@@ -20,13 +20,39 @@ PIXELS = parse_config({"upstream": "http://x:1", "destinations": {"tiktok": [
 PIXEL = PIXELS[0]
 GRANTED = Verdict("granted", ("cookieyes:cookieyes-consent",))
 DENIED = Verdict("denied", ("gpc:Sec-GPC",))
-PAYLOAD = {"event": "CompletePayment", "event_id": "e1"}
+PAYLOAD = {"event": "Purchase", "event_id": "e1"}
 
 
-@pytest.mark.parametrize("name, wanted", [("page_view", True), ("purchase", True), ("AddToCart", False),
-                                          ("MyCustom", True)])
+@pytest.mark.parametrize("name, wanted", [
+    ("page_view", True), ("purchase", True), ("AddToCart", False), ("MyCustom", True),
+    # renamed events match in either spelling: the config lists CompletePayment
+    ("Purchase", True), ("CompletePayment", True), ("Lead", False), ("mycustom", False),
+])
 def test_pixel_takes_only_its_events(name, wanted):
     assert PIXEL.takes(name) is wanted
+
+
+def pixel(events: list[str], **over):
+    return parse_config({"upstream": "http://x:1", "destinations": {"tiktok": [
+        {"pixel_id": "P", "access_token": "tok-123456", "events": events, **over}]}}, env={}).destinations.tiktok[0]
+
+
+@pytest.mark.parametrize("events, spelling, captured, sent", [
+    (["CompletePayment"], "as_captured", "Purchase", "Purchase"),
+    (["CompletePayment"], "as_captured", "CompletePayment", "CompletePayment"),
+    (["CompletePayment"], "as_captured", "purchase", "Purchase"),          # GA4: TikTok's current name
+    (["Purchase"], "legacy", "Purchase", "CompletePayment"),
+    (["Purchase"], "legacy", "purchase", "CompletePayment"),
+    (["SubmitForm"], "current", "SubmitForm", "Lead"),
+    (["Lead"], "current", "generate_lead", "Lead"),
+    (["Lead"], "legacy", "Lead", "SubmitForm"),
+    (["PageView"], "legacy", "Pageview", "Pageview"),                      # not renamed: as it is
+])
+def test_each_pixel_gets_the_spelling_it_asked_for(events, spelling, captured, sent):
+    p = pixel(events, event_names=spelling)
+    assert p.takes(captured)
+    [row] = decide(captured, scrubbed(captured), GRANTED, {"event": "x", "event_id": "e1"}, [p], "minimal").rows
+    assert (row.event_name, row.payload["event"]) == (sent, sent)
 
 
 def scrubbed(name: str = "purchase", problem: str = "", test_event_code: str = "") -> ScrubbedEvent:
@@ -53,7 +79,8 @@ def test_fates(name, problem, verdict, unconsented, fates, drop):
     assert {r.pixel_id: (r.status, r.reason) for r in decision.rows} == fates
     assert decision.drop == drop
     for r in decision.rows:
-        assert r.payload == (PAYLOAD if r.status == Status.QUEUED else None)  # nothing dropped carries data
+        # nothing dropped carries data; a queued row carries the payload under the name it is sent as
+        assert r.payload == ({**PAYLOAD, "event": r.event_name} if r.status == Status.QUEUED else None)
         assert (r.verdict, r.consent_sources) == (verdict.state, list(verdict.sources))
         assert r.removed == [{"path": "properties.email", "kind": "email"}]
 
@@ -61,7 +88,7 @@ def test_fates(name, problem, verdict, unconsented, fates, drop):
 def test_rows_carry_the_tiktok_name_and_the_test_code():
     decision = decide("purchase", scrubbed(test_event_code="REQ1"), GRANTED, PAYLOAD, PIXELS, "minimal")
     assert {(r.pixel_id, r.event_name, r.test_event_code) for r in decision.rows} == {
-        ("CKPIX", "CompletePayment", "REQ1"), ("OTHER", "CompletePayment", "REQ1")}
+        ("CKPIX", "Purchase", "REQ1"), ("OTHER", "Purchase", "REQ1")}
     decision = decide("purchase", scrubbed(), GRANTED, PAYLOAD, PIXELS, "minimal")
     assert {(r.pixel_id, r.test_event_code) for r in decision.rows} == {("CKPIX", "TEST1"), ("OTHER", "")}
 

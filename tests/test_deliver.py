@@ -54,6 +54,9 @@ def test_build_request():
     assert body["event_source"] == "web" and body["event_source_id"] == "CKPIX"
     assert body["test_event_code"] == "TEST1" and body["data"] == [obj]
     assert "test_event_code" not in build_request(pixel, [obj])
+    assert "partner_name" not in body  # only when configured: TikTok validates registered partner names
+    partner = pixel.model_copy(update={"partner_name": "AcmePartner"})
+    assert build_request(partner, [obj])["partner_name"] == "AcmePartner"
 
 
 class ScriptedTikTok:

@@ -50,14 +50,16 @@ async def test_ga4_hit_is_scrubbed_forwarded_and_mirrored(sidecar):
     assert got
 
 
-async def test_ga4_purchase_becomes_complete_payment(sidecar):
+async def test_ga4_purchase_reaches_a_pixel_that_lists_complete_payment(sidecar):
+    """GA4's purchase is TikTok's Purchase today; a config written with the legacy name still takes it."""
     sc, _origin, tiktok = sidecar
     hit = GA4["purchase"]
     async with aiohttp.ClientSession() as s:
         async with s.post(f"{sc.url}/g/collect?{hit['query']}", data=hit["body"].encode(),
                           headers={"Cookie": GRANTED}) as r:
             assert r.status == 200
-    [ev] = await wait_for(lambda: [e for e in tiktok.events if e["event"] == "CompletePayment"])
+    [ev] = await wait_for(lambda: [e for e in tiktok.events if e["event"] == "Purchase"])
+    assert ev["warnings"] == []
     assert ev["properties"]["currency"] == "EUR" and ev["properties"]["value"] > 0
     assert ev["properties"]["order_id"] == "ORDER-10042"
     assert all(isinstance(c["content_id"], str) for c in ev["properties"].get("contents", []))

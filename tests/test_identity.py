@@ -94,6 +94,22 @@ def test_external_id_falls_back_to_visitor_cookie():
     assert "external_id" not in r.user(GRANTED, facts(cookie="x=1"), event())[0]
 
 
+@pytest.mark.parametrize("header, locale", [
+    ("de-DE,de;q=0.9,en;q=0.8", "de-DE"),
+    ("en", "en"),
+    ("pt_BR", "pt-BR"),
+    ("zh-Hant-TW;q=1", "zh-Hant-TW"),
+    ("*", ""),
+    ("", ""),
+    ("de-DE<script>", ""),
+    ("x" * 40, ""),
+])
+def test_locale_from_accept_language_with_consent_only(header, locale):
+    f = RequestFacts(peer_ip="203.0.113.7", headers={"accept-language": header})
+    assert resolver().user(GRANTED, f, event())[0].get("locale", "") == locale
+    assert "locale" not in resolver().user(DENIED, f, event())[0]
+
+
 def test_no_user_agent_header():
     f = RequestFacts(peer_ip="203.0.113.7", headers={}, cookie_header="")
     assert resolver().user(GRANTED, f, event())[0] == {"ip": h("203.0.113.7")}

@@ -153,6 +153,8 @@ FALSE_POSITIVES = [
     # a Luhn-valid run with a card prefix inside a UUID or a hex digest is part of that id
     "46839315-9487-4118-8f4e-bc4fd69636fa", "741e238356008717852b2b07a367566fe9c507beabfdbb70ee5c7ee9c03f9ecb",
     "C64377D095112DF3E671B4200967213614D919B2CF2AB0132C096E9A87A466A9",
+    # a browser's brand;version list (GA4 `uafvl`, Sec-CH-UA-Full-Version-List): versions, not addresses
+    "Chromium;128.0.6613.137|Google Chrome;128.0.6613.137|Not;A=Brand;24.0.0.0", "Not_A Brand;8.0.0.0",
 ]
 
 
@@ -207,6 +209,27 @@ def test_ordinary_keys_are_kept(key: str) -> None:
     res = S.scrub_value({key: "19.90"}, "")
     assert res.value == {key: "19.90"}
     assert res.removed == []
+
+
+@pytest.mark.parametrize("doc, kept, removed", [
+    # a container's name as the key of a number is an amount (GA4 `shipping`, a cart's `billing` total)
+    ({"shipping": 4.99}, {"shipping": 4.99}, []),
+    ({"shipping": "4.99"}, {"shipping": "4.99"}, []),
+    ({"billing": "12,50"}, {"billing": "12,50"}, []),
+    ({"epn.shipping": "0"}, {"epn.shipping": "0"}, []),
+    # anything else under it is about a person
+    ({"shipping": "Jane Doe, 1 Main St"}, {}, [Removed("properties.shipping", "user")]),
+    ({"shipping": {"city": "Berlin"}}, {}, [Removed("properties.shipping", "user")]),
+    ({"billing": True}, {}, [Removed("properties.billing", "user")]),
+    ({"customer": 12345}, {}, [Removed("properties.customer", "user")]),  # a person's id, not an amount
+    ({"shipping.zip": "10115"}, {}, [Removed("properties.shipping.zip", "user")]),
+])
+def test_amount_or_person(doc, kept, removed) -> None:
+    res = S.scrub_value(doc, "properties")
+    assert (res.value, res.removed) == (kept, removed)
+    form = "&".join(f"{k}={v}" for k, v in doc.items() if isinstance(v, (str, int, float)) and not isinstance(v, bool))
+    if form:  # the same rule in a form body or a query string
+        assert S.scrub_form(form, "properties").removed == removed
 
 
 def test_user_subtree_is_dropped_whole() -> None:

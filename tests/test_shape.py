@@ -13,8 +13,22 @@ from pixelscleared.shape import clean_properties, shape_event
     ({"value": float("nan")}, {}),
     ({"value": True}, {}),
     ({"contents": [{"content_id": 119, "quantity": "2", "price": "9.5", "junk": 1}]},
-     {"contents": [{"content_id": "119", "quantity": 2, "price": 9.5}]}),
-    ({"contents": {"content_id": 7}}, {"contents": [{"content_id": "7"}]}),
+     {"contents": [{"content_id": "119", "quantity": 2, "price": 9.5}], "content_type": "product"}),
+    ({"contents": {"content_id": 7}}, {"contents": [{"content_id": "7"}], "content_type": "product"}),
+    ({"contents": [{"content_id": "g1"}], "content_type": "product_group"},
+     {"contents": [{"content_id": "g1"}], "content_type": "product_group"}),
+    # the names sites and GA4 use for the same things
+    ({"search_term": "red shoes"}, {"query": "red shoes", "search_string": "red shoes"}),
+    ({"search_string": "mug"}, {"query": "mug", "search_string": "mug"}),
+    ({"query": "mug", "search_term": "cup"}, {"query": "mug", "search_string": "mug"}),
+    ({"transaction_id": "T-1"}, {"order_id": "T-1"}),
+    ({"transaction_id": "T-1", "order_id": "O-1"}, {"order_id": "O-1"}),
+    ({"items": [{"item_id": "SKU_1", "item_name": "Mug", "price": "9.5", "quantity": 2, "item_brand": "B",
+                 "item_category": "Kitchen", "coupon": "X"}, "junk"]},
+     {"contents": [{"content_id": "SKU_1", "content_name": "Mug", "price": 9.5, "quantity": 2, "brand": "B",
+                    "content_category": "Kitchen"}], "content_type": "product"}),
+    ({"items": [{"item_id": "a"}], "contents": [{"content_id": "b"}]},
+     {"contents": [{"content_id": "b"}], "content_type": "product"}),
     ({"contents": ["x", None]}, {}),
     ({"content_ids": [1, "a", None]}, {"content_ids": ["1", "a"]}),
     ({"content_type": "product"}, {"content_type": "product"}),
@@ -30,7 +44,7 @@ def test_shape_event():
     ev = CapturedEvent(name="purchase", event_id="e1", event_time=1_790_000_000, source="collect",
                        url="https://shop/done", referrer="https://shop/cart", properties={"value": 5, "currency": "usd"})
     obj = shape_event(ev, {"ip": "a" * 64}, True)
-    assert obj == {"event": "CompletePayment", "event_time": 1_790_000_000, "event_id": "e1",
+    assert obj == {"event": "Purchase", "event_time": 1_790_000_000, "event_id": "e1",
                    "user": {"ip": "a" * 64}, "properties": {"value": 5, "currency": "USD"},
                    "limited_data_use": True, "page": {"url": "https://shop/done", "referrer": "https://shop/cart"}}
 

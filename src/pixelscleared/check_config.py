@@ -10,6 +10,8 @@ import argparse
 import sys
 
 from pixelscleared.config import Config, load_for_command
+from pixelscleared.deliver import TikTokPixel
+from pixelscleared.names import CURRENT_TO_LEGACY, LEGACY_TO_CURRENT
 
 NO_PIXELS = ("warning: destinations.tiktok lists no pixels: events are captured and logged, "
              "but nothing is sent to TikTok")
@@ -25,10 +27,23 @@ def summary(cfg: Config) -> list[str]:
     for i, p in enumerate(cfg.destinations.tiktok):
         tec = f", test_event_code {p.test_event_code}" if p.test_event_code else ""
         lines.append(f"  pixel    {p.pixel_id} → {p.api_base} events {', '.join(p.events + p.custom_events)}{tec}")
+        if names := renamed(p):
+            lines.append(f"  names    {names}")
         for name in p.nonstandard_events():
             lines.append(f"  custom   destinations.tiktok[{i}].events: {name!r} is not a standard TikTok event; "
                          "it will be sent as a custom event (reporting and audiences, not optimisation)")
     return lines
+
+
+def renamed(pixel: TikTokPixel) -> str:
+    """How a pixel's renamed events match and are sent ("" when it lists none)."""
+    pairs = [f"{n} = {LEGACY_TO_CURRENT.get(n) or CURRENT_TO_LEGACY[n]}" for n in pixel.events
+             if n in LEGACY_TO_CURRENT or n in CURRENT_TO_LEGACY]
+    if not pairs:
+        return ""
+    sent = {"as_captured": "in the spelling each call uses", "current": "as Purchase/Lead",
+            "legacy": "as CompletePayment/SubmitForm"}[pixel.event_names]
+    return f"{', '.join(pairs)} (either spelling is taken; sent {sent}: event_names {pixel.event_names})"
 
 
 def warnings(cfg: Config) -> list[str]:

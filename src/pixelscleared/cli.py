@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("pixelscleared.demo", "start the demo: shop + sidecar + local TikTok stand-in"),
     "fake-tiktok": ("pixelscleared.fake_tiktok", "run the local TikTok Events API stand-in"),
     "check-config": ("pixelscleared.check_config", "validate a config file and exit"),
+    "validate": ("pixelscleared.validate", "check each pixel's id and access token with TikTok: ✔ or ✘ per pixel"),
     "events": ("pixelscleared.eventslog", "show the events log (each event's fate)"),
     "scrub": ("pixelscleared.scrub.command", "scrub a URL, JSON or form body and show what was removed"),
     "consent": ("pixelscleared.consent.command", "evaluate consent from cookies and headers"),

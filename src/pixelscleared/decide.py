@@ -44,19 +44,24 @@ def decide(name: str, scrubbed: ScrubbedEvent, verdict: Verdict, payload: dict[s
     event = scrubbed.event
     removed = [r.as_dict() for r in scrubbed.removed]
 
-    def row(pixel_id: str, status: Status, reason: str = "", test_event_code: str = "") -> OutboxRow:
-        return OutboxRow(event.event_id, pixel_id, tiktok_event_name(event.name), event.source, verdict.state,
-                         list(verdict.sources), removed, status, reason,
-                         payload if status == Status.QUEUED else None, test_event_code)
+    def row(pixel: TikTokPixel | None, status: Status, reason: str = "") -> OutboxRow:
+        if pixel is None:
+            return OutboxRow(event.event_id, NO_PIXEL, tiktok_event_name(event.name), event.source, verdict.state,
+                             list(verdict.sources), removed, status, reason)
+        sent = pixel.sent_name(event.name)  # each pixel gets the spelling it asked for
+        body = None
+        if status == Status.QUEUED:
+            body = payload if payload.get("event") == sent else {**payload, "event": sent}
+        return OutboxRow(event.event_id, pixel.pixel_id, sent, event.source, verdict.state, list(verdict.sources),
+                         removed, status, reason, body, event.test_event_code or pixel.test_event_code)
 
     takers = [p for p in pixels if p.takes(name)]
     if not takers:
-        return Decision([row(NO_PIXEL, Status.DROPPED, "no pixel takes this event")], Drop.NO_PIXEL)
+        return Decision([row(None, Status.DROPPED, "no pixel takes this event")], Drop.NO_PIXEL)
     if not scrubbed.ok:  # fail closed: nothing of this event leaves
-        return Decision([row(p.pixel_id, Status.DROPPED, f"scrub failed: {scrubbed.problem}") for p in takers],
+        return Decision([row(p, Status.DROPPED, f"scrub failed: {scrubbed.problem}") for p in takers],
                         Drop.SCRUB_FAILED)
     if verdict.state != "granted" and unconsented == "drop":
-        return Decision([row(p.pixel_id, Status.DROPPED, f"consent {verdict.state} and unconsented: drop")
-                         for p in takers], Drop.CONSENT)
-    return Decision([row(p.pixel_id, Status.QUEUED, test_event_code=event.test_event_code or p.test_event_code)
-                     for p in takers])
+        return Decision([row(p, Status.DROPPED, f"consent {verdict.state} and unconsented: drop") for p in takers],
+                        Drop.CONSENT)
+    return Decision([row(p, Status.QUEUED) for p in takers])

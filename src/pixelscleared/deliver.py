@@ -25,7 +25,7 @@ from pydantic import AfterValidator, Field, SecretStr, field_validator, model_va
 
 from pixelscleared.metrics import Metrics
 from pixelscleared.model import Settings, no_whitespace
-from pixelscleared.names import STANDARD_EVENTS, near_miss, tiktok_event_name
+from pixelscleared.names import STANDARD_EVENTS, Spelling, near_miss, same_event, spelled, tiktok_event_name
 from pixelscleared.outbox import Claimed, Outbox, Status
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,37 @@ def _event_name(name: str) -> str:
 EventName = Annotated[str, AfterValidator(_event_name)]
 
 
+def credential_problem(value: str) -> str | None:
+    """What is wrong with a pasted pixel id or access token, said exactly; None when nothing is.
+
+    These are the mistakes of copying from Events Manager into a secret store: a trailing
+    newline, quotes kept by YAML or a shell, a space. TikTok would answer them with 40105 or
+    40001, which does not say which character is wrong.
+    """
+    if not value:
+        return "must not be empty"
+    if value != value.strip():
+        end = value[0] if value[0].isspace() else value[-1]
+        where = "start" if value[0].isspace() else "end"
+        kind = "a line break" if end in "\r\n" else "a tab" if end == "\t" else "a space"
+        return f"has {kind} at the {where} (copied with it?): remove it"
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'`":
+        return "is wrapped in quotes, which are not part of it: remove them"
+    if "\n" in value or "\r" in value:
+        return "contains a line break"
+    if any(c.isspace() for c in value):
+        return "must not contain whitespace"
+    if bad := next((c for c in value if not c.isprintable() or not c.isascii()), None):
+        return f"contains {bad!r} at position {value.index(bad) + 1}, which TikTok ids and tokens never have"
+    return None
+
+
+def _credential(value: str) -> str:
+    if (problem := credential_problem(value)) is not None:
+        raise ValueError(problem)
+    return value
+
+
 class TikTokPixel(Settings):
     pixel_id: str
     access_token: SecretStr
@@ -59,10 +90,14 @@ class TikTokPixel(Settings):
     # custom names taken as written, for the rare one that looks like a typo of a standard name
     custom_events: list[Annotated[str, AfterValidator(no_whitespace)]] = Field(default_factory=list)
     test_event_code: str = ""
+    # renamed events (CompletePayment/Purchase, SubmitForm/Lead): send them as captured, or always
+    # in TikTok's current or legacy spelling; the `events` list admits either spelling regardless
+    event_names: Spelling = "as_captured"
     api_base: str = DEFAULT_API_BASE
-    partner_name: str = "PixelsCleared"
+    # only for a registered TikTok partner: TikTok checks the name (40063 INVALID_PARTNER_NAME)
+    partner_name: str = ""
 
-    _pid = field_validator("pixel_id")(no_whitespace)
+    _pid = field_validator("pixel_id")(_credential)
 
     @field_validator("access_token")
     @classmethod
@@ -70,19 +105,18 @@ class TikTokPixel(Settings):
         secret = v.get_secret_value()
         if not secret:
             raise ValueError("must not be empty (set it from the environment: ${TIKTOK_ACCESS_TOKEN})")
-        if any(c.isspace() for c in secret):
-            raise ValueError("must not contain whitespace")
+        _credential(secret)  # the message never holds the token itself
         return v
 
     @field_validator("events")
     @classmethod
     def _events(cls, v: list[str]) -> list[str]:
-        out: list[str] = []
+        seen: list[str] = []  # one event in two spellings (Purchase, CompletePayment) is listed twice too
         for i, name in enumerate(v):
-            if name in out:
-                raise ValueError(f"event {name!r} is listed twice (events[{out.index(name)}] and events[{i}])")
-            out.append(name)
-        return out
+            if same_event(name) in seen:
+                raise ValueError(f"event {name!r} is listed twice (events[{seen.index(same_event(name))}] and events[{i}])")
+            seen.append(same_event(name))
+        return v
 
     @model_validator(mode="after")
     def _some_event(self) -> TikTokPixel:
@@ -91,9 +125,17 @@ class TikTokPixel(Settings):
         return self
 
     def takes(self, name: str) -> bool:
-        """Whether this pixel receives a captured event of this name (after name mapping)."""
+        """Whether this pixel receives a captured event of this name (after name mapping).
+
+        A renamed event matches in either spelling: a config listing `CompletePayment` takes a
+        page's `ttq.track('Purchase')`. Custom names match as written.
+        """
         sent = tiktok_event_name(name)
-        return sent in self.events or sent in self.custom_events
+        return same_event(sent) in {same_event(n) for n in self.events} or sent in self.custom_events
+
+    def sent_name(self, name: str) -> str:
+        """The name this pixel receives for a captured event name."""
+        return spelled(tiktok_event_name(name), self.event_names)
 
     def nonstandard_events(self) -> list[str]:
         """Names TikTok will take as custom events (reporting and audiences, not optimisation)."""
@@ -138,18 +180,18 @@ class DeliverySettings(Settings):
     backoff_max_s: float = Field(600.0, gt=0)
     concurrency: int = Field(4, ge=1, le=64)
     dry_run: bool = False
+    # at start, check each pixel's token with TikTok (as `pixelscleared validate`): logged and a
+    # metric; the site is served either way
+    validate_on_start: bool = False
 
 
 # --- the request ------------------------------------------------------------------------------
 
 def build_request(pixel: TikTokPixel, events: list[dict[str, Any]], test_event_code: str = "") -> dict[str, Any]:
     """The request body for `POST /open_api/v1.3/event/track/` (≤ 1000 events)."""
-    body: dict[str, Any] = {
-        "event_source": "web",
-        "event_source_id": pixel.pixel_id,
-        "partner_name": pixel.partner_name,
-        "data": events,
-    }
+    body: dict[str, Any] = {"event_source": "web", "event_source_id": pixel.pixel_id, "data": events}
+    if pixel.partner_name:
+        body["partner_name"] = pixel.partner_name
     if test_event_code:
         body["test_event_code"] = test_event_code
     return body
@@ -331,14 +373,18 @@ class Deliverer:
 
     async def _post(self, pixel: TikTokPixel, body: dict[str, Any]) -> Outcome:
         assert self._session is not None
-        url = pixel.api_base + TRACK_PATH
-        data = json.dumps(body, separators=(",", ":")).encode()
-        try:
-            async with self._session.post(
-                url, data=data, headers={"Access-Token": pixel.access_token.get_secret_value()}
-            ) as resp:
-                return classify(resp.status, await resp.read())
-        except TimeoutError:
-            return classify(None, None, "timeout")
-        except aiohttp.ClientError as e:
-            return classify(None, None, type(e).__name__)
+        return await post_track(self._session, pixel, body)
+
+
+async def post_track(session: aiohttp.ClientSession, pixel: TikTokPixel, body: dict[str, Any]) -> Outcome:
+    """One `event/track/` request for `pixel`, its answer classified (never raises for the network)."""
+    data = json.dumps(body, separators=(",", ":")).encode()
+    try:
+        async with session.post(pixel.api_base + TRACK_PATH, data=data,
+                                headers={"Access-Token": pixel.access_token.get_secret_value(),
+                                         "Content-Type": "application/json"}) as resp:
+            return classify(resp.status, await resp.read())
+    except TimeoutError:
+        return classify(None, None, "timeout")
+    except aiohttp.ClientError as e:
+        return classify(None, None, type(e).__name__)

@@ -1,6 +1,7 @@
 """Identity: the `user` match parameters an event may carry, by the product's consent rule.
 
-granted → IP (hashed by default), user agent, hashed external ID (+ ttclid/ttp when opted in);
+granted → IP (hashed by default), user agent, locale (Accept-Language), hashed external ID (+ ttclid/ttp
+when opted in);
 denied or unknown → hashed IP only and `limited_data_use: true` (the minimal payload hashes
 the IP even when `identity.ip: plain`; `omit` still omits it).
 """
@@ -106,6 +107,15 @@ def _parse_ip(text: str) -> IPAddress | None:
     return ip
 
 
+_LOCALE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
+
+
+def preferred_locale(accept_language: str) -> str:
+    """The browser's first language as a BCP 47 tag (`de-DE,de;q=0.9` → `de-DE`), or ""."""
+    first = accept_language.split(",", 1)[0].split(";", 1)[0].strip().replace("_", "-")
+    return first if len(first) <= 35 and _LOCALE.fullmatch(first) else ""
+
+
 def cookie_value(cookie_header: str, name: str) -> str:
     """First value of a cookie. Split on `;` only: CMP values hold `,` and `=` (OneTrust, CookieYes)."""
     for part in cookie_header.split(";"):
@@ -159,6 +169,8 @@ class IdentityResolver:
             return user, True
         if facts.user_agent:
             user["user_agent"] = facts.user_agent
+        if locale := preferred_locale(facts.headers.get("accept-language", "")):
+            user["locale"] = locale
         if external := self.external_id(facts.cookie_header):
             user["external_id"] = external
         if self.settings.send_ttclid and event.ttclid:

@@ -68,6 +68,7 @@ class Pipeline:
                              flush_interval_ms=cfg.outbox.flush_interval_ms)
         self.deliverer = Deliverer(self.outbox, cfg.destinations.tiktok, cfg.delivery, self.metrics)
         self._tasks: list[asyncio.Task[None]] = []
+        self.pixel_checks: dict[str, dict[str, Any]] = {}  # pixel id → the last validate result
         logs.register_secrets(
             [p.access_token.get_secret_value() for p in cfg.destinations.tiktok]
             + [cfg.identity.salt.get_secret_value(), cfg.admin.token.get_secret_value()]
@@ -174,6 +175,8 @@ class Pipeline:
         for name, coro in (("outbox-writer", self.outbox.run_writer()), ("deliverer", self.deliverer.run()),
                            ("retention", self._retention())):
             self._tasks.append(create_task(coro, name=f"pixelscleared-{name}", keep_ref=True))
+        if self.cfg.delivery.validate_on_start and self.cfg.destinations.tiktok:
+            self._tasks.append(create_task(self._validate(), name="pixelscleared-validate", keep_ref=True))
         logger.info("pipeline started: outbox=%s pixels=%s", self.cfg.outbox.path,
                     ",".join(p.pixel_id for p in self.cfg.destinations.tiktok) or "-")
 
@@ -183,6 +186,24 @@ class Pipeline:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         await self.outbox.close()
+
+    async def _validate(self) -> None:
+        """`pixelscleared validate` at start: one line and a metric per pixel; nothing else waits on it."""
+        from pixelscleared.validate import check_all
+
+        try:
+            checks = await check_all(self.cfg.destinations.tiktok, self.cfg.delivery.timeout_s)
+        except Exception:
+            logger.exception("pixel check at start failed")
+            return
+        for check in checks:
+            self.pixel_checks[check.pixel_id] = check.as_dict()
+            self.metrics.pixel_check.labels(check.pixel_id).set(int(check.ok))
+            if check.ok:
+                logger.info("pixel %s: TikTok accepted the token", check.pixel_id)
+            else:
+                logger.error("pixel %s: TikTok refused: code %s %s; %s", check.pixel_id, check.code, check.message,
+                             check.advice)
 
     async def _retention(self) -> None:
         while True:

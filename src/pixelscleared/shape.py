@@ -15,9 +15,14 @@ from pixelscleared.event import CapturedEvent
 from pixelscleared.names import tiktok_event_name
 
 PROPERTY_KEYS = frozenset(
-    {"contents", "content_type", "content_ids", "currency", "value", "num_items", "search_string",
+    {"contents", "content_type", "content_ids", "currency", "value", "num_items", "search_string", "query",
      "description", "order_id", "shop_id"}
 )
+# The search term, as sites and GA4 name it; TikTok reads `query` (newer) and `search_string` (older).
+SEARCH_KEYS = ("query", "search_string", "search_term")
+# GA4 / dataLayer `items[]` fields → TikTok content fields (the same table as GA4's `pr1` in capture).
+GA4_ITEM_KEYS = {"item_id": "content_id", "item_name": "content_name", "item_category": "content_category",
+                 "item_brand": "brand", "price": "price", "quantity": "quantity"}
 CONTENT_KEYS = frozenset({"content_id", "content_name", "content_category", "price", "quantity", "brand"})
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
 _ABSOLUTE = re.compile(r"https?://[^\s/?#]+", re.IGNORECASE)  # TikTok wants absolute page URLs
@@ -45,7 +50,12 @@ def shape_event(event: CapturedEvent, user: dict[str, str], limited_data_use: bo
 
 
 def clean_properties(props: dict[str, Any]) -> dict[str, Any]:
-    """Keep TikTok's documented properties, in TikTok's types; drop what cannot be made right."""
+    """Keep TikTok's documented properties, in TikTok's types; drop what cannot be made right.
+
+    The names sites use for the same things are read too, as the best peers do: a GA4
+    `search_term`, `transaction_id` and `items[]` become `query`/`search_string`, `order_id` and
+    `contents`; `content_type` is `product` when there are contents and none is given.
+    """
     out: dict[str, Any] = {}
     for key, value in props.items():
         if key not in PROPERTY_KEYS:
@@ -72,7 +82,29 @@ def clean_properties(props: dict[str, Any]) -> dict[str, Any]:
                 out[key] = value
         elif (text := _string(value)) is not None:
             out[key] = text
+    return _peer_names(props, out)
+
+
+def _peer_names(props: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
+    """Fill TikTok's properties from the other names of the same things (never overriding TikTok's own)."""
+    term = next((t for k in SEARCH_KEYS if (t := _string(props.get(k))) is not None), None)
+    if term is not None:
+        out["query"] = out["search_string"] = term
+    if "order_id" not in out and (order := _string(props.get("transaction_id"))) is not None:
+        out["order_id"] = order
+    if "contents" not in out and isinstance(items := props.get("items"), list):
+        contents = [c for c in (_content(_ga4_item(i)) for i in items[:MAX_CONTENTS]) if c]
+        if contents:
+            out["contents"] = contents
+    if "contents" in out and "content_type" not in out:
+        out["content_type"] = "product"
     return out
+
+
+def _ga4_item(item: Any) -> Any:
+    if not isinstance(item, dict):
+        return None
+    return {GA4_ITEM_KEYS[k]: v for k, v in item.items() if k in GA4_ITEM_KEYS}
 
 
 def _content(item: Any) -> dict[str, Any] | None:

@@ -14,7 +14,14 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl
 
-from pixelscleared.capture.fields import MAX_EVENTS_PER_CALL, CaptureError, event_id, event_name, query_param
+from pixelscleared.capture.fields import (
+    EVENT_ID,
+    MAX_EVENTS_PER_CALL,
+    CaptureError,
+    event_id,
+    event_name,
+    query_param,
+)
 from pixelscleared.event import CapturedEvent, RequestFacts
 from pixelscleared.limits import MAX_CALL_BYTES
 
@@ -60,7 +67,10 @@ def _params(qs: str, where: str) -> dict[str, str]:
 def _event(hit: dict[str, str], index: int, count: int, facts: RequestFacts, now: float) -> CapturedEvent:
     where = f"events[{index}]" if count > 1 else "event"
     name = event_name(hit.get("en", ""), f"{where}.en")
-    eid = event_id(hit.get("ep.event_id", ""), f"{where}.ep.event_id")
+    # Without an event id, a purchase's transaction id is one (as Stape does): the browser pixel's
+    # copy sent with the same id then deduplicates with this one.
+    tx = hit.get("ep.transaction_id", "")
+    eid = event_id(hit.get("ep.event_id") or (tx if EVENT_ID.fullmatch(tx) else ""), f"{where}.ep.event_id")
     url = hit.get("dl") or facts.headers.get("referer", "")  # the /g/collect URL is never a page
     return CapturedEvent(
         name=name,
@@ -110,7 +120,7 @@ def _contents(hit: dict[str, str]) -> list[dict[str, Any]]:
 def _item(encoded: str) -> dict[str, Any]:
     """`idSKU-1~nmRed Shirt~pr19.99~qt2~caApparel~brAcme`: two-letter key, then the value."""
     item: dict[str, Any] = {}
-    for field in encoded.split("~"):
+    for field in _fields(encoded):
         target = _ITEM_KEYS.get(field[:2])
         if target is None or len(field) == 2 or target in item:
             continue  # custom k0/v0 pairs, variants, coupons… have no TikTok counterpart
@@ -119,6 +129,13 @@ def _item(encoded: str) -> dict[str, Any]:
     if isinstance(item.get("quantity"), float) and item["quantity"].is_integer():
         item["quantity"] = int(item["quantity"])
     return item
+
+
+def _fields(encoded: str) -> list[str]:
+    """Split an item on `~`; gtag writes a `~` inside a value as `~~`."""
+    if "~~" not in encoded:
+        return encoded.split("~")
+    return [f.replace("\0", "~") for f in encoded.replace("~~", "\0").split("~")]
 
 
 def _number(text: str) -> int | float | str:

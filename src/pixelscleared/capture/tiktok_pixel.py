@@ -38,10 +38,20 @@ _TTCLID = re.compile(r"[\x21-\x7e]{1,512}")
 _MESSAGE_PARAM = "analytics_message"
 
 
+# What the pixel sends by itself (auto-click and page-metadata pings, an empty event): not
+# conversions. They are answered and left out, and are not bad calls.
+AUTOMATIC = frozenset({"", "Click", "Metadata"})
+
+
 def parse_tiktok_beacon(body: bytes, query: str, facts: RequestFacts, now: float | None = None) -> list[CapturedEvent]:
     now = time.time() if now is None else now
     items = read_beacon(body, query)
-    return [_event(item, i, facts, now) for i, item in enumerate(items)]
+    return [_event(item, i, facts, now) for i, item in enumerate(items) if not is_automatic(item)]
+
+
+def is_automatic(item: dict[str, Any]) -> bool:
+    name = item.get("event", "")
+    return name is None or (isinstance(name, str) and name.strip() in AUTOMATIC)
 
 
 def beacon_pixel_code(body: bytes, query: str) -> str:
@@ -106,7 +116,6 @@ def _b64(text: str) -> bytes:
     return raw
 
 
-
 def _where(index: int) -> str:
     return f"events[{index}]" if index else "event"
 
@@ -121,7 +130,7 @@ def _event(item: dict[str, Any], index: int, facts: RequestFacts, now: float) ->
     page = obj(context.get("page"), f"{where}.context.page")
     ad = obj(context.get("ad"), f"{where}.context.ad")
     # the Referer is the page that sent the beacon; the beacon URL itself is never a page
-    url = text(page.get("url"), f"{where}.context.page.url") or facts.headers.get("referer", "")
+    url = _decoded(text(page.get("url"), f"{where}.context.page.url")) or facts.headers.get("referer", "")
     referrer = text(page.get("referrer"), f"{where}.context.page.referrer")
     ttclid = query_param(url, "ttclid")
     callback = ad.get("callback")
@@ -139,8 +148,11 @@ def _event(item: dict[str, Any], index: int, facts: RequestFacts, now: float) ->
     )
 
 
-
-
+def _decoded(url: str) -> str:
+    """Some pixel builds send `page.url` percent-encoded whole (`https%3A%2F%2Fshop…`): decode it once."""
+    if url[:8].lower().startswith(("http%3a", "https%3a")):
+        return unquote(url)
+    return url
 
 
 def _timestamp(value: Any) -> float | None:

@@ -24,17 +24,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pixelscleared.fake_tiktok.schema import (
     BAD_TOKEN,
     DEFAULT_MAX_FUTURE_S,
+    EMPTY_TOKEN,
     INVALID_PARAMETER,
     NO_PERMISSION,
     OK,
     RATE_LIMITED,
     Rejection,
+    check_request,
     error_message,
     error_path,
     is_standard,
     parse_json,
     show,
-    validate_request,
 )
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ HTML_LIMIT = 200
 _MESSAGES = {
     OK: "OK",
     BAD_TOKEN: "Access token is incorrect or has been revoked.",
+    EMPTY_TOKEN: "Access token is empty.",
     RATE_LIMITED: "Too many requests. Please retry in some time.",
     NO_PERMISSION: "No permission to operate this pixel.",
     INVALID_PARAMETER: "Invalid parameter.",
@@ -267,6 +269,7 @@ class FakeTikTok:
             "duplicates": 0,
             "test_event_code": None,
             "errors": [],
+            "warnings": [],
         }
         control = self._take_control()
         if control is not None:
@@ -311,9 +314,10 @@ class FakeTikTok:
 
     async def _accept(self, request: web.Request, token: str | None, now: float, record: dict[str, Any]) -> int:
         """Authenticate, validate and store one track request; raises Rejection."""
+        if not token:  # TikTok's SDK: 40104 for an empty token, 40105 for a wrong or revoked one
+            raise Rejection(EMPTY_TOKEN, _MESSAGES[EMPTY_TOKEN])
         if not record["token_ok"]:
-            missing = token is None or token == ""
-            raise Rejection(BAD_TOKEN, "Access token is missing." if missing else _MESSAGES[BAD_TOKEN])
+            raise Rejection(BAD_TOKEN, _MESSAGES[BAD_TOKEN])
         if request.content_type != "application/json":
             raise Rejection(INVALID_PARAMETER, "Content-Type must be application/json")
         try:
@@ -327,14 +331,17 @@ class FakeTikTok:
             record["pixel_id"] = pixel_id[:100]
             expected = self._pixels.get(pixel_id)
             if expected is None or not _same_secret(expected, token or ""):
-                raise Rejection(NO_PERMISSION, f"No permission to operate pixel code: {show(pixel_id)}")
+                raise Rejection(NO_PERMISSION, f"No permission to operate pixel code: {show(pixel_id)}. "
+                                               "You must be an admin or operator of this advertiser account.")
         if isinstance(doc, dict) and isinstance(doc.get("data"), list):
             record["event_count"] = len(doc["data"])
         if isinstance(doc, dict) and isinstance(doc.get("test_event_code"), str):
             record["test_event_code"] = doc["test_event_code"][:100]
-        req = validate_request(doc, now=now, max_future_s=self.max_future_s)
+        checked = check_request(doc, now=now, max_future_s=self.max_future_s)
+        req = checked.request
+        record["warnings"] = [*checked.warnings, *(w for ws in checked.event_warnings for w in ws)][:50]
         accepted = 0
-        for raw, ev in zip(doc["data"], req.data, strict=True):
+        for raw, ev, warned in zip(doc["data"], req.data, checked.event_warnings, strict=True):
             if ev.event_id is not None and self._is_duplicate((req.event_source_id, ev.event, ev.event_id), now):
                 record["duplicates"] += 1
                 continue
@@ -352,6 +359,9 @@ class FakeTikTok:
                 "page": raw.get("page", {}),
                 "properties": raw.get("properties", {}),
                 "limited_data_use": raw.get("limited_data_use", False),
+                "event_source": req.event_source,
+                "lead": raw.get("lead"),
+                "warnings": checked.warnings + warned,
             }
             if self._keep(self._events, stored):
                 self.events_dropped += 1
@@ -363,9 +373,10 @@ class FakeTikTok:
         if self._keep(self._requests, record):
             self.requests_dropped += 1
         logger.info(
-            "track request_id=%s pixel=%s code=%s http_status=%s events=%d accepted=%d duplicates=%d mode=%s",
-            record["request_id"], show(record["pixel_id"] or "-"), record["code"], record["http_status"],
-            record["event_count"], record["accepted"], record["duplicates"], record["mode"] or "-",
+            "track request_id=%s pixel=%s code=%s http_status=%s events=%d accepted=%d duplicates=%d warnings=%d"
+            " mode=%s", record["request_id"], show(record["pixel_id"] or "-"), record["code"], record["http_status"],
+            record["event_count"], record["accepted"], record["duplicates"], len(record["warnings"]),
+            record["mode"] or "-",
         )
 
     async def _get_control(self, request: web.Request) -> web.Response:
@@ -419,26 +430,40 @@ class FakeTikTok:
         })
 
     async def _index(self, request: web.Request) -> web.Response:
+        """One row per accepted event, newest first; the payload folded, warnings in plain sight."""
         rows = []
         for e in list(reversed(self._events))[:HTML_LIMIT]:
-            when = time.strftime("%H:%M:%S", time.gmtime(e["received_at"]))
-            cells = [when, e["pixel_id"], e["event"], e["event_id"] or "", e["test_event_code"] or "",
-                     json.dumps(e["user"]), json.dumps(e["page"]), json.dumps(e["properties"])]
-            rows.append("<tr>" + "".join(f"<td>{html.escape(str(c)[:300])}</td>" for c in cells) + "</tr>")
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(e["received_at"]))
+            payload = {k: e[k] for k in ("user", "page", "properties", "limited_data_use", "lead") if e.get(k)}
+            warned = "".join(f"<li>{_h(w)}</li>" for w in e.get("warnings", []))
+            rows.append(
+                f"<tr><td class=nowrap>{when}</td><td><code>{_h(e['pixel_id'])}</code></td>"
+                f"<td>{_h(e['event'])}{'' if e['standard'] else ' <small>(custom)</small>'}</td>"
+                f"<td><code>{_h(e['event_id'] or '')}</code></td><td>{_h(e['test_event_code'] or '')}</td>"
+                f"<td>{'<ul class=warn>' + warned + '</ul>' if warned else ''}</td>"
+                f"<td><details><summary>payload</summary><pre>{_h(json.dumps(payload, indent=2))}</pre>"
+                "</details></td></tr>")
         page = (
             "<!doctype html><meta charset=utf-8><meta http-equiv=refresh content=5>"
             "<title>Fake TikTok Events API</title><link rel=icon href=data:,>"  # no /favicon.ico 404
-            "<style>body{font:14px sans-serif}td{border-top:1px solid #ddd;padding:2px 6px;"
-            "vertical-align:top;font-family:monospace}</style>"
+            "<style>body{font:14px system-ui,sans-serif;margin:1.5rem}table{border-collapse:collapse;width:100%}"
+            "td,th{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}"
+            "th{background:#f5f5f5}code,pre{font:12px ui-monospace,monospace;overflow-wrap:anywhere}"
+            "pre{white-space:pre-wrap;margin:0}.nowrap{white-space:nowrap}ul.warn{margin:0;padding-left:1rem;"
+            "color:#8a5a00}</style>"
             f"<h1>Fake TikTok Events API</h1><p>{len(self._events)} accepted events "
             f"({self.events_dropped} dropped), {len(self._requests)} requests. Mode: "
-            f"{html.escape(self.control.mode)}. JSON: <a href=/_fake/events>/_fake/events</a>, "
-            "<a href=/_fake/requests>/_fake/requests</a>.</p>"
-            "<table><tr><th>UTC</th><th>pixel</th><th>event</th><th>event_id</th><th>test code</th>"
-            "<th>user</th><th>page</th><th>properties</th></tr>" + "".join(rows) + "</table>"
+            f"{_h(self.control.mode)}. Warnings mark what TikTok accepts but may not take as meant. "
+            "JSON: <a href=/_fake/events>/_fake/events</a>, <a href=/_fake/requests>/_fake/requests</a>.</p>"
+            "<table><tr><th>received (UTC)</th><th>pixel</th><th>event</th><th>event_id</th><th>test code</th>"
+            "<th>warnings</th><th>payload</th></tr>" + "".join(rows) + "</table>"
         )
         # JSON strings may hold lone surrogates; they must not turn the page into a 500.
         return web.Response(body=page.encode("utf-8", "backslashreplace"), content_type="text/html", charset="utf-8")
+
+
+def _h(value: object) -> str:
+    return html.escape(str(value)[:2000])
 
 
 FAKE_TIKTOK = web.AppKey("fake_tiktok", FakeTikTok)  # make_app(...)[FAKE_TIKTOK] is the app's state

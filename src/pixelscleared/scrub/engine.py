@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pixelscleared.scrub.detectors import Deadline, TextDetectors, unquote
-from pixelscleared.scrub.keys import AMBIGUOUS_NAME, KEEP, KeyRules
+from pixelscleared.scrub.keys import AMBIGUOUS_NAME, AMOUNT_OR_PERSON, KEEP, KeyRules
 from pixelscleared.scrub.settings import DETECTORS, ScrubSettings
 
 
@@ -81,6 +81,18 @@ def _fail_closed(fn: Callable[..., ScrubResult]) -> Callable[..., ScrubResult]:
 def _quote(s: str) -> str:
     # lone surrogates (possible from JSON escapes) cannot be UTF-8: they become "?"
     return quote(s, safe="", errors="replace")
+
+
+_AMOUNT = re.compile(r"-?\d{1,12}(?:[.,]\d{1,6})?")
+
+
+def _is_amount(value: Any) -> bool:
+    """A number, or text that is one (`4.99`, `12,50`): what a cost looks like, and no person does."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    return isinstance(value, str) and _AMOUNT.fullmatch(value.strip()) is not None
 
 
 def _join(path: str, key: str) -> str:
@@ -282,6 +294,8 @@ class _Run:
             key = k if type(k) is str else str(k)
             n += len(key)
             rule, extra = key_cache.get(key) or self.key(key)
+            if rule is AMOUNT_OR_PERSON:
+                rule = None if _is_amount(sub) else "user"
             if rule is None or (rule is AMBIGUOUS_NAME and product):
                 t = type(sub)
                 # fast paths: numbers, and strings already known to hold nothing (most of an event)
@@ -425,6 +439,8 @@ class _Run:
                     self.add(_join(path, extra[0]), kind)
                 changed = True
                 continue
+            if rule is AMOUNT_OR_PERSON:
+                rule = None if _is_amount(v_raw) else "user"
             if rule is not None and rule is not KEEP:
                 self.add(_join(path, key), "name" if rule is AMBIGUOUS_NAME else rule)
                 changed = True

@@ -14,12 +14,17 @@ from pixelscleared.scrub.settings import normalize_key
 
 KEEP: Final = "keep"
 AMBIGUOUS_NAME: Final = "name?"
+AMOUNT_OR_PERSON: Final = "user?"  # `shipping=4.99` is a cost; `shipping={...}` or "J. Doe, …" a person
 
 # Whole subtree dropped: everything under `user`, `customer`… is about a person.
 CONTAINERS: frozenset[str] = frozenset({
     "user", "users", "customer", "customers", "billing", "shipping", "contact", "buyer", "person",
     "profile", "recipient", "member", "userdata", "customerdata", "ud", "visitordata",
 })
+
+# Containers whose name, as the last part of a key with a number for its value, is an amount:
+# GA4's `epn.shipping` and a cart's `billing` total are costs, not a person's address.
+AMOUNT_NAMES: frozenset[str] = frozenset({"shipping", "billing"})
 
 # Exact (normalised) key → kind.
 EXACT: dict[str, str] = {
@@ -96,7 +101,7 @@ class KeyRules:
                 return "configured"
         for c in candidates:
             if c in CONTAINERS:
-                return "user"
+                return AMOUNT_OR_PERSON if c == last and c in AMOUNT_NAMES else "user"
             if c in EXACT:
                 return EXACT[c]
         for c in candidates:
