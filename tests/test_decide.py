@@ -99,3 +99,41 @@ def test_a_pixel_listing_a_name_the_scrubber_redacted_still_records_the_drop():
                        "event name holds personal data")
     [row] = decide("MyCustom", ev, GRANTED, PAYLOAD, PIXELS, "minimal").rows
     assert (row.pixel_id, row.event_name, row.status) == ("CKPIX", "Redacted", "dropped")
+
+
+@pytest.mark.parametrize("over, host, fates", [
+    ({}, "shop.example", {"P": ("queued", "TEST9")}),                                  # no hosts: all, code everywhere
+    ({"hosts": ["shop.example"]}, "shop.example", {"P": ("queued", "TEST9")}),
+    ({"hosts": ["shop.example"]}, "other.example", {NO_PIXEL: ("dropped", "")}),
+    ({"hosts": ["*.shop.example"]}, "de.shop.example", {"P": ("queued", "TEST9")}),
+    ({"hosts": ["*.shop.example"]}, "SHOP.EXAMPLE", {NO_PIXEL: ("dropped", "")}),
+    ({"test_event_code_hosts": ["staging.*"]}, "staging.shop.example", {"P": ("queued", "TEST9")}),
+    ({"test_event_code_hosts": ["staging.*"]}, "shop.example", {"P": ("queued", "")}),   # production: live
+])
+def test_hosts_and_test_codes_per_host(over, host, fates):
+    p = pixel(["PageView"], test_event_code="TEST9", **over)
+    rows = decide("PageView", scrubbed("PageView"), GRANTED, PAYLOAD, [p], "minimal", host).rows
+    assert {r.pixel_id: (r.status, r.test_event_code) for r in rows} == fates
+
+
+@pytest.mark.parametrize("over, problem", [
+    ({"test_event_code_hosts": ["staging.*"]}, "test_event_code_hosts: set test_event_code too"),
+    ({"hosts": ["shop example"]}, "'shop example' is not a host name or pattern"),
+])
+def test_host_settings_are_checked(over, problem):
+    from pixelscleared.config import ConfigError
+
+    with pytest.raises(ConfigError) as e:
+        pixel(["PageView"], **over)
+    assert problem in str(e.value)
+
+
+@pytest.mark.parametrize("headers, url, host", [
+    ({"host": "Shop.Example:8080"}, "", "shop.example"),
+    ({"host": "[2001:db8::1]:443"}, "", "2001:db8::1"),
+    ({}, "https://staging.shop.example/p", "staging.shop.example"),
+])
+def test_request_host(headers, url, host):
+    from pixelscleared.event import RequestFacts
+
+    assert RequestFacts(peer_ip="", headers=headers, url=url).host == host

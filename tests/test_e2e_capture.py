@@ -90,3 +90,20 @@ async def test_malformed_tracking_call_is_not_an_error_for_the_page(sidecar):
         async with s.get(f"{sc.url}/g/collect?v=1&en=page_view") as r:  # not GA4 v2: forwarded, no event
             assert r.status == 200
     assert any(req["path"].startswith("/g/collect") for req in origin.seen)
+
+
+async def test_a_pixel_purchase_reaches_a_pixel_that_lists_complete_payment(sidecar):
+    """`ttq.track('Purchase', …)` in the browser; the config was written with the legacy name."""
+    sc, _origin, tiktok = sidecar
+    beacon = json.loads((FIXTURES / "tiktok_beacon_add_to_cart.json").read_text())
+    beacon.update(event="Purchase", event_id="order-10042",
+                  properties={"value": "129.90", "currency": "eur",
+                              "contents": [{"content_id": 119, "quantity": 2, "price": "64.95"}]})
+    async with aiohttp.ClientSession() as s:
+        async with s.post(f"{sc.url}/api/v2/pixel", json=beacon, headers={"Cookie": GRANTED}) as r:
+            assert r.status == 204
+    [ev] = await wait_for(lambda: [e for e in tiktok.events if e["event_id"] == "order-10042"])
+    assert ev["event"] == "Purchase" and ev["warnings"] == []  # as captured; the browser copy deduplicates
+    props = ev["properties"]
+    assert (props["value"], props["currency"], props["content_type"]) == (129.9, "EUR", "product")
+    assert props["contents"] == [{"content_id": "119", "quantity": 2, "price": 64.95}]

@@ -38,9 +38,10 @@ class Decision:
 
 
 def decide(name: str, scrubbed: ScrubbedEvent, verdict: Verdict, payload: dict[str, Any],
-           pixels: Sequence[TikTokPixel], unconsented: Unconsented) -> Decision:
+           pixels: Sequence[TikTokPixel], unconsented: Unconsented, host: str = "") -> Decision:
     """`name` is the event's name as captured: a pixel listing it takes the event even when the
-    scrubber had to redact that name (the event is then dropped, visibly, for that pixel)."""
+    scrubber had to redact that name (the event is then dropped, visibly, for that pixel). `host`
+    is the site the call came to: a pixel may serve some hosts, and be in test mode on some."""
     event = scrubbed.event
     removed = [r.as_dict() for r in scrubbed.removed]
 
@@ -53,9 +54,9 @@ def decide(name: str, scrubbed: ScrubbedEvent, verdict: Verdict, payload: dict[s
         if status == Status.QUEUED:
             body = payload if payload.get("event") == sent else {**payload, "event": sent}
         return OutboxRow(event.event_id, pixel.pixel_id, sent, event.source, verdict.state, list(verdict.sources),
-                         removed, status, reason, body, event.test_event_code or pixel.test_event_code)
+                         removed, status, reason, body, pixel.test_code_for(host, event.test_event_code))
 
-    takers = [p for p in pixels if p.takes(name)]
+    takers = [p for p in pixels if p.takes(name) and p.serves(host)]
     if not takers:
         return Decision([row(None, Status.DROPPED, "no pixel takes this event")], Drop.NO_PIXEL)
     if not scrubbed.ok:  # fail closed: nothing of this event leaves

@@ -12,6 +12,7 @@ takes) and `delivery:` (batching, timeouts, retries).
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import json
 import logging
 import random
@@ -50,6 +51,12 @@ def _event_name(name: str) -> str:
 
 
 EventName = Annotated[str, AfterValidator(_event_name)]
+_HOST_GLOB = re.compile(r"[A-Za-z0-9*?.\-\[\]]{1,253}")
+
+
+def _matches(host: str, patterns: list[str]) -> bool:
+    host = host.lower().rstrip(".")
+    return any(fnmatch.fnmatchcase(host, p) for p in patterns)
 
 
 def credential_problem(value: str) -> str | None:
@@ -90,6 +97,10 @@ class TikTokPixel(Settings):
     # custom names taken as written, for the rare one that looks like a typo of a standard name
     custom_events: list[Annotated[str, AfterValidator(no_whitespace)]] = Field(default_factory=list)
     test_event_code: str = ""
+    # which sites this pixel serves (globs on the request's host, `*.shop.example`); empty: all
+    hosts: list[str] = Field(default_factory=list)
+    # where test_event_code applies (`staging.*`): other hosts send live events; empty: everywhere
+    test_event_code_hosts: list[str] = Field(default_factory=list)
     # renamed events (CompletePayment/Purchase, SubmitForm/Lead): send them as captured, or always
     # in TikTok's current or legacy spelling; the `events` list admits either spelling regardless
     event_names: Spelling = "as_captured"
@@ -122,7 +133,32 @@ class TikTokPixel(Settings):
     def _some_event(self) -> TikTokPixel:
         if not self.events and not self.custom_events:
             raise ValueError("events: list at least one event (or custom_events)")
+        if self.test_event_code_hosts and not self.test_event_code:
+            raise ValueError("test_event_code_hosts: set test_event_code too (the code those hosts send)")
         return self
+
+    @field_validator("hosts", "test_event_code_hosts")
+    @classmethod
+    def _hosts(cls, v: list[str]) -> list[str]:
+        for pattern in v:
+            if not _HOST_GLOB.fullmatch(pattern):
+                raise ValueError(f"{pattern!r} is not a host name or pattern (shop.example, *.shop.example, staging.*)")
+        return [h.lower() for h in v]
+
+    def serves(self, host: str) -> bool:
+        """Whether events from this host go to this pixel (no `hosts`: every host)."""
+        return not self.hosts or _matches(host, self.hosts)
+
+    def test_code_for(self, host: str, requested: str = "") -> str:
+        """The test_event_code an event from `host` is sent with ("" = live).
+
+        A code the call itself carries wins; else the pixel's, on the hosts it is meant for.
+        """
+        if requested:
+            return requested
+        if self.test_event_code_hosts and not _matches(host, self.test_event_code_hosts):
+            return ""
+        return self.test_event_code
 
     def takes(self, name: str) -> bool:
         """Whether this pixel receives a captured event of this name (after name mapping).

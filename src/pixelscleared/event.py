@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,14 @@ class RequestFacts:
     def user_agent(self) -> str:
         return self.headers.get("user-agent", "")
 
+    @property
+    def host(self) -> str:
+        """The site the visitor asked for (Host header, port removed), lower-case."""
+        host = self.headers.get("host", "") or urlsplit(self.url).netloc
+        if host.startswith("["):
+            return host.partition("]")[0][1:].lower()
+        return host.rpartition(":")[0].lower() if host.count(":") == 1 else host.lower()
+
 
 @dataclass(slots=True)
 class CapturedEvent:
@@ -37,3 +46,5 @@ class CapturedEvent:
     properties: dict[str, Any] = field(default_factory=dict)
     ttclid: str = ""
     test_event_code: str = ""  # a per-request override, if the caller provided one
+    # consent the call carries itself (GA4 `gcs`/`gcd`/`npa`, `us_privacy`, `gpp`): read by consent/
+    consent_params: dict[str, str] = field(default_factory=dict)

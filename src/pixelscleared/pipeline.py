@@ -107,19 +107,20 @@ class Pipeline:
         return TrackingCall(accepted, forward, problem)
 
     def accept(self, events: list[CapturedEvent], facts: RequestFacts) -> list[Accepted]:
-        """Captured events of one request; consent is read once for all of them."""
+        """Captured events of one request; its cookies and headers are read once for all of them."""
         verdict = self.consent.evaluate(facts.cookie_header, facts.headers)
-        self.metrics.verdicts.labels(verdict.state).inc()
         return [self._accept_one(event, verdict, facts) for event in events]
 
     def _accept_one(self, event: CapturedEvent, verdict: Verdict, facts: RequestFacts) -> Accepted:
         """One event down the chain. Every fate, sent or not, becomes events log rows."""
         self.metrics.captured.labels(event.source).inc()
+        verdict = self.consent.with_hit(verdict, event.consent_params)       # consent the call carries
+        self.metrics.verdicts.labels(verdict.state).inc()
         scrubbed = scrub_event(self.scrubber, event)                         # scrub: fails closed
         user, limited = self.identity.user(verdict, facts, scrubbed.event)   # identity, by consent
         payload = shape_event(scrubbed.event, user, limited)                 # shape: TikTok's event
         decision = decide(event.name, scrubbed, verdict, payload,            # decide: a row per pixel
-                          self.cfg.destinations.tiktok, self.cfg.unconsented)
+                          self.cfg.destinations.tiktok, self.cfg.unconsented, facts.host)
         self._count(scrubbed, decision)
         return self._queue(scrubbed, verdict, decision)                      # outbox
 

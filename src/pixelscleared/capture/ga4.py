@@ -22,6 +22,7 @@ from pixelscleared.capture.fields import (
     event_name,
     query_param,
 )
+from pixelscleared.consent.hit import consent_params
 from pixelscleared.event import CapturedEvent, RequestFacts
 from pixelscleared.limits import MAX_CALL_BYTES
 
@@ -81,6 +82,7 @@ def _event(hit: dict[str, str], index: int, count: int, facts: RequestFacts, now
         referrer=hit.get("dr", ""),
         properties=_properties(hit),
         ttclid=query_param(url, "ttclid"),
+        consent_params=consent_params(hit),
     )
 
 

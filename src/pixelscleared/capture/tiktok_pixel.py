@@ -17,7 +17,7 @@ import re
 import time
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, parse_qsl, unquote
 
 from pixelscleared.capture.fields import (
     MAX_EVENTS_PER_CALL,
@@ -30,6 +30,7 @@ from pixelscleared.capture.fields import (
     query_param,
     text,
 )
+from pixelscleared.consent.hit import consent_params
 from pixelscleared.event import CapturedEvent, RequestFacts
 from pixelscleared.limits import MAX_CALL_BYTES
 
@@ -46,7 +47,18 @@ AUTOMATIC = frozenset({"", "Click", "Metadata"})
 def parse_tiktok_beacon(body: bytes, query: str, facts: RequestFacts, now: float | None = None) -> list[CapturedEvent]:
     now = time.time() if now is None else now
     items = read_beacon(body, query)
-    return [_event(item, i, facts, now) for i, item in enumerate(items) if not is_automatic(item)]
+    consent = _consent(query)
+    return [_event(item, i, facts, now, consent) for i, item in enumerate(items) if not is_automatic(item)]
+
+
+def _consent(query: str) -> dict[str, str]:
+    """`us_privacy` / `gpp` on the beacon's URL, if any."""
+    if "=" not in query:
+        return {}
+    try:
+        return consent_params(dict(parse_qsl(query, max_num_fields=1000)))
+    except ValueError:
+        raise CaptureError("too many query parameters") from None
 
 
 def is_automatic(item: dict[str, Any]) -> bool:
@@ -120,7 +132,8 @@ def _where(index: int) -> str:
     return f"events[{index}]" if index else "event"
 
 
-def _event(item: dict[str, Any], index: int, facts: RequestFacts, now: float) -> CapturedEvent:
+def _event(item: dict[str, Any], index: int, facts: RequestFacts, now: float,
+           consent: dict[str, str]) -> CapturedEvent:
     where = _where(index)
     name = event_name(item.get("event"), f"{where}.event")
     # Without {event_id} in ttq.track there is nothing to deduplicate with: a fresh id.
@@ -145,6 +158,7 @@ def _event(item: dict[str, Any], index: int, facts: RequestFacts, now: float) ->
         referrer=referrer,
         properties=props,
         ttclid=ttclid,
+        consent_params=consent,
     )
 
 

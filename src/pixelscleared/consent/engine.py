@@ -27,6 +27,8 @@ from pixelscleared.consent.cmps import (
     readers,
 )
 from pixelscleared.consent.cookies import finder
+from pixelscleared.consent.hit import HIT_SOURCE
+from pixelscleared.consent.hit import readers as hit_readers
 from pixelscleared.consent.settings import ConsentSettings
 
 logger = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ class ConsentEngine:
         # Per cookie name: each reading with its signals by state (made once, not per request).
         self._steps = {name: tuple((read, {st: Signal(source, st) for st in RANK}) for source, read in plan)
                        for name, plan in self._plan.items()}
+        self._hit = {name: _memoized(read) for name, read in hit_readers(self.settings).items()}
 
     def evaluate(self, cookie_header: str, headers: Mapping[str, str]) -> Verdict:
         """The verdict for one request. Never raises: a broken input is an unknown verdict."""
@@ -76,6 +79,14 @@ class ConsentEngine:
         except Exception:  # a bug here must not break the site's traffic
             logger.exception("consent evaluation failed; verdict unknown", extra=logs.ONE_FLOW)
             return Verdict("unknown")
+
+    def with_hit(self, verdict: Verdict, params: Mapping[str, str]) -> Verdict:
+        """The request's verdict with the consent a tracking call carries itself (`consent/hit.py`)."""
+        if not params:
+            return verdict
+        found = [Signal(HIT_SOURCE.format(name), self._hit[name](value)) for name, value in params.items()
+                 if name in self._hit]
+        return combine([*verdict.signals, *found], self.settings.opt_out_regime)
 
     def signals(self, cookie_header: str, headers: Mapping[str, str]) -> list[Signal]:
         """Every signal present in the request, each already resolved over duplicate cookies."""
