@@ -12,7 +12,7 @@ import yaml
 from mitmproxy.addons import errorcheck
 from mitmproxy.test import taddons, tflow
 
-from conftest import BIN, ROOT, free_port, sidecar_config, spawn, wait_for, wait_http, wait_port
+from conftest import BIN, ROOT, free_port, sidecar_config, spawn, wait_for, wait_http
 from pixelscleared.addon import PixelsCleared
 from pixelscleared.config import parse_config
 
@@ -29,9 +29,24 @@ async def test_exception_on_site_traffic_fails_open(tmp_path):
         f = tflow.tflow()
         f.request.path = "/checkout"
         addon._forwarded_headers = lambda flow: 1 / 0  # a bug anywhere in the glue
+        addon.requestheaders(f)
         await addon.request(f)
-        assert f.response is None  # the request continues to the origin untouched
-        assert addon.pipeline.metrics.addon_errors.labels("request")._value.get() == 1
+        assert f.response is None and f.error is None  # the request continues to the origin untouched
+        assert addon.pipeline.metrics.addon_errors.labels("requestheaders")._value.get() == 1
+
+
+async def test_a_streamed_request_gets_clean_forwarded_headers_too(tmp_path):
+    """mitmproxy may stream a big body before the `request` hook: the rewrite happens at the headers."""
+    addon = make_addon(tmp_path)
+    with taddons.context(addon):
+        f = tflow.tflow()
+        f.request.path = "/upload"
+        f.request.headers["X-Forwarded-Host"] = "evil.example"
+        f.request.headers["X-Forwarded-Proto"] = "gopher"
+        f.request.stream = True
+        addon.requestheaders(f)  # nothing after this sees the headers before the origin does
+        assert "evil.example" not in f.request.headers.get("X-Forwarded-Host", "")
+        assert f.request.headers["X-Forwarded-Proto"] == ("https" if f.client_conn.tls_established else "http")
 
 
 async def test_an_error_on_one_flow_during_startup_does_not_stop_the_proxy(tmp_path):
@@ -44,11 +59,28 @@ async def test_an_error_on_one_flow_during_startup_does_not_stop_the_proxy(tmp_p
             f = tflow.tflow()
             f.request.path = "/checkout"
             addon._forwarded_headers = lambda flow: 1 / 0
+            addon.requestheaders(f)
             await addon.request(f)
             logging.getLogger("pixelscleared.test").error("a real startup problem")
             assert [r.getMessage() for r in check.logger.has_errored] == ["a real startup problem"]
     finally:
         check.finish()
+
+
+async def test_collect_during_startup_is_acknowledged_once_the_outbox_has_it(tmp_path):
+    """The proxy listens before `running` opens the outbox: a call then waits, and gets its 204 only
+    once its event is on disk."""
+    addon = make_addon(tmp_path)
+    with taddons.context(addon):
+        f = collect_flow()
+        request = asyncio.create_task(addon.request(f))
+        await asyncio.sleep(0.2)
+        assert not request.done() and f.response is None  # not acknowledged: nothing is on disk yet
+        await addon.running()
+        await asyncio.wait_for(request, 5)
+        rows = await addon.pipeline.outbox.query(lambda c: c.execute("SELECT event_id FROM events").fetchall())
+        await addon.done()
+        assert f.response.status_code == 204 and rows == [("ann-1",)]
 
 
 async def test_exception_on_own_endpoint_never_reaches_origin(tmp_path):
@@ -160,8 +192,10 @@ def collect_flow(content: bytes = ANN_EVENT) -> tflow.HTTPFlow:
 async def test_collect_annotates_flow_for_mitmweb(tmp_path):
     addon = make_addon(tmp_path)
     with taddons.context(addon):
+        await addon.running()  # the outbox is open: the call is acknowledged once on disk
         f = collect_flow()
         await addon.request(f)
+        await addon.done()
         assert f.response.status_code == 204
         assert f.comment.startswith("PixelsCleared: Pageview [ann-1]: consent granted (") and f.marked
         # what was removed, by path and kind; never the values (mitmweb is shared with testers)
@@ -194,14 +228,15 @@ async def test_loaded_by_plain_mitmdump(origin, tiktok, tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text(yaml.safe_dump(cfg))
     port = free_port()
-    args = [str(BIN / "mitmdump"), "-q", "--mode", f"reverse:{origin.url}@127.0.0.1:{port}",
+    args = [str(BIN / "mitmdump"), "--mode", f"reverse:{origin.url}@127.0.0.1:{port}", "--set", "flow_detail=0",
             "-s", str(ROOT / "addon" / "pixelscleared.py"), "--set", f"pixelscleared_config={p}"]
-    with spawn(args, tmp_path / "mitmdump.log", {"TEST_TIKTOK_TOKEN": "test-token-abcdef"}):
+    log = tmp_path / "mitmdump.log"
+    with spawn(args, log, {"TEST_TIKTOK_TOKEN": "test-token-abcdef"}):
         url = f"http://127.0.0.1:{port}"
         # Plain mitmdump loads its cert store only after its listeners are up, and exits if a
-        # request lands in between (`pixelscleared run` avoids this): let startup finish first.
-        await wait_port(port)
-        await asyncio.sleep(1)
+        # request lands in between (`pixelscleared run` avoids this; a fresh machine creates its
+        # CA first, which takes a while): send nothing before the addon's `running` hook ran.
+        await wait_for(lambda: "pipeline started" in log.read_text(), timeout=60)
         await wait_http(url + "/_pc/health")
         async with aiohttp.ClientSession() as s:
             async with s.post(url + "/_pc/collect", json={"event": "PageView", "event_id": "mitmdump-1"}) as r:
@@ -240,7 +275,8 @@ async def test_exception_on_forwarded_tracking_call_fails_closed(tmp_path):
 # --- the prefix and tracking paths in disguise: still ours, never the site's --------------------
 
 @pytest.mark.parametrize("path", ["/%5Fpc/health", "/%5fpc/health", "//_pc/health", "///_pc/health",
-                                  "/%2F_pc/health", "/_pc/%68ealth?x=1", "/%5F%70%63/health"])
+                                  "/%2F_pc/health", "/_pc/%68ealth?x=1", "/%5F%70%63/health",
+                                  "/_PC/health", "/_pc//health", "/_pc/./health", "/_pc;x/health", "/a/../_pc/health"])
 async def test_encoded_prefix_or_repeated_slashes_are_ours(tmp_path, path):
     addon = make_addon(tmp_path)
     with taddons.context(addon):
@@ -264,7 +300,10 @@ async def test_site_paths_stay_byte_identical(tmp_path, path):
         assert f.request.path == path
 
 
-@pytest.mark.parametrize("path", ["//g/collect", "/g/%63ollect", "/%67/collect/"])
+@pytest.mark.parametrize("path", ["//g/collect", "/g/%63ollect", "/%67/collect/",
+                                  # variants lenient routers resolve to the same handler
+                                  "/G/collect", "/g//collect", "/g/./collect", "/g/collect;x", "/x/../g/collect",
+                                  "/g/COLLECT"])
 async def test_tracking_path_in_disguise_is_captured(tmp_path, path):
     addon = make_addon(tmp_path, capture={"ga4": {"paths": ["/g/collect"]}})
     with taddons.context(addon):
@@ -273,3 +312,33 @@ async def test_tracking_path_in_disguise_is_captured(tmp_path, path):
         await addon.request(f)
         assert f.response is None and "ga4 call forwarded to the origin without " in f.comment
         assert f.request.path.startswith(path + "?") and "jane" not in f.request.path
+
+
+async def test_compressed_calls_are_decoded_with_a_bound(tmp_path):
+    """A 289-byte brotli bomb must not become 300 MB on the event loop; a gzip'd call is read."""
+    import gzip
+
+    import brotli
+
+    addon = make_addon(tmp_path, capture={"ga4": {"paths": ["/g/collect"]}})
+    with taddons.context(addon):
+        await addon.running()
+        bomb = collect_flow(brotli.compress(b"[" * 50_000_000, quality=5))
+        bomb.request.headers["Content-Encoding"] = "br"
+        await addon.request(bomb)
+        assert bomb.response.status_code == 413
+        good = collect_flow(gzip.compress(ANN_EVENT))
+        good.request.headers["Content-Encoding"] = "gzip"
+        await addon.request(good)
+        hit = tflow.tflow()
+        hit.request.method = "POST"
+        hit.request.path = "/g/collect?v=2&tid=G-1"
+        hit.request.headers["Content-Encoding"] = "gzip"
+        hit.request.content = None
+        hit.request.raw_content = gzip.compress(b"not-a-gzip-member-at-all")[:-8]  # truncated
+        await addon.request(hit)
+        await addon.done()
+        assert good.response.status_code == 204
+        assert hit.response.status_code == 400  # never forwarded unscrubbed, never a 500
+        assert addon.pipeline.metrics.dropped.labels("body_too_large")._value.get() == 1
+        assert addon.pipeline.metrics.dropped.labels("body_undecodable")._value.get() == 1

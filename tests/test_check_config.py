@@ -106,3 +106,14 @@ def test_notes_warnings_and_errors(tmp_path: Path, tiktok, code, stdout, stderr)
     assert all(s in r.stderr for s in stderr), r.stderr
     assert ("custom event" in r.stdout) is any("custom event" in s for s in stdout)
     assert (NO_PIXELS in r.stderr) is (NO_PIXELS in stderr)
+
+
+def test_an_unwritable_outbox_path_is_a_warning(tmp_path: Path):
+    blocker = tmp_path / "volume"
+    blocker.write_text("a file where the outbox's directory should be")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"upstream: http://127.0.0.1:3000\noutbox: {{path: {blocker}/outbox.sqlite}}\n"
+                      + "destinations:\n  tiktok:\n" + PIXEL.format(events="PageView"))
+    r = check(config)
+    assert r.returncode == 0, r.stderr  # valid: the sidecar runs, and says what it will refuse
+    assert f"warning: outbox.path {blocker}/outbox.sqlite: {blocker} is not a directory" in r.stderr

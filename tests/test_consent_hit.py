@@ -80,7 +80,7 @@ async def test_a_denial_in_the_hit_sends_the_minimal_event(tmp_path):
     await p.outbox.open()
     try:
         events = parse_ga4_hit("GET", "v=2&en=page_view&gcs=G100", b"", FACTS)
-        [acc] = p.accept(events, FACTS)
+        [acc] = p.accept(events, FACTS).accepted
         assert (acc.verdict, acc.consent_sources) == ("denied", ["hit:gcs"])
         await p.outbox.flush()
         [row] = await p.outbox.events(EventsQuery())

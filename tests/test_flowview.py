@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from mitmproxy.test import taddons
 from test_addon import collect_flow, make_addon
@@ -15,6 +17,7 @@ async def watched(tmp_path):
     addon = make_addon(tmp_path)
     outbox = addon.pipeline.outbox
     await outbox.open()
+    writer = asyncio.create_task(outbox.run_writer())  # a collect call is answered once on disk
 
     async def settle(status: str, response: dict, reason: str = "") -> None:
         await outbox.flush()
@@ -29,6 +32,7 @@ async def watched(tmp_path):
             watch.add(f)
             yield f, watch, settle, outbox
     finally:
+        writer.cancel()
         await outbox.close()
 
 

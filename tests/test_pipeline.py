@@ -45,7 +45,7 @@ async def test_ids_holding_personal_data_never_leave(pipeline, attr, value, kind
     ev = CapturedEvent(name="ClickButton", event_id="evt-1", event_time=1_700_000_000, source="collect",
                        url="https://shop.example/p?ttclid=x")
     setattr(ev, attr, value)
-    [acc] = pipeline.accept([ev], FACTS)
+    [acc] = pipeline.accept([ev], FACTS).accepted
     [(event_id, status, _, removed, payload)] = await stored(pipeline)
     everything = json.dumps([acc.as_dict(), event_id, removed, payload])
     assert value not in everything and value.lower() not in everything.lower()
@@ -65,7 +65,7 @@ async def test_clean_ids_are_kept_as_sent(pipeline):
 
 async def test_a_name_holding_personal_data_drops_the_event(pipeline):
     ev = CapturedEvent(name="Call:02079460958", event_id="evt-2", event_time=1_700_000_000, source="collect")
-    [acc] = pipeline.accept([ev], FACTS)
+    [acc] = pipeline.accept([ev], FACTS).accepted
     [(event_id, status, reason, _, payload)] = await stored(pipeline)
     assert (event_id, status, payload) == ("evt-2", "dropped", None)
     assert reason == "scrub failed: event name holds personal data"
@@ -74,7 +74,7 @@ async def test_a_name_holding_personal_data_drops_the_event(pipeline):
 
 async def test_an_event_no_pixel_takes_is_in_the_events_log(pipeline):
     ev = CapturedEvent(name="AddToWishlist", event_id="evt-3", event_time=1_700_000_000, source="collect")
-    [acc] = pipeline.accept([ev], FACTS)
+    [acc] = pipeline.accept([ev], FACTS).accepted
     [(event_id, status, reason, _, payload)] = await stored(pipeline)
     assert (event_id, status, reason, payload) == ("evt-3", "dropped", "no pixel takes this event", None)
     assert acc.pixels == {"-": "dropped: no pixel takes this event"}

@@ -12,6 +12,9 @@ from pixelscleared.shape import clean_properties, shape_event
     ({"value": "abc", "currency": "euro"}, {}),
     ({"value": float("nan")}, {}),
     ({"value": True}, {}),
+    ({"value": 10**400, "num_items": -(10**400), "contents": [{"content_id": "a", "price": 10**400, "quantity": 10**20}]},
+     {"contents": [{"content_id": "a"}], "content_type": "product"}),  # a 400-digit integer is dropped, not a crash
+    ({"value": 1e308 * 10}, {}),
     ({"contents": [{"content_id": 119, "quantity": "2", "price": "9.5", "junk": 1}]},
      {"contents": [{"content_id": "119", "quantity": 2, "price": 9.5}], "content_type": "product"}),
     ({"contents": {"content_id": 7}}, {"contents": [{"content_id": "7"}], "content_type": "product"}),

@@ -20,7 +20,7 @@ from pixelscleared.config import Config, ConfigError, load_config
 from pixelscleared.event import RequestFacts
 from pixelscleared.flowview import FateWatch, annotate, call_note
 from pixelscleared.forwarding import forwarded_headers
-from pixelscleared.limits import BodyPolicy, body_policy
+from pixelscleared.limits import BodyPolicy, BodyTooLarge, BodyUndecodable, body_policy, decode_body
 from pixelscleared.pipeline import Pipeline
 
 logger = logging.getLogger("pixelscleared")
@@ -109,7 +109,19 @@ class PixelsCleared:
 
     # -- HTTP hooks ------------------------------------------------------------------------
     def requestheaders(self, flow: http.HTTPFlow) -> None:
-        if self.pipeline is None or not (endpoint_name(flow.request.path, self.prefix) is not None or self._route(flow)):
+        if self.pipeline is None:
+            return
+        own = endpoint_name(flow.request.path, self.prefix) is not None
+        if not own:
+            # here, before mitmproxy decides to stream the body: a streamed request never reaches
+            # the `request` hook in time, and the origin must never see a visitor's own X-Forwarded-Host
+            try:
+                self._forwarded_headers(flow)
+            except Exception:
+                self.pipeline.count_hook_error("requestheaders")
+                logger.exception("PixelsCleared error while setting X-Forwarded-* (site traffic unaffected)",
+                                 extra=logs.ONE_FLOW)
+        if not (own or self._route(flow)):
             return
         # Our own endpoints and tracking calls are read whole: their size is bounded before reading.
         headers = flow.request.headers
@@ -134,9 +146,7 @@ class PixelsCleared:
             if name is not None:
                 await self._own(flow, name)
             elif route := self._route(flow):
-                self._tracking_call(flow, route)
-            if flow.response is None:
-                self._forwarded_headers(flow)
+                await self._tracking_call(flow, route)
         except Exception:
             self.pipeline.count_hook_error("request")
             logger.exception("PixelsCleared error on %s %s (site traffic unaffected)",
@@ -168,17 +178,23 @@ class PixelsCleared:
     def _route(self, flow: http.HTTPFlow) -> Route | None:
         return match_route(self.routes, flow.request.path) if self.routes else None
 
-    def _tracking_call(self, flow: http.HTTPFlow, route: Route) -> None:
+    async def _tracking_call(self, flow: http.HTTPFlow, route: Route) -> None:
         assert self.pipeline is not None
         req = flow.request
-        call = self.pipeline.tracking_call(route, req.method, req.path, req.headers.get("content-type", ""),
-                                           req.get_content(strict=False) or b"", request_facts(flow))
+        if (body := self._body(flow)) is None:
+            return  # answered: over the limit once decoded, or not what its encoding says
+        call = await self.pipeline.tracking_call(route, req.method, req.path, req.headers.get("content-type", ""),
+                                                 body, request_facts(flow))
         forward_removed = [r.as_dict() for r in call.forward.removed] if call.forward else []
         annotate(flow, [a.as_dict() for a in call.accepted],
                  call_note(route.source, call.forward is not None, forward_removed, call.problem),
                  forward_removed=forward_removed)
         if self.watch is not None:
             self.watch.add(flow)
+        if call.refused is not None:  # not on disk, so not acknowledged: the caller may send it again
+            flow.response = http.Response.make(503, b"", {"Cache-Control": "no-store",
+                                                          "Retry-After": str(call.refused.retry_after_s)})
+            return
         if call.forward is None:
             flow.response = http.Response.make(204, b"", {"Cache-Control": "no-store"})
             return
@@ -186,6 +202,22 @@ class PixelsCleared:
             req.path = call.forward.path_qs
         if call.forward.removed:
             req.content = call.forward.body
+
+    def _body(self, flow: http.HTTPFlow) -> bytes | None:
+        """The request body decoded with a bound (never mitmproxy's unbounded `get_content()`), or
+        None after answering the call: 413 past the limit, 400 when it cannot be decoded."""
+        assert self.pipeline is not None
+        req = flow.request
+        try:
+            return decode_body(req.raw_content or b"", req.headers.get("content-encoding", ""), self._max_body_bytes)
+        except BodyTooLarge as e:
+            status, reason, message = 413, "body_too_large", str(e)
+        except BodyUndecodable as e:
+            status, reason, message = 400, "body_undecodable", str(e)
+        self.pipeline.count_drop(reason)
+        flow.response = http.Response.make(status, json.dumps({"error": message}).encode(),
+                                           {"Content-Type": "application/json", "Cache-Control": "no-store"})
+        return None
 
     def _forwarded_headers(self, flow: http.HTTPFlow) -> None:
         assert self.pipeline is not None
@@ -204,10 +236,12 @@ class PixelsCleared:
     async def _own(self, flow: http.HTTPFlow, name: str) -> None:
         assert self.endpoints is not None
         req = flow.request
-        reply = await self.endpoints.reply(name, req.method, dict(req.query), req.get_content(strict=False) or b"",
-                                           request_facts(flow))
+        if (body := self._body(flow)) is None:
+            return
+        reply = await self.endpoints.reply(name, req.method, dict(req.query), body, request_facts(flow))
         headers = {"Content-Type": reply.content_type} if reply.content_type else {}
-        flow.response = http.Response.make(reply.status, reply.body, headers | {"Cache-Control": "no-store"})
+        flow.response = http.Response.make(reply.status, reply.body,
+                                           headers | {"Cache-Control": "no-store"} | reply.headers)
         if reply.accepted is not None:
             annotate(flow, [a.as_dict() for a in reply.accepted])
             if self.watch is not None:

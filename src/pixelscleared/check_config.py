@@ -7,7 +7,9 @@ it, but only for reporting and audiences) and a config that sends nothing at all
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from pixelscleared.config import Config, load_for_command
 from pixelscleared.deliver import TikTokPixel
@@ -48,7 +50,25 @@ def renamed(pixel: TikTokPixel) -> str:
 
 def warnings(cfg: Config) -> list[str]:
     """Valid but probably not what was meant."""
-    return [] if cfg.destinations.tiktok else [NO_PIXELS]
+    out = [] if cfg.destinations.tiktok else [NO_PIXELS]
+    if problem := outbox_problem(cfg.outbox.path):
+        out.append(f"warning: outbox.path {cfg.outbox.path}: {problem}; the site will be served, but events are "
+                   "refused (503) until it is writable")
+    return out
+
+
+def outbox_problem(path: Path) -> str:
+    """Why the outbox could not be created or written at `path` ("" when it looks fine)."""
+    if path.exists():
+        if not path.is_file():
+            return "is not a file"
+        return "" if os.access(path, os.R_OK | os.W_OK) else "is not writable"
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is not a directory"
+    return "" if os.access(parent, os.W_OK | os.X_OK) else f"{parent} is not writable"
 
 
 def main(args: argparse.Namespace) -> int:

@@ -33,7 +33,8 @@ class Drop(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    rows: list[OutboxRow]
+    rows: list[OutboxRow]  # at least one: an event no pixel takes still has its row
+    verdict: Verdict
     drop: Drop | None = None  # None: queued for every pixel that takes it
 
 
@@ -58,11 +59,11 @@ def decide(name: str, scrubbed: ScrubbedEvent, verdict: Verdict, payload: dict[s
 
     takers = [p for p in pixels if p.takes(name) and p.serves(host)]
     if not takers:
-        return Decision([row(None, Status.DROPPED, "no pixel takes this event")], Drop.NO_PIXEL)
+        return Decision([row(None, Status.DROPPED, "no pixel takes this event")], verdict, Drop.NO_PIXEL)
     if not scrubbed.ok:  # fail closed: nothing of this event leaves
-        return Decision([row(p, Status.DROPPED, f"scrub failed: {scrubbed.problem}") for p in takers],
+        return Decision([row(p, Status.DROPPED, f"scrub failed: {scrubbed.problem}") for p in takers], verdict,
                         Drop.SCRUB_FAILED)
     if verdict.state != "granted" and unconsented == "drop":
         return Decision([row(p, Status.DROPPED, f"consent {verdict.state} and unconsented: drop") for p in takers],
-                        Drop.CONSENT)
-    return Decision([row(p, Status.QUEUED) for p in takers])
+                        verdict, Drop.CONSENT)
+    return Decision([row(p, Status.QUEUED) for p in takers], verdict)

@@ -17,6 +17,7 @@ import json
 import logging
 import random
 import re
+import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -27,7 +28,7 @@ from pydantic import AfterValidator, Field, SecretStr, field_validator, model_va
 from pixelscleared.metrics import Metrics
 from pixelscleared.model import Settings, no_whitespace
 from pixelscleared.names import STANDARD_EVENTS, Spelling, near_miss, same_event, spelled, tiktok_event_name
-from pixelscleared.outbox import Claimed, Outbox, Status
+from pixelscleared.outbox import Claimed, Outbox, Status, Unwritable
 
 logger = logging.getLogger(__name__)
 
@@ -237,6 +238,7 @@ def build_request(pixel: TikTokPixel, events: list[dict[str, Any]], test_event_c
 OK_CODES = frozenset({0, 20001})
 RETRY_CODES = frozenset({40100})
 GAUGE_RESYNC_S = 30.0
+HOLD_S = (0.5, 10.0)  # while the outbox cannot record outcomes: first wait, longest wait
 _BATCH_INDEX = re.compile(r"^\s*Batch\.(\d+)\b")
 
 
@@ -296,6 +298,10 @@ class Deliverer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
         self._gauge_synced = time.monotonic()
+        # outcomes TikTok gave that the outbox could not record (disk full): held, with their rows
+        # kept in flight, so a local write error never sends an event twice
+        self._unsettled: list[tuple[list[int], Status, dict[str, Any] | None, dict[str, Any]]] = []
+        self._hold_delay = HOLD_S[0]
 
     async def run(self) -> None:
         """Background task: claim due batches and send them, until cancelled."""
@@ -305,10 +311,20 @@ class Deliverer:
         )
         try:
             while True:
+                if self._unsettled or not self.outbox.writable:
+                    await self._hold()
+                    continue
                 await self._slots.acquire()
                 self.outbox.written.clear()  # before claiming, so a write after the claim wakes us
-                batch = await self.outbox.claim(self.settings.batch_size, exclude=self._inflight,
-                                                skip_pixels=self._paused_now())
+                try:
+                    batch = await self.outbox.claim(self.settings.batch_size, exclude=self._inflight,
+                                                    skip_pixels=self._paused_now())
+                except (OSError, sqlite3.Error):  # unreadable for now: the deliverer must outlive it
+                    self._slots.release()
+                    logger.exception("outbox read failed; trying again shortly")
+                    await asyncio.sleep(self._hold_delay)
+                    self._hold_delay = min(self._hold_delay * 2, HOLD_S[1])
+                    continue
                 if batch is None:
                     self._slots.release()
                     await self._idle()
@@ -322,6 +338,29 @@ class Deliverer:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await self._session.close()
+
+    async def _hold(self) -> None:
+        """The outbox is not writable: record what is held, send nothing new, back off."""
+        while self._unsettled:
+            ids, status, response, kw = self._unsettled[0]
+            try:
+                await self.outbox.settle(ids, status, response, **kw)
+            except Unwritable:
+                break
+            self._unsettled.pop(0)
+            self._inflight.difference_update(ids)
+        if self._unsettled or not self.outbox.writable:
+            await asyncio.sleep(self._hold_delay)
+            self._hold_delay = min(self._hold_delay * 2, HOLD_S[1])
+        else:
+            self._hold_delay = HOLD_S[0]
+
+    async def _record(self, ids: list[int], status: Status, response: dict[str, Any] | None, **kw: Any) -> None:
+        """`outbox.settle`, or hold the outcome for later when the outbox cannot write it."""
+        try:
+            await self.outbox.settle(ids, status, response, **kw)
+        except Unwritable:
+            self._unsettled.append((ids, status, response, kw))
 
     def _paused_now(self) -> frozenset[str]:
         now = time.time()
@@ -350,20 +389,21 @@ class Deliverer:
             await self._deliver(batch)
         except Exception:
             logger.exception("delivery of %d events for pixel %s failed unexpectedly", len(batch.ids), batch.pixel_id)
-            await self.outbox.settle(batch.ids, Status.RETRYING, None, reason="internal error",
-                                     next_attempt_at=time.time() + backoff(1, self.settings))
+            await self._record(batch.ids, Status.RETRYING, None, reason="internal error",
+                               next_attempt_at=time.time() + backoff(1, self.settings))
         finally:
-            self._inflight.difference_update(batch.ids)
+            held = {i for ids, *_ in self._unsettled for i in ids}
+            self._inflight.difference_update(i for i in batch.ids if i not in held)
             self._slots.release()
 
     async def _deliver(self, batch: Claimed) -> None:
         pixel = self.pixels.get(batch.pixel_id)
         if pixel is None:
-            await self.outbox.settle(batch.ids, Status.DEAD, None, reason="pixel no longer configured")
+            await self._record(batch.ids, Status.DEAD, None, reason="pixel no longer configured")
             self.metrics.delivered.labels(batch.pixel_id, Status.DEAD).inc(len(batch.ids))
             return
         if self.settings.dry_run:
-            await self.outbox.settle(batch.ids, Status.DRY_RUN, None, reason="delivery.dry_run is on", count_attempt=False)
+            await self._record(batch.ids, Status.DRY_RUN, None, reason="delivery.dry_run is on", count_attempt=False)
             self.metrics.delivered.labels(pixel.pixel_id, Status.DRY_RUN).inc(len(batch.ids))
             return
         outcome = await self._post(pixel, build_request(pixel, batch.events, batch.test_event_code))
@@ -378,18 +418,18 @@ class Deliverer:
             self.metrics.delivered.labels(pixel.pixel_id, outcome).inc(n)
 
         if outcome.result == "delivered":
-            await self.outbox.settle(batch.ids, Status.DELIVERED, outcome.response)
+            await self._record(batch.ids, Status.DELIVERED, outcome.response)
             count(len(batch.ids), Status.DELIVERED)
         elif outcome.result == "dead" and outcome.bad_index is not None and len(batch.ids) > 1 \
                 and outcome.bad_index < len(batch.ids):
             bad = batch.ids[outcome.bad_index]
             rest = [i for i in batch.ids if i != bad]
-            await self.outbox.settle([bad], Status.DEAD, outcome.response, reason="rejected by TikTok")
-            await self.outbox.settle(rest, Status.RETRYING, outcome.response, reason="batch had a rejected event",
+            await self._record([bad], Status.DEAD, outcome.response, reason="rejected by TikTok")
+            await self._record(rest, Status.RETRYING, outcome.response, reason="batch had a rejected event",
                                      count_attempt=False)
             count(1, Status.DEAD)
         elif outcome.result == "dead":
-            await self.outbox.settle(batch.ids, Status.DEAD, outcome.response, reason="rejected by TikTok")
+            await self._record(batch.ids, Status.DEAD, outcome.response, reason="rejected by TikTok")
             count(len(batch.ids), Status.DEAD)
         else:
             # each row keeps its own attempt count: events that joined late are not given up early
@@ -397,13 +437,13 @@ class Deliverer:
             spent = [i for i, n in zip(batch.ids, batch.attempts, strict=True) if n >= last]
             again = [i for i, n in zip(batch.ids, batch.attempts, strict=True) if n < last]
             if spent:
-                await self.outbox.settle(spent, Status.DEAD, outcome.response,
+                await self._record(spent, Status.DEAD, outcome.response,
                                          reason=f"gave up after {self.settings.max_attempts} attempts")
                 count(len(spent), Status.DEAD)
             if again:
                 until = time.time() + backoff(max(batch.attempts) + 1, self.settings)
                 self._paused[pixel.pixel_id] = max(until, self._paused.get(pixel.pixel_id, 0.0))
-                await self.outbox.settle(again, Status.RETRYING, outcome.response, reason="transient failure",
+                await self._record(again, Status.RETRYING, outcome.response, reason="transient failure",
                                          next_attempt_at=self._paused[pixel.pixel_id])
                 count(len(again), "retry")
 

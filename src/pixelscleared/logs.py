@@ -20,6 +20,9 @@ REDACTED = "[redacted]"
 # errorcheck stops the proxy for any error logged before startup ends; traffic arriving in that
 # window must not take the proxy down (see `not_one_flow`).
 ONE_FLOW = {"pixelscleared_one_flow": True}
+# `extra=` of an error the sidecar lives with while the site is served (an unwritable outbox):
+# reported, and never a reason for errorcheck to stop a starting proxy.
+NOT_FATAL = ONE_FLOW
 _secrets: set[str] = set()
 
 

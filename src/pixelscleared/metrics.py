@@ -33,6 +33,9 @@ class Metrics:
             "pixelscleared_pixel_check_ok", "1 when TikTok accepted the pixel's token at the last check, else 0",
             ["pixel"], registry=r,
         )
+        self.outbox_writable = Gauge(
+            "pixelscleared_outbox_writable", "1 while the outbox takes writes; 0 while events are refused", registry=r,
+        )
         self.outbox_buffered = Gauge(
             "pixelscleared_outbox_buffered", "Events accepted but not yet written to disk", registry=r
         )

@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import Field
 
+from pixelscleared import logs
 from pixelscleared.metrics import Metrics
 from pixelscleared.model import Settings
 
@@ -34,7 +35,9 @@ logger = logging.getLogger(__name__)
 class OutboxSettings(Settings):
     path: Path = Path(".pixelscleared/outbox.sqlite")
     max_buffered: int = Field(10_000, ge=1)
-    flush_interval_ms: int = Field(20, ge=1, le=10_000)
+    # group commit: a collect call is answered once its events are committed; calls arriving within
+    # this window share one transaction (page requests never wait for it)
+    flush_interval_ms: int = Field(5, ge=1, le=10_000)
 
 
 class Status(StrEnum):
@@ -75,6 +78,7 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_due ON events (next_attempt_at) WHERE {_PENDING_SQL};
 CREATE INDEX IF NOT EXISTS events_event_id ON events (event_id);
 CREATE INDEX IF NOT EXISTS events_updated ON events (updated_at);
+CREATE TABLE IF NOT EXISTS writes_probe (id INTEGER PRIMARY KEY, at REAL NOT NULL);
 """
 COLUMNS = ("id", "created_at", "updated_at", "event_id", "pixel_id", "event_name", "source", "verdict",
            "consent_sources", "removed", "status", "reason", "payload", "test_event_code", "attempts",
@@ -203,31 +207,92 @@ def select_fates(conn: sqlite3.Connection, keys: Iterable[FateKey]) -> dict[Fate
     return found
 
 
+class Refused(Exception):
+    """The outbox cannot take these events now: the caller must not acknowledge them."""
+
+    def __init__(self, reason: str, retry_after_s: int):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+
+
+class Unwritable(Exception):
+    """A write to the outbox failed (disk full, read-only, gone); the outbox is now unwritable."""
+
+
+@dataclass(slots=True)
+class _Unit:
+    """Rows accepted together: committed together, or refused together."""
+
+    rows: list[OutboxRow]
+    committed: asyncio.Future[None] | None  # None: nobody waits (a tracking call forwarded to the origin)
+
+
+RETRY_AFTER_S = 5  # what a refused caller is told to wait
+COMMIT_TIMEOUT_S = 10.0  # a commit slower than this is a refusal, not an endless wait
+PROBE_EVERY_S = (0.5, 10.0)  # while unwritable: how soon, and how rarely at most, writing is tried again
+
+
 class Outbox:
-    def __init__(self, path: Path, metrics: Metrics, *, max_buffered: int = 10_000, flush_interval_ms: int = 20):
+    """The durable queue. Writable, or not (a state with one log line per change, a metric and
+    refusals); never a storm of retries."""
+
+    def __init__(self, path: Path, metrics: Metrics, *, max_buffered: int = 10_000, flush_interval_ms: int = 5):
         self.path = Path(path)
         self.metrics = metrics
         self.max_buffered = max_buffered
         self.flush_interval = flush_interval_ms / 1000
-        self._buffer: list[OutboxRow] = []
+        self._units: list[_Unit] = []
+        self._buffered = 0
         self._exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pixelscleared-outbox")
         self._conn: sqlite3.Connection | None = None
         self._has_data = asyncio.Event()
         self._opened = asyncio.Event()  # the proxy listens before `running` opens the database
+        self.open_error = ""  # why the database could not be opened ("" when it is open, or not tried)
         self.written = asyncio.Event()  # set after rows land on disk; the deliverer waits on it
+        self.writable = True
         self._closed = False
 
     # -- lifecycle -------------------------------------------------------------------------
     async def open(self) -> None:
-        self._conn = await self._run(connect, self.path)
-        await self._run(self._recover)
+        """Open (and create) the database; raises Unwritable when it cannot be."""
+        try:
+            self._conn = await self._run(connect, self.path)
+            await self._run(self._recover)
+        except (OSError, sqlite3.Error) as e:
+            self.open_error = f"{type(e).__name__}: {e}"
+            self._set_writable(False, self.open_error)
+            self._refuse_waiting("the outbox cannot be opened")
+            raise Unwritable(self.open_error) from None
+        self.open_error = ""
+        self._set_writable(True)
         self.metrics.outbox_pending.set(await self.pending_count())
         self._opened.set()
+
+    async def open_when_possible(self) -> None:
+        """Background task for a start with an unwritable path: try again until it opens.
+
+        Meanwhile the site is served and events are refused (`put_all` raises Refused).
+        """
+        delay = PROBE_EVERY_S[0]
+        while not self._opened.is_set():
+            try:
+                await self.open()
+            except Unwritable:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, PROBE_EVERY_S[1])
+
+    @property
+    def is_open(self) -> bool:
+        return self._opened.is_set()
 
     async def close(self) -> None:
         """Flush what is buffered, then release the database."""
         self._closed = True
         await self.flush()
+        for unit in self._units:  # could not be written: say so to whoever waits
+            if unit.committed is not None and not unit.committed.done():
+                unit.committed.set_exception(Refused("the sidecar is stopping", RETRY_AFTER_S))
         if self._conn is not None:
             await self._run(self._conn.close)
             self._conn = None
@@ -243,47 +308,119 @@ class Outbox:
         """`fn(*args)` on the outbox's one thread: SQLite calls never run on the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self._exec, fn, *args)
 
+    def _set_writable(self, writable: bool, why: str = "") -> None:
+        """One log line per change of state, not one per failed write."""
+        self.metrics.outbox_writable.set(int(writable))
+        if writable == self.writable:
+            return
+        self.writable = writable
+        if writable:
+            logger.warning("outbox %s is writable again; accepting events", self.path)
+        else:
+            logger.error("outbox %s is not writable (%s); events are refused until it is", self.path, why,
+                         extra=logs.NOT_FATAL)
+
     # -- write path (called from proxy hooks: never blocks) ---------------------------------
-    def put(self, row: OutboxRow) -> bool:
-        if self._closed or len(self._buffer) >= self.max_buffered:
-            self.metrics.dropped.labels("outbox_full").inc()
-            logger.warning("outbox buffer full: event %s dropped", row.event_id)
-            return False
-        self._buffer.append(row)
-        self.metrics.outbox_buffered.set(len(self._buffer))
+    def put_all(self, rows: list[OutboxRow], *, wait: bool = True) -> asyncio.Future[None] | None:
+        """Take the rows of one call as a unit, or none of them (raises Refused).
+
+        With `wait`, the returned future resolves once they are committed to disk (group
+        commit: every unit that arrived within `flush_interval` shares one transaction), or
+        raises Refused if the write fails: the caller acknowledges only what is on disk.
+        """
+        if self._closed:
+            raise Refused("the sidecar is stopping", RETRY_AFTER_S)
+        if not self.writable:  # before `open()` the rows wait in the buffer: a starting proxy takes calls
+            self.metrics.dropped.labels("outbox_unwritable").inc(len(rows))
+            raise Refused("the outbox is not writable", RETRY_AFTER_S)
+        if self._buffered + len(rows) > self.max_buffered:
+            self.metrics.dropped.labels("outbox_full").inc(len(rows))
+            raise Refused("the outbox buffer is full", 1)
+        future = asyncio.get_running_loop().create_future() if wait else None
+        self._units.append(_Unit(rows, future))
+        self._buffered += len(rows)
+        self.metrics.outbox_buffered.set(self._buffered)
         self._has_data.set()
+        return future
+
+    async def committed(self, future: asyncio.Future[None], timeout_s: float = COMMIT_TIMEOUT_S) -> None:
+        """Wait for a unit's commit; raises Refused if it fails or takes longer than `timeout_s`.
+
+        A unit still waiting in the buffer at the deadline is withdrawn, so an event the caller
+        was told to send again is not also written later.
+        """
+        try:
+            await asyncio.wait_for(asyncio.shield(future), timeout_s)
+        except TimeoutError:
+            unit = next((u for u in self._units if u.committed is future), None)
+            if unit is not None:
+                self._units.remove(unit)
+                self._buffered -= len(unit.rows)
+                self.metrics.dropped.labels("outbox_slow").inc(len(unit.rows))
+            future.cancel()
+            raise Refused("the outbox did not commit in time", RETRY_AFTER_S) from None
+
+    def put(self, row: OutboxRow) -> bool:
+        """One row, nobody waiting for its commit; False when refused."""
+        try:
+            self.put_all([row], wait=False)
+        except Refused:
+            return False
         return True
 
     async def run_writer(self) -> None:
-        """Background task: move buffered rows to disk in batches."""
+        """Background task: move buffered units to disk, one transaction per gathering window."""
+        delay = PROBE_EVERY_S[0]
         while True:
             await self._has_data.wait()
-            await asyncio.sleep(self.flush_interval)  # gather a batch
-            try:
-                await self.flush()
-            except Exception:  # disk full, locked…: keep the rows and try again
-                logger.exception("outbox write failed; will retry")
-                await asyncio.sleep(1)
+            await asyncio.sleep(self.flush_interval)  # gather a group
+            await self.flush()
+            if self.writable:
+                delay = PROBE_EVERY_S[0]
+            else:  # back off; what nobody waits for stays buffered and is tried again
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, PROBE_EVERY_S[1])
+                self._has_data.set()
 
     async def flush(self) -> None:
+        """Write what is buffered. A failed write refuses the waiting callers and keeps the rest."""
         self._has_data.clear()
-        if not self._buffer or self._conn is None:
+        if self._conn is None:
             return
-        rows, self._buffer = self._buffer, []
+        units, self._units = self._units, []
+        rows = [r for u in units for r in u.rows]
         try:
-            inserted = await self._run(self._insert, rows)
-        except Exception:
-            self._buffer[:0] = rows
-            self._has_data.set()
-            raise
-        self.metrics.outbox_buffered.set(len(self._buffer))
+            inserted = await self._run(self._insert, rows) if rows else await self._run(self._probe)
+        except (OSError, sqlite3.Error) as e:
+            self._set_writable(False, f"{type(e).__name__}: {e}")
+            self._units[:0] = units
+            self._refuse_waiting("the outbox could not write the events")
+            return
+        self._set_writable(True)
+        self._buffered -= len(rows)
+        self.metrics.outbox_buffered.set(self._buffered)
+        for u in units:
+            if u.committed is not None and not u.committed.done():
+                u.committed.set_result(None)
         queued = [r for r in rows if r.status == Status.QUEUED]
         for r in queued:
             self.metrics.enqueued.labels(r.pixel_id).inc()
         if inserted < len(rows):
             self.metrics.dropped.labels("duplicate_event_id").inc(len(rows) - inserted)
-        self.metrics.outbox_pending.inc(sum(1 for r in queued))
-        self.written.set()
+        self.metrics.outbox_pending.inc(len(queued))
+        if rows:
+            self.written.set()
+
+    def _refuse_waiting(self, reason: str) -> None:
+        """Whoever waits for a commit is told no (and its rows are dropped: it may send them again);
+        rows nobody waits for stay buffered for the next try."""
+        for u in self._units:
+            if u.committed is not None and not u.committed.done():
+                self.metrics.dropped.labels("outbox_unwritable").inc(len(u.rows))
+                u.committed.set_exception(Refused(reason, RETRY_AFTER_S))
+        self._units = [u for u in self._units if u.committed is None]
+        self._buffered = sum(len(u.rows) for u in self._units)
+        self.metrics.outbox_buffered.set(self._buffered)
 
     def _insert(self, rows: list[OutboxRow]) -> int:
         assert self._conn is not None
@@ -304,6 +441,13 @@ class Outbox:
                 params,
             )
             return self._conn.total_changes - before
+
+    def _probe(self) -> int:
+        """A write that changes nothing visible: does the disk take writes again?"""
+        assert self._conn is not None
+        with self._conn:
+            self._conn.execute("INSERT OR REPLACE INTO writes_probe (id, at) VALUES (1, ?)", (time.time(),))
+        return 0
 
     # -- delivery side ----------------------------------------------------------------------
     async def claim(self, limit: int, now: float | None = None, exclude: set[int] | None = None,
@@ -354,8 +498,17 @@ class Outbox:
 
     async def settle(self, ids: list[int], status: Status, response: dict[str, Any] | None, *,
                      reason: str = "", next_attempt_at: float = 0, count_attempt: bool = True) -> None:
-        """Record an outcome for rows: delivered, retrying (with when), dead or dry_run."""
-        await self._run(self._settle, ids, status, response, reason, next_attempt_at, count_attempt)
+        """Record an outcome for rows: delivered, retrying (with when), dead or dry_run.
+
+        Raises Unwritable when the write fails: the deliverer must then hold the outcome rather
+        than send the rows again.
+        """
+        try:
+            await self._run(self._settle, ids, status, response, reason, next_attempt_at, count_attempt)
+        except (OSError, sqlite3.Error) as e:
+            self._set_writable(False, f"{type(e).__name__}: {e}")
+            raise Unwritable(str(e)) from None
+        self._set_writable(True)
         if status not in PENDING:
             self.metrics.outbox_pending.dec(len(ids))
 
@@ -394,8 +547,11 @@ class Outbox:
     async def query[*Ts, R](self, fn: Callable[[sqlite3.Connection, *Ts], R], *args: *Ts) -> R:
         """Run a read-only query function `fn(conn, *args)` on the outbox thread.
 
-        Waits for `open()`: an admin request can arrive while the proxy is still starting.
+        Waits for `open()`: an admin request can arrive while the proxy is still starting. Raises
+        Unwritable at once when the database could not be opened.
         """
+        if not self._opened.is_set() and self.open_error:
+            raise Unwritable(self.open_error)
         await self._opened.wait()
         return await self._run(lambda: fn(self._connection(), *args))
 

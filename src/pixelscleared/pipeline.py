@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from pixelscleared.deliver import Deliverer
 from pixelscleared.event import CapturedEvent, RequestFacts
 from pixelscleared.identity import IdentityResolver
 from pixelscleared.metrics import Metrics
-from pixelscleared.outbox import EventsQuery, FateKey, Outbox, Status
+from pixelscleared.outbox import EventsQuery, FateKey, Outbox, Refused, Unwritable
 from pixelscleared.scrub import Scrubber, ScrubError
 from pixelscleared.scrub.event import ScrubbedEvent, scrub_event
 from pixelscleared.shape import shape_event
@@ -48,6 +49,22 @@ class Accepted:
                 "consent_sources": self.consent_sources, "removed": self.removed, "pixels": self.pixels}
 
 
+def accepted(decision: Decision) -> Accepted:
+    """The decision as the flow's annotation shows it: one event, each pixel's fate."""
+    first = decision.rows[0]
+    return Accepted(first.event_id, first.event_name, decision.verdict.state, list(decision.verdict.sources),
+                    first.removed, {r.pixel_id: f"{r.status}: {r.reason}" if r.reason else str(r.status)
+                                    for r in decision.rows})
+
+
+@dataclass(slots=True)
+class Intake:
+    """The events of one call, taken by the outbox as a unit."""
+
+    accepted: list[Accepted]
+    committed: asyncio.Future[None] | None  # resolves once on disk (raises Refused); None: not awaited
+
+
 @dataclass(slots=True)
 class TrackingCall:
     """The outcome of a tracking call the site already sends (GA4 hit, pixel beacon)."""
@@ -55,6 +72,7 @@ class TrackingCall:
     accepted: list[Accepted]
     forward: Forwarded | None  # what goes on to the origin; None: the sidecar answers the call
     problem: str = ""
+    refused: Refused | None = None  # the sidecar answers, and could not take the events: 503
 
 
 class Pipeline:
@@ -75,27 +93,48 @@ class Pipeline:
         )
 
     # -- inline stages (hot path: no I/O) -------------------------------------------------
-    def collect(self, body: bytes, facts: RequestFacts) -> list[Accepted]:
-        """A call to our collect endpoint; raises CaptureError (counted) when it cannot be read."""
+    async def collect(self, body: bytes, facts: RequestFacts) -> list[Accepted]:
+        """A call to our collect endpoint, answered only once its events are on disk.
+
+        Raises CaptureError (counted) when the call cannot be read, Refused when the outbox cannot
+        take its events now: in both cases none of them was queued, so the caller may retry.
+        """
         try:
             events = parse_collect(body, facts)
         except CaptureError:
             self.metrics.dropped.labels("bad_collect_call").inc()
             raise
-        return self.accept(events, facts)
+        intake = self.accept(events, facts, wait=True)
+        if intake.committed is not None:
+            await self.outbox.committed(intake.committed)
+        return intake.accepted
 
-    def tracking_call(self, route: Route, method: str, path_qs: str, content_type: str, body: bytes,
-                      facts: RequestFacts) -> TrackingCall:
-        """Capture events from the call; scrub the call itself when it continues to the origin."""
+    async def tracking_call(self, route: Route, method: str, path_qs: str, content_type: str, body: bytes,
+                            facts: RequestFacts) -> TrackingCall:
+        """Capture events from the call; scrub the call itself when it continues to the origin.
+
+        A call the sidecar answers itself is answered once its events are on disk (or refused);
+        one that continues to the origin never waits for the outbox.
+        """
         problem = ""
         try:
             events = route.parse(method, path_qs.partition("?")[2], body, facts)
         except CaptureError as e:
             self.metrics.dropped.labels("bad_tracking_call").inc()
             events, problem = [], f"{route.source}: {e}"
-        accepted = self.accept(events, facts) if events else []
+        accepted: list[Accepted] = []
+        refused: Refused | None = None
+        try:
+            intake = self.accept(events, facts, wait=not route.forward) if events else None
+            if intake is not None:
+                accepted = intake.accepted
+                if intake.committed is not None:
+                    await self.outbox.committed(intake.committed)
+        except Refused as e:
+            refused, accepted = e, []
+            problem = problem or f"events refused: {e.reason}"
         if not route.forward:
-            return TrackingCall(accepted, None, problem)
+            return TrackingCall(accepted, None, problem, refused)
         try:
             forward = scrub_forwarded(self.scrubber, path_qs, content_type, body)
         except ScrubError as e:
@@ -106,12 +145,15 @@ class Pipeline:
             self.metrics.removed.labels(r.kind).inc()
         return TrackingCall(accepted, forward, problem)
 
-    def accept(self, events: list[CapturedEvent], facts: RequestFacts) -> list[Accepted]:
-        """Captured events of one request; its cookies and headers are read once for all of them."""
-        verdict = self.consent.evaluate(facts.cookie_header, facts.headers)
-        return [self._accept_one(event, verdict, facts) for event in events]
+    def accept(self, events: list[CapturedEvent], facts: RequestFacts, *, wait: bool = False) -> Intake:
+        """The events of one request, all or none: every event is decided before any row is queued,
+        so a call that fails anywhere (or that the outbox refuses) leaves nothing half-written."""
+        verdict = self.consent.evaluate(facts.cookie_header, facts.headers)  # cookies: once per request
+        decided = [self._decide_one(event, verdict, facts) for event in events]
+        committed = self.outbox.put_all([row for d in decided for row in d.rows], wait=wait)  # or Refused
+        return Intake([accepted(d) for d in decided], committed)
 
-    def _accept_one(self, event: CapturedEvent, verdict: Verdict, facts: RequestFacts) -> Accepted:
+    def _decide_one(self, event: CapturedEvent, verdict: Verdict, facts: RequestFacts) -> Decision:
         """One event down the chain. Every fate, sent or not, becomes events log rows."""
         self.metrics.captured.labels(event.source).inc()
         verdict = self.consent.with_hit(verdict, event.consent_params)       # consent the call carries
@@ -122,7 +164,7 @@ class Pipeline:
         decision = decide(event.name, scrubbed, verdict, payload,            # decide: a row per pixel
                           self.cfg.destinations.tiktok, self.cfg.unconsented, facts.host)
         self._count(scrubbed, decision)
-        return self._queue(scrubbed, verdict, decision)                      # outbox
+        return decision
 
     def _count(self, scrubbed: ScrubbedEvent, decision: Decision) -> None:
         if scrubbed.ok:
@@ -132,14 +174,6 @@ class Pipeline:
             self.metrics.dropped.labels(decision.drop).inc()
         if decision.drop == Drop.SCRUB_FAILED:
             logger.warning("scrub failed, event %s not sent: %s", scrubbed.event.event_id, scrubbed.problem)
-
-    def _queue(self, scrubbed: ScrubbedEvent, verdict: Verdict, decision: Decision) -> Accepted:
-        first = decision.rows[0]
-        acc = Accepted(first.event_id, first.event_name, verdict.state, list(verdict.sources), first.removed)
-        for row in decision.rows:
-            fate = f"{row.status}: {row.reason}" if row.reason else str(row.status)
-            acc.pixels[row.pixel_id] = fate if self.outbox.put(row) else f"{Status.DROPPED}: outbox buffer full"
-        return acc
 
     def visitor_cookie(self, facts: RequestFacts) -> str | None:
         """A Set-Cookie value for the sidecar's own visitor id (consent granted, none yet), or None."""
@@ -170,16 +204,32 @@ class Pipeline:
 
     # -- background stages -----------------------------------------------------------------
     async def start(self) -> None:
-        from mitmproxy.utils.asyncio_utils import create_task
-
-        await self.outbox.open()
-        for name, coro in (("outbox-writer", self.outbox.run_writer()), ("deliverer", self.deliverer.run()),
-                           ("retention", self._retention())):
-            self._tasks.append(create_task(coro, name=f"pixelscleared-{name}", keep_ref=True))
+        """Open the outbox and start the background stages. An outbox that cannot be opened does
+        not stop the proxy (the site is served): events are refused until it opens."""
         if self.cfg.delivery.validate_on_start and self.cfg.destinations.tiktok:
-            self._tasks.append(create_task(self._validate(), name="pixelscleared-validate", keep_ref=True))
+            self._spawn("validate", self._validate())
+        try:
+            await self.outbox.open()
+        except Unwritable:
+            self._spawn("outbox-open", self._open_later())
+            return
+        self._start_stages()
+
+    async def _open_later(self) -> None:
+        await self.outbox.open_when_possible()
+        self._start_stages()
+
+    def _start_stages(self) -> None:
+        self._spawn("outbox-writer", self.outbox.run_writer())
+        self._spawn("deliverer", self.deliverer.run())
+        self._spawn("retention", self._retention())
         logger.info("pipeline started: outbox=%s pixels=%s", self.cfg.outbox.path,
                     ",".join(p.pixel_id for p in self.cfg.destinations.tiktok) or "-")
+
+    def _spawn(self, name: str, coro: Coroutine[Any, Any, None]) -> None:
+        from mitmproxy.utils.asyncio_utils import create_task
+
+        self._tasks.append(create_task(coro, name=f"pixelscleared-{name}", keep_ref=True))
 
     async def close(self) -> None:
         for task in self._tasks:

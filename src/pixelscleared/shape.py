@@ -27,6 +27,7 @@ CONTENT_KEYS = frozenset({"content_id", "content_name", "content_category", "pri
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
 _ABSOLUTE = re.compile(r"https?://[^\s/?#]+", re.IGNORECASE)  # TikTok wants absolute page URLs
 MAX_CONTENTS = 100
+MAX_NUMBER = 10**15  # larger integers are no price, quantity or count (and overflow a float)
 
 
 def shape_event(event: CapturedEvent, user: dict[str, str], limited_data_use: bool) -> dict[str, Any]:
@@ -147,6 +148,8 @@ def _number(value: Any) -> float | int | None:
             value = float(value.strip().replace(",", "."))
         except ValueError:
             return None
-    if isinstance(value, (int, float)) and math.isfinite(value):
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    if isinstance(value, int) and -MAX_NUMBER <= value <= MAX_NUMBER:  # a 400-digit integer is no amount
         return value
     return None

@@ -1,7 +1,9 @@
 """Who may read the operator endpoints (`events`, `events.html`, `metrics`).
 
 Peers in the configured networks (loopback by default) always; anyone else only with
-`Authorization: Bearer <admin.token>`, compared in constant time.
+`Authorization: Bearer <admin.token>`, compared in constant time. A request that arrives through
+one of `identity.trusted_proxies` comes from somewhere behind it, not from the proxy's own
+address (often loopback): the network rule does not apply, only the token does.
 """
 
 from __future__ import annotations
@@ -31,10 +33,13 @@ class AdminAccess:
     def __repr__(self) -> str:  # never the token
         return f"AdminAccess({len(self.networks)} networks, token={'set' if self._token else 'unset'})"
 
-    def allowed(self, peer_ip: str, authorization: str) -> bool:
+    def allowed(self, peer_ip: str, authorization: str, *, via_trusted_proxy: bool = False) -> bool:
         if self._token and authorization.startswith("Bearer "):
-            if hmac.compare_digest(authorization[7:].strip().encode(), self._token):
+            # a header that is not UTF-8 arrives with surrogates: compare its bytes, never fail on it
+            if hmac.compare_digest(authorization[7:].strip().encode("utf-8", "surrogateescape"), self._token):
                 return True
+        if via_trusted_proxy:
+            return False
         try:
             ip = ipaddress.ip_address(peer_ip)
         except ValueError:

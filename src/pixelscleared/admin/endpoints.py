@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pixelscleared.admin.access import AdminAccess
@@ -18,6 +18,7 @@ from pixelscleared.admin.pages import EVENTS_PAGE
 from pixelscleared.capture import CaptureError, plain_path
 from pixelscleared.event import RequestFacts
 from pixelscleared.eventslog import parse_query
+from pixelscleared.outbox import Refused, Unwritable
 from pixelscleared.pipeline import Accepted, Pipeline
 
 OPERATOR_ENDPOINTS = frozenset({"events", "events.html", "metrics"})
@@ -29,10 +30,11 @@ class Reply:
     body: bytes = b""
     content_type: str = "application/json"
     accepted: list[Accepted] | None = None  # collect: each event's fate, for the flow's annotation
+    headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def json(cls, status: int, doc: Any) -> Reply:
-        return cls(status, json.dumps(doc, separators=(",", ":")).encode())
+    def json(cls, status: int, doc: Any, headers: dict[str, str] | None = None) -> Reply:
+        return cls(status, json.dumps(doc, separators=(",", ":")).encode(), headers=headers or {})
 
 
 NO_CONTENT = Reply(204, b"", "")
@@ -41,7 +43,7 @@ NO_CONTENT = Reply(204, b"", "")
 def endpoint_name(path_qs: str, prefix: str) -> str | None:
     """The endpoint name when the path is under our prefix (also percent-encoded or after
     repeated slashes, which the site would otherwise receive), else None."""
-    path = plain_path(path_qs)
+    path, prefix = plain_path(path_qs), prefix.lower()
     return path[len(prefix):] if path.startswith(prefix) else None
 
 
@@ -54,12 +56,13 @@ class OwnEndpoints:
                     facts: RequestFacts) -> Reply:
         """The answer to `<prefix><name>`; `name` is the path after the prefix, without the query."""
         if name == "collect":
-            return self.collect(method, body, facts)
+            return await self.collect(method, body, facts)
         if name == "health":
             return Reply.json(200, {"status": "ok"})
         if name not in OPERATOR_ENDPOINTS:
             return Reply.json(404, {"error": "not found"})
-        if not self.access.allowed(facts.peer_ip, facts.headers.get("authorization", "")):
+        if not self.access.allowed(facts.peer_ip, facts.headers.get("authorization", ""),
+                                   via_trusted_proxy=self.pipeline.is_trusted_proxy(facts.peer_ip)):
             return Reply.json(403, {"error": "admin endpoints are limited to admin.allow networks or admin.token"})
         if name == "metrics":
             return Reply(200, self.pipeline.metrics_text(), "text/plain; version=0.0.4")
@@ -69,16 +72,23 @@ class OwnEndpoints:
             q = parse_query(dict(query))
         except ValueError as e:
             return Reply.json(400, {"error": str(e)})
-        rows, counts = await self.pipeline.events(q)
+        try:
+            rows, counts = await self.pipeline.events(q)
+        except Unwritable as e:
+            return Reply.json(503, {"error": f"the events log cannot be opened: {e}"}, {"Retry-After": "5"})
         return Reply.json(200, {"events": rows, "counts": counts})
 
-    def collect(self, method: str, body: bytes, facts: RequestFacts) -> Reply:
+    async def collect(self, method: str, body: bytes, facts: RequestFacts) -> Reply:
+        """204 only once the events are on disk; 400 (nothing queued) or 503 (nothing queued: retry)."""
         if method == "OPTIONS":
             return NO_CONTENT
         if method != "POST":
             return Reply.json(405, {"error": "use POST"})
         try:
-            accepted = self.pipeline.collect(body, facts)
+            accepted = await self.pipeline.collect(body, facts)
         except CaptureError as e:
             return Reply.json(400, {"error": str(e)})
+        except Refused as e:
+            return Reply.json(503, {"error": f"events not accepted: {e.reason}; send them again later"},
+                              {"Retry-After": str(e.retry_after_s)})
         return Reply(204, b"", "", accepted)

@@ -6,6 +6,7 @@ TikTok pixel beacon), `ga4` (first-party GA4 hits); `fields` holds the rules the
 events or raise CaptureError with a reason that never echoes values.
 """
 
+import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -42,16 +43,20 @@ class Route:
 
 
 def plain_path(path_qs: str) -> str:
-    """The path without its query, as a site's router reads it: percent-decoded, leading slashes
-    merged. `/%5Fpc/events` and `//_pc/events` reach the same handler at most origins, so they
-    must match our paths too. Only for matching: the request itself is never rewritten. Cheap
-    for ordinary paths (decoded only when they hold `%` or start with `//`)."""
+    """The path without its query, as a lenient router reads it, for matching only (the request
+    itself is never rewritten): percent-decoded, `;params` cut, repeated slashes merged, `.` and
+    `..` resolved, lower case. `/%5Fpc/events`, `//_pc/events`, `/G/collect`, `/g/./collect` and
+    `/g/collect;x` reach the same handler at many origins, so they must match our paths too, or
+    a tracking call would pass on unscrubbed. Cheap for ordinary paths."""
     path = path_qs.partition("?")[0]
     if "%" in path:
         path = unquote(path, errors="replace")
-    if path.startswith("//"):
+    if ";" in path:
+        path = "/".join(segment.partition(";")[0] for segment in path.split("/"))
+    if "//" in path or "/." in path:
+        path = posixpath.normpath("/" + path.lstrip("/")) + ("/" if path.endswith("/") else "")
         path = "/" + path.lstrip("/")
-    return path
+    return path.lower()
 
 
 def build_routes(settings: CaptureSettings) -> dict[str, Route]:
@@ -60,7 +65,7 @@ def build_routes(settings: CaptureSettings) -> dict[str, Route]:
     for source, parser in SOURCES.items():
         spec = getattr(settings, source)
         for path in spec.paths:
-            routes[path.rstrip("/") or "/"] = Route(source, parser, spec.forward)
+            routes[plain_path(path).rstrip("/") or "/"] = Route(source, parser, spec.forward)
     return routes
 
 
