@@ -5,12 +5,12 @@ import contextlib
 import json
 import random
 import sqlite3
+import time
 
 import pytest
 from aiohttp import web
 
 from conftest import wait_for
-from pixelscleared import deliver as deliver_mod
 from pixelscleared.config import parse_config
 from pixelscleared.deliver import Deliverer, backoff, build_request, classify
 from pixelscleared.metrics import Metrics
@@ -148,20 +148,27 @@ async def test_gives_up_after_max_attempts(tmp_path, scripted):
 
 @pytest.mark.parametrize("scripted", [[(200, {"code": 40105, "message": "Access token is incorrect"})]],
                          indirect=True)
-async def test_rows_requeued_by_another_process_are_sent_and_counted(tmp_path, scripted, monkeypatch):
+async def test_rows_requeued_by_another_process_are_sent_and_counted(tmp_path, scripted):
     # `pixelscleared events --requeue` updates the SQLite file from another process: the idle
-    # deliverer finds the rows, and the pending gauge is recounted rather than going negative
-    monkeypatch.setattr(deliver_mod, "GAUGE_RESYNC_S", 0.0)
+    # deliverer finds the rows, and a scrape counts them at once (never a negative gauge)
     async with run_delivery(tmp_path, scripted.url, 1) as ob:
         await wait_for(lambda: len(scripted.bodies) >= 1, timeout=10)
         await wait_for(lambda: ob.metrics.outbox_pending._value.get() == 0, timeout=10)
         other = sqlite3.connect(tmp_path / "o.sqlite")
+        with other:  # another process makes the row pending again, due in an hour
+            other.execute("UPDATE events SET status = 'retrying', next_attempt_at = ?", (time.time() + 3600,))
+        await ob.refresh_pending()  # what /_pc/metrics does before it answers
+        assert ob.metrics.outbox_pending._value.get() == 1  # counted at once, not 30 s later
+        with other:
+            other.execute("UPDATE events SET status = 'dead'")
         assert requeue_dead(other, EventsQuery(), now=0.0) == 1
         other.close()
         await wait_for(lambda: len(scripted.bodies) >= 2, timeout=10)  # within the idle poll
-        await wait_for(lambda: ob.metrics.outbox_pending._value.get() == 0, timeout=10)
-        await asyncio.sleep(0.2)
-        assert (await statuses(ob))["e0"] == ("delivered", 1)
+        deadline = time.monotonic() + 10
+        while (await statuses(ob))["e0"] != ("delivered", 1):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        await ob.refresh_pending()
         assert ob.metrics.outbox_pending._value.get() == 0
 
 

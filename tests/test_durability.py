@@ -178,3 +178,35 @@ async def test_no_acknowledged_event_is_lost_to_sigkill(origin, tiktok, run_side
     await wait_for(lambda: set(acknowledged) <= {e["event_id"] for e in tiktok.events}, timeout=30)
     ids = [e["event_id"] for e in tiktok.events]
     assert len(ids) == len(set(ids))  # and once each (the stand-in deduplicates as TikTok does)
+
+
+async def test_rows_nobody_waits_for_survive_a_failed_write(outbox, tmp_path):
+    """A GA4 hit's events are not awaited (the call went on to the origin): a failed write keeps them."""
+    pages = await outbox.query(lambda c: c.execute("PRAGMA page_count").fetchone()[0])
+    await outbox.query(lambda c: c.execute(f"PRAGMA max_page_count = {pages}"))
+    outbox.put_all([row("kept", size=200_000)], wait=False)
+    await wait_for(lambda: not outbox.writable, timeout=10)
+    assert on_disk(tmp_path / "o.sqlite") == []
+    await outbox.query(lambda c: c.execute("PRAGMA max_page_count = 1073741823"))
+    await wait_for(lambda: on_disk(tmp_path / "o.sqlite") == ["kept"], timeout=20)
+    assert outbox.writable
+
+
+async def test_a_restart_makes_every_pending_row_due_at_once(tmp_path):
+    """Nothing is in flight after a restart: rows waiting for a retry go out now (same event_id)."""
+    path = tmp_path / "o.sqlite"
+    ob = Outbox(path, Metrics())
+    await ob.open()
+    ob.put(row("r1"))
+    await ob.flush()
+    [rid] = await ob.query(lambda c: [r[0] for r in c.execute("SELECT id FROM events")])
+    await ob.settle([rid], "retrying", None, next_attempt_at=time.time() + 3600)
+    assert await ob.claim(10) is None  # not due for an hour
+    await ob.close()
+    again = Outbox(path, Metrics())
+    await again.open()
+    try:
+        batch = await again.claim(10)
+        assert batch is not None and batch.ids == [rid]
+    finally:
+        await again.close()

@@ -204,28 +204,42 @@ async def test_no_event_lost_while_tiktok_is_down_across_a_restart(origin, tikto
 
 
 @pytest.mark.parametrize("request_line", [
-    b"GET http://127.0.0.2:9/steal HTTP/1.1\r\nHost: 127.0.0.2:9\r\n\r\n",
-    b"CONNECT 127.0.0.2:9 HTTP/1.1\r\nHost: 127.0.0.2:9\r\n\r\n",
+    b"GET http://127.0.0.2:{port}/steal HTTP/1.1\r\nHost: 127.0.0.2:{port}\r\n\r\n",
+    b"CONNECT 127.0.0.2:{port} HTTP/1.1\r\nHost: 127.0.0.2:{port}\r\n\r\n",
 ])
 async def test_never_an_open_forward_proxy(stack, request_line):
-    """Absolute-form and CONNECT requests still go only to the configured upstream (or nowhere)."""
+    """Absolute-form and CONNECT requests go only to the configured upstream (or nowhere): a real
+    listener at the target they name must receive nothing."""
     import asyncio
     from urllib.parse import urlsplit
 
     origin, _tiktok, sc = stack
-    u = urlsplit(sc.url)
-    reader, writer = await asyncio.open_connection(u.hostname, u.port)
-    writer.write(request_line)
-    await writer.drain()
-    try:
-        status = await asyncio.wait_for(reader.readline(), 10)
-    finally:
+    reached: list[bytes] = []
+
+    async def target(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        reached.append(await reader.read(100))
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nstolen")
+        await writer.drain()
         writer.close()
-    # Either refused, or answered by our origin (which recorded it) — never relayed elsewhere.
-    if status.startswith(b"HTTP/1.1 200"):
+
+    server = await asyncio.start_server(target, "127.0.0.2", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        u = urlsplit(sc.url)
+        reader, writer = await asyncio.open_connection(u.hostname, u.port)
+        writer.write(request_line.replace(b"{port}", str(port).encode()))
+        await writer.drain()
+        try:
+            answer = await asyncio.wait_for(reader.read(4096), 10)
+        finally:
+            writer.close()
+        await asyncio.sleep(0.2)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert reached == [] and b"stolen" not in answer  # never relayed to the named host
+    if answer.startswith(b"HTTP/1.1 200"):  # or answered by our own origin, which recorded it
         assert origin.seen and origin.seen[-1]["path"].startswith("/steal")
-    else:
-        assert not status.startswith(b"HTTP/1.1 2")
 
 
 async def test_large_bodies_stream_both_ways(stack):

@@ -648,9 +648,13 @@ def test_any_mutation_is_accepted_or_a_clean_40002(path: list[str], value: Any) 
 def test_any_body_parses_or_gives_a_clean_40002(raw: bytes) -> None:
     try:
         doc = parse_json(raw)
-        validate_request(doc)
+        req = validate_request(doc)
     except Rejection as r:
         assert r.code == 40002 and r.message
+        return
+    # accepted: then it really was a JSON object with a source, a pixel and a list of events
+    assert isinstance(doc, dict) and req.event_source in ("web", "app", "offline", "crm")
+    assert isinstance(doc["data"], list) and len(req.data) == len(doc["data"])
 
 
 # --- the CLI as a real process ----------------------------------------------------------------

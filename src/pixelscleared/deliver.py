@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal
 import aiohttp
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
+from pixelscleared import logs
 from pixelscleared.metrics import Metrics
 from pixelscleared.model import Settings, no_whitespace
 from pixelscleared.names import STANDARD_EVENTS, Spelling, near_miss, same_event, spelled, tiktok_event_name
@@ -321,7 +322,7 @@ class Deliverer:
                                                     skip_pixels=self._paused_now())
                 except (OSError, sqlite3.Error):  # unreadable for now: the deliverer must outlive it
                     self._slots.release()
-                    logger.exception("outbox read failed; trying again shortly")
+                    logger.exception("outbox read failed; trying again shortly", extra=logs.NOT_FATAL)
                     await asyncio.sleep(self._hold_delay)
                     self._hold_delay = min(self._hold_delay * 2, HOLD_S[1])
                     continue
@@ -388,7 +389,8 @@ class Deliverer:
         try:
             await self._deliver(batch)
         except Exception:
-            logger.exception("delivery of %d events for pixel %s failed unexpectedly", len(batch.ids), batch.pixel_id)
+            logger.exception("delivery of %d events for pixel %s failed unexpectedly", len(batch.ids), batch.pixel_id,
+                             extra=logs.NOT_FATAL)
             await self._record(batch.ids, Status.RETRYING, None, reason="internal error",
                                next_attempt_at=time.time() + backoff(1, self.settings))
         finally:

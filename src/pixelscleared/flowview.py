@@ -15,6 +15,7 @@ from typing import Any
 
 from mitmproxy import ctx, hooks, http
 
+from pixelscleared import logs
 from pixelscleared.outbox import PENDING, FateKey
 
 logger = logging.getLogger("pixelscleared")
@@ -107,7 +108,7 @@ class FateWatch:
                 try:
                     await self.poll()
                 except Exception:  # the annotation is a convenience: never stop the sidecar for it
-                    logger.exception("could not update mitmweb flow comments")
+                    logger.exception("could not update mitmweb flow comments", extra=logs.NOT_FATAL)
 
     async def poll(self) -> None:
         """One round: read the rows of the watched flows' events, rewrite the comments that changed."""

@@ -492,6 +492,12 @@ class Outbox:
     async def pending_count(self) -> int:
         return await self._run(self._pending_count)
 
+    async def refresh_pending(self) -> None:
+        """Set the pending gauge from the table itself (at each metrics scrape): rows another
+        process changed (`pixelscleared events --requeue`) are counted at once, never as negative."""
+        if self.is_open:
+            self.metrics.outbox_pending.set(await self.pending_count())
+
     def _pending_count(self) -> int:
         assert self._conn is not None
         return int(self._conn.execute(f"SELECT COUNT(*) FROM events WHERE {_PENDING_SQL}").fetchone()[0])

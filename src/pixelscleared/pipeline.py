@@ -192,7 +192,8 @@ class Pipeline:
     def count_hook_error(self, hook: str) -> None:
         self.metrics.addon_errors.labels(hook).inc()
 
-    def metrics_text(self) -> bytes:
+    async def metrics_text(self) -> bytes:
+        await self.outbox.refresh_pending()
         return self.metrics.render()
 
     async def events(self, q: EventsQuery) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -245,7 +246,7 @@ class Pipeline:
         try:
             checks = await check_all(self.cfg.destinations.tiktok, self.cfg.delivery.timeout_s)
         except Exception:
-            logger.exception("pixel check at start failed")
+            logger.exception("pixel check at start failed", extra=logs.NOT_FATAL)
             return
         for check in checks:
             self.pixel_checks[check.pixel_id] = check.as_dict()
@@ -253,8 +254,9 @@ class Pipeline:
             if check.ok:
                 logger.info("pixel %s: TikTok accepted the token", check.pixel_id)
             else:
+                # never a reason for mitmproxy's errorcheck to stop the proxy: the site is served regardless
                 logger.error("pixel %s: TikTok refused: code %s %s; %s", check.pixel_id, check.code, check.message,
-                             check.advice)
+                             check.advice, extra=logs.NOT_FATAL)
 
     async def _retention(self) -> None:
         while True:
@@ -262,4 +264,4 @@ class Pipeline:
             try:
                 await self.outbox.prune(RETENTION_S)
             except Exception:
-                logger.exception("events log pruning failed")
+                logger.exception("events log pruning failed", extra=logs.NOT_FATAL)

@@ -65,7 +65,7 @@ class OwnEndpoints:
                                    via_trusted_proxy=self.pipeline.is_trusted_proxy(facts.peer_ip)):
             return Reply.json(403, {"error": "admin endpoints are limited to admin.allow networks or admin.token"})
         if name == "metrics":
-            return Reply(200, self.pipeline.metrics_text(), "text/plain; version=0.0.4")
+            return Reply(200, await self.pipeline.metrics_text(), "text/plain; version=0.0.4")
         if name == "events.html":
             return Reply(200, EVENTS_PAGE.encode(), "text/html; charset=utf-8")
         try:
