@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -43,3 +44,15 @@ def test_level_filters(capsys):
     logging.getLogger("y").error("loud")
     out = capsys.readouterr().out
     assert "loud" in out and "quiet" not in out
+
+
+@pytest.mark.parametrize("exc, kept", [
+    (asyncio.CancelledError(), False),  # Python 3.12.1 reports one per open connection at shutdown
+    (RuntimeError("a real asyncio problem"), True),
+    (None, True),
+])
+def test_asyncio_cancellations_at_shutdown_are_not_errors(exc, kept):
+    logs.configure("info", "json")
+    record = logging.LogRecord("asyncio", logging.ERROR, __file__, 1, "Exception in callback", None,
+                               (type(exc), exc, None) if exc is not None else None)
+    assert bool(logging.getLogger("asyncio").filter(record)) is kept

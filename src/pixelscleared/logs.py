@@ -6,6 +6,7 @@ the same secret redaction, so an access token can never reach a log line by acci
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import Iterable
@@ -65,6 +66,7 @@ def configure(level: str = "info", fmt: str = "auto", *, install_handler: bool =
     `install_handler=False` is for the addon loaded into an operator's own mitmdump/mitmweb:
     their log handlers stay in charge and our records arrive as plain key=value text.
     """
+    _quiet_shutdown_cancellations()
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -106,6 +108,20 @@ def configure(level: str = "info", fmt: str = "auto", *, install_handler: bool =
     # noise for an operator; their warnings (a refused UI login, say) stay.
     logging.getLogger("mitmproxy.proxy.server").setLevel(logging.WARNING)
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
+
+
+def _not_a_cancellation(record: logging.LogRecord) -> bool:
+    """False for asyncio's report of a cancelled connection task: Python 3.12.0/3.12.1 log one per
+    open connection when a server stops (`StreamReaderProtocol` asks a cancelled task for its
+    exception). A cancellation at shutdown is not an error; every other asyncio report is kept."""
+    exc = record.exc_info[1] if record.exc_info else None
+    return not isinstance(exc, asyncio.CancelledError)
+
+
+def _quiet_shutdown_cancellations() -> None:
+    log = logging.getLogger("asyncio")
+    if _not_a_cancellation not in log.filters:
+        log.addFilter(_not_a_cancellation)
 
 
 def not_one_flow(record: logging.LogRecord) -> bool:
