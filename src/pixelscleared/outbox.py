@@ -35,9 +35,10 @@ logger = logging.getLogger(__name__)
 class OutboxSettings(Settings):
     path: Path = Path(".pixelscleared/outbox.sqlite")
     max_buffered: int = Field(10_000, ge=1)
-    # group commit: a collect call is answered once its events are committed; calls arriving within
-    # this window share one transaction (page requests never wait for it)
-    flush_interval_ms: int = Field(5, ge=1, le=10_000)
+    # group commit: a collect call is answered once its events are committed. 0: commit as soon as
+    # the writer is free (calls that arrive during a commit share the next one); more: also wait
+    # this long to gather a larger group. Page requests never wait for it.
+    flush_interval_ms: int = Field(0, ge=0, le=10_000)
 
 
 class Status(StrEnum):
@@ -237,7 +238,7 @@ class Outbox:
     """The durable queue. Writable, or not (a state with one log line per change, a metric and
     refusals); never a storm of retries."""
 
-    def __init__(self, path: Path, metrics: Metrics, *, max_buffered: int = 10_000, flush_interval_ms: int = 5):
+    def __init__(self, path: Path, metrics: Metrics, *, max_buffered: int = 10_000, flush_interval_ms: int = 0):
         self.path = Path(path)
         self.metrics = metrics
         self.max_buffered = max_buffered
@@ -246,6 +247,10 @@ class Outbox:
         self._buffered = 0
         self._exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pixelscleared-outbox")
         self._conn: sqlite3.Connection | None = None
+        # reads (the deliverer's claims, the events log) on their own thread and connection: WAL lets
+        # them run beside a write, so a collect call's commit never queues behind a claim
+        self._read_exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pixelscleared-outbox-read")
+        self._read_conn: sqlite3.Connection | None = None
         self._has_data = asyncio.Event()
         self._opened = asyncio.Event()  # the proxy listens before `running` opens the database
         self.open_error = ""  # why the database could not be opened ("" when it is open, or not tried)
@@ -259,6 +264,7 @@ class Outbox:
         try:
             self._conn = await self._run(connect, self.path)
             await self._run(self._recover)
+            self._read_conn = await self._read(connect_existing, self.path, read_only=False)
         except (OSError, sqlite3.Error) as e:
             self.open_error = f"{type(e).__name__}: {e}"
             self._set_writable(False, self.open_error)
@@ -293,10 +299,14 @@ class Outbox:
         for unit in self._units:  # could not be written: say so to whoever waits
             if unit.committed is not None and not unit.committed.done():
                 unit.committed.set_exception(Refused("the sidecar is stopping", RETRY_AFTER_S))
+        if self._read_conn is not None:
+            await self._read(self._read_conn.close)
+            self._read_conn = None
         if self._conn is not None:
             await self._run(self._conn.close)
             self._conn = None
         self._exec.shutdown(wait=True)
+        self._read_exec.shutdown(wait=True)
 
     def _recover(self) -> None:
         # Nothing is "in flight" after a restart; rows stay pending and are sent again with the
@@ -305,8 +315,12 @@ class Outbox:
         self._conn.execute(f"UPDATE events SET next_attempt_at = 0 WHERE {_PENDING_SQL}")
 
     async def _run[*Ts, R](self, fn: Callable[[*Ts], R], *args: *Ts) -> R:
-        """`fn(*args)` on the outbox's one thread: SQLite calls never run on the event loop."""
+        """`fn(*args)` on the outbox's writer thread: SQLite calls never run on the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self._exec, fn, *args)
+
+    async def _read[R](self, fn: Callable[..., R], *args: Any, **kw: Any) -> R:
+        """`fn(*args)` on the reader thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._read_exec, lambda: fn(*args, **kw))
 
     def _set_writable(self, writable: bool, why: str = "") -> None:
         """One log line per change of state, not one per failed write."""
@@ -325,7 +339,7 @@ class Outbox:
         """Take the rows of one call as a unit, or none of them (raises Refused).
 
         With `wait`, the returned future resolves once they are committed to disk (group
-        commit: every unit that arrived within `flush_interval` shares one transaction), or
+        commit: every unit that arrived while the previous transaction ran shares the next one), or
         raises Refused if the write fails: the caller acknowledges only what is on disk.
         """
         if self._closed:
@@ -372,8 +386,9 @@ class Outbox:
         """Background task: move buffered units to disk, one transaction per gathering window."""
         delay = PROBE_EVERY_S[0]
         while True:
-            await self._has_data.wait()
-            await asyncio.sleep(self.flush_interval)  # gather a group
+            await self._has_data.wait()  # everything put before the writer woke joins this group
+            if self.flush_interval:
+                await asyncio.sleep(self.flush_interval)
             await self.flush()
             if self.writable:
                 delay = PROBE_EVERY_S[0]
@@ -453,21 +468,21 @@ class Outbox:
     async def claim(self, limit: int, now: float | None = None, exclude: set[int] | None = None,
                     skip_pixels: frozenset[str] = frozenset()) -> Claimed | None:
         """The oldest due batch for one (pixel, test code), at most `limit` events."""
-        return await self._run(self._claim, limit, time.time() if now is None else now, exclude or set(),
+        return await self._read(self._claim, limit, time.time() if now is None else now, exclude or set(),
                                skip_pixels)
 
     def _claim(self, limit: int, now: float, exclude: set[int], skip_pixels: frozenset[str]) -> Claimed | None:
-        assert self._conn is not None
+        assert self._read_conn is not None
         # The first due row not already in flight picks the (pixel, test code) group.
         skip = f" AND pixel_id NOT IN ({','.join('?' * len(skip_pixels))})" if skip_pixels else ""
-        candidates = self._conn.execute(
+        candidates = self._read_conn.execute(
             f"SELECT id, pixel_id, test_event_code FROM events WHERE {_PENDING_SQL}"
             f" AND next_attempt_at <= ?{skip} ORDER BY next_attempt_at, id LIMIT ?",
             (now, *skip_pixels, len(exclude) + 1))
         first = next((c[1:] for c in candidates if c[0] not in exclude), None)
         if first is None:
             return None
-        rows = self._conn.execute(
+        rows = self._read_conn.execute(
             f"SELECT id, payload, attempts FROM events WHERE {_PENDING_SQL}"
             " AND next_attempt_at <= ? AND pixel_id = ? AND test_event_code = ? ORDER BY id LIMIT ?",
             (now, first[0], first[1], limit + len(exclude)),
@@ -479,18 +494,18 @@ class Outbox:
                        [r[2] for r in rows])
 
     async def next_due(self, skip_pixels: frozenset[str] = frozenset()) -> float | None:
-        return await self._run(self._next_due, skip_pixels)
+        return await self._read(self._next_due, skip_pixels)
 
     def _next_due(self, skip_pixels: frozenset[str]) -> float | None:
-        assert self._conn is not None
+        assert self._read_conn is not None
         skip = f" AND pixel_id NOT IN ({','.join('?' * len(skip_pixels))})" if skip_pixels else ""
-        row = self._conn.execute(
+        row = self._read_conn.execute(
             f"SELECT MIN(next_attempt_at) FROM events WHERE {_PENDING_SQL}{skip}",
             tuple(skip_pixels)).fetchone()
         return None if row[0] is None else float(row[0])
 
     async def pending_count(self) -> int:
-        return await self._run(self._pending_count)
+        return await self._read(self._pending_count)
 
     async def refresh_pending(self) -> None:
         """Set the pending gauge from the table itself (at each metrics scrape): rows another
@@ -499,8 +514,8 @@ class Outbox:
             self.metrics.outbox_pending.set(await self.pending_count())
 
     def _pending_count(self) -> int:
-        assert self._conn is not None
-        return int(self._conn.execute(f"SELECT COUNT(*) FROM events WHERE {_PENDING_SQL}").fetchone()[0])
+        assert self._read_conn is not None
+        return int(self._read_conn.execute(f"SELECT COUNT(*) FROM events WHERE {_PENDING_SQL}").fetchone()[0])
 
     async def settle(self, ids: list[int], status: Status, response: dict[str, Any] | None, *,
                      reason: str = "", next_attempt_at: float = 0, count_attempt: bool = True) -> None:
@@ -542,13 +557,23 @@ class Outbox:
 
     # -- reading the events log (admin endpoints, mitmweb annotations) ---------------------
     async def events(self, q: EventsQuery) -> list[dict[str, Any]]:
-        return await self.query(select_events, q)
+        return await self._read_query(select_events, q)
 
     async def counts(self) -> dict[str, int]:
-        return await self.query(count_statuses)
+        return await self._read_query(count_statuses)
 
     async def fates(self, keys: list[FateKey]) -> dict[FateKey, str]:
-        return await self.query(select_fates, keys)
+        return await self._read_query(select_fates, keys)
+
+    async def _read_query[*Ts, R](self, fn: Callable[[sqlite3.Connection, *Ts], R], *args: *Ts) -> R:
+        """A query function on the reader thread, once the database is open (as `query`)."""
+        if not self._opened.is_set() and self.open_error:
+            raise Unwritable(self.open_error)
+        await self._opened.wait()
+        conn = self._read_conn
+        if conn is None:
+            raise Unwritable("the outbox is closed")
+        return await self._read(fn, conn, *args)
 
     async def query[*Ts, R](self, fn: Callable[[sqlite3.Connection, *Ts], R], *args: *Ts) -> R:
         """Run a read-only query function `fn(conn, *args)` on the outbox thread.
