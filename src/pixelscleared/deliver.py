@@ -303,6 +303,8 @@ class Deliverer:
         # kept in flight, so a local write error never sends an event twice
         self._unsettled: list[tuple[list[int], Status, dict[str, Any] | None, dict[str, Any]]] = []
         self._hold_delay = HOLD_S[0]
+        self.running = False  # true while `run` is claiming and sending (readiness reads it)
+        self.last: dict[str, dict[str, Any]] = {}  # pixel → TikTok's last answer: {at, result, code, message}
 
     async def run(self) -> None:
         """Background task: claim due batches and send them, until cancelled."""
@@ -310,6 +312,7 @@ class Deliverer:
             timeout=aiohttp.ClientTimeout(total=self.settings.timeout_s),
             headers={"Content-Type": "application/json"},
         )
+        self.running = True
         try:
             while True:
                 if self._unsettled or not self.outbox.writable:
@@ -335,6 +338,7 @@ class Deliverer:
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
         finally:
+            self.running = False
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -410,6 +414,8 @@ class Deliverer:
             return
         outcome = await self._post(pixel, build_request(pixel, batch.events, batch.test_event_code))
         self.metrics.requests.labels(pixel.pixel_id, outcome.result).inc()
+        self.last[pixel.pixel_id] = {"at": time.time(), "result": outcome.result, "code": outcome.response.get("code"),
+                                     "message": outcome.response.get("message", outcome.response.get("error", ""))}
         log = logger.info if outcome.result == "delivered" else logger.warning
         log("tiktok pixel=%s events=%d result=%s response=%s", pixel.pixel_id, len(batch.ids), outcome.result,
             outcome.response)

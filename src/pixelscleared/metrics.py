@@ -29,6 +29,10 @@ class Metrics:
             registry=r,
         )
         self.outbox_pending = Gauge("pixelscleared_outbox_pending", "Events waiting for delivery", registry=r)
+        self.ready = Gauge(
+            "pixelscleared_ready", "1 while a readiness condition holds (origin, outbox, deliverer)", ["check"],
+            registry=r,
+        )
         self.pixel_check = Gauge(
             "pixelscleared_pixel_check_ok", "1 when TikTok accepted the pixel's token at the last check, else 0",
             ["pixel"], registry=r,

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
+
+import aiohttp
 
 from pixelscleared import logs
 from pixelscleared.capture import CaptureError, Forwarded, Route, parse_collect, scrub_forwarded
@@ -24,6 +27,7 @@ from pixelscleared.event import CapturedEvent, RequestFacts
 from pixelscleared.identity import IdentityResolver
 from pixelscleared.metrics import Metrics
 from pixelscleared.outbox import EventsQuery, FateKey, Outbox, Refused, Unwritable
+from pixelscleared.ready import ORIGIN_CACHE_S, OriginCheck, pixel_state, probe_origin
 from pixelscleared.scrub import Scrubber, ScrubError
 from pixelscleared.scrub.event import ScrubbedEvent, scrub_event
 from pixelscleared.shape import shape_event
@@ -87,6 +91,8 @@ class Pipeline:
         self.deliverer = Deliverer(self.outbox, cfg.destinations.tiktok, cfg.delivery, self.metrics)
         self._tasks: list[asyncio.Task[None]] = []
         self.pixel_checks: dict[str, dict[str, Any]] = {}  # pixel id → the last validate result
+        self._origin: OriginCheck | None = None
+        self._probe_session: aiohttp.ClientSession | None = None
         logs.register_secrets(
             [p.access_token.get_secret_value() for p in cfg.destinations.tiktok]
             + [cfg.identity.salt.get_secret_value(), cfg.admin.token.get_secret_value()]
@@ -203,6 +209,27 @@ class Pipeline:
     async def fates(self, keys: list[FateKey]) -> dict[FateKey, str]:
         return await self.outbox.fates(keys)
 
+    async def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """(ready, report) for `/_pc/ready`; each condition is also a metric."""
+        origin = self._origin
+        if origin is None or time.time() - origin.at > ORIGIN_CACHE_S:
+            if self._probe_session is None:
+                self._probe_session = aiohttp.ClientSession()
+            origin = self._origin = await probe_origin(self._probe_session, self.cfg.upstream)
+        checks: dict[str, dict[str, Any]] = {
+            "origin": {"ok": origin.ok, "detail": origin.detail},
+            "outbox": {"ok": self.outbox.is_open and self.outbox.writable,
+                       "detail": "writable" if self.outbox.writable and self.outbox.is_open
+                       else self.outbox.open_error or "not writable: events are refused"},
+            "deliverer": {"ok": self.deliverer.running},
+        }
+        for name, check in checks.items():
+            self.metrics.ready.labels(name).set(int(check["ok"]))
+        pixels = {p.pixel_id: pixel_state(self.deliverer.last.get(p.pixel_id), self.pixel_checks.get(p.pixel_id))
+                  for p in self.cfg.destinations.tiktok}
+        ready = all(c["ok"] for c in checks.values())
+        return ready, {"status": "ready" if ready else "not_ready", "checks": checks, "pixels": pixels}
+
     # -- background stages -----------------------------------------------------------------
     async def start(self) -> None:
         """Open the outbox and start the background stages. An outbox that cannot be opened does
@@ -233,6 +260,8 @@ class Pipeline:
         self._tasks.append(create_task(coro, name=f"pixelscleared-{name}", keep_ref=True))
 
     async def close(self) -> None:
+        if self._probe_session is not None:
+            await self._probe_session.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

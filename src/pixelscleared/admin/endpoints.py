@@ -1,6 +1,7 @@
 """Routing under the prefix: what each of the sidecar's own endpoints answers.
 
-`collect` is public (the site's pages call it); `health` is public and cheap; `metrics`,
+`collect` is public (the site's pages call it); `health` (liveness) and `ready` (readiness:
+origin, outbox, deliverer, each pixel's last answer; `ready.py`) are public; `metrics`,
 `events` and the `events.html` page are for operators (`access.py`). Takes plain values, not
 a mitmproxy flow, so every answer can be tested without a proxy; nothing here ever reaches
 the origin.
@@ -59,6 +60,9 @@ class OwnEndpoints:
             return await self.collect(method, body, facts)
         if name == "health":
             return Reply.json(200, {"status": "ok"})
+        if name == "ready":
+            ready, report = await self.pipeline.readiness()
+            return Reply.json(200 if ready else 503, report)
         if name not in OPERATOR_ENDPOINTS:
             return Reply.json(404, {"error": "not found"})
         if not self.access.allowed(facts.peer_ip, facts.headers.get("authorization", ""),
