@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import aiohttp
-from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, Field, PrivateAttr, SecretStr, field_validator, model_validator
 
 from pixelscleared import logs
 from pixelscleared.metrics import Metrics
 from pixelscleared.model import Settings, no_whitespace
 from pixelscleared.names import STANDARD_EVENTS, Spelling, near_miss, same_event, spelled, tiktok_event_name
-from pixelscleared.outbox import Claimed, Outbox, Status, Unwritable
+from pixelscleared.outbox import Backoff, Claimed, Outbox, Status, Unwritable
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +111,13 @@ class TikTokPixel(Settings):
     partner_name: str = ""
 
     _pid = field_validator("pixel_id")(_credential)
+    # what `takes` compares with, made once at load (it runs for every captured event)
+    _standard_keys: frozenset[str] = PrivateAttr(default=frozenset())
+    _custom_names: frozenset[str] = PrivateAttr(default=frozenset())
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._standard_keys = frozenset(same_event(n) for n in self.events)
+        self._custom_names = frozenset(self.custom_events)
 
     @field_validator("access_token")
     @classmethod
@@ -169,7 +176,7 @@ class TikTokPixel(Settings):
         page's `ttq.track('Purchase')`. Custom names match as written.
         """
         sent = tiktok_event_name(name)
-        return same_event(sent) in {same_event(n) for n in self.events} or sent in self.custom_events
+        return same_event(sent) in self._standard_keys or sent in self._custom_names
 
     def sent_name(self, name: str) -> str:
         """The name this pixel receives for a captured event name."""
@@ -238,8 +245,6 @@ def build_request(pixel: TikTokPixel, events: list[dict[str, Any]], test_event_c
 # --- sending ----------------------------------------------------------------------------------
 OK_CODES = frozenset({0, 20001})
 RETRY_CODES = frozenset({40100})
-GAUGE_RESYNC_S = 30.0
-HOLD_S = (0.5, 10.0)  # while the outbox cannot record outcomes: first wait, longest wait
 _BATCH_INDEX = re.compile(r"^\s*Batch\.(\d+)\b")
 
 
@@ -298,11 +303,10 @@ class Deliverer:
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
-        self._gauge_synced = time.monotonic()
         # outcomes TikTok gave that the outbox could not record (disk full): held, with their rows
         # kept in flight, so a local write error never sends an event twice
         self._unsettled: list[tuple[list[int], Status, dict[str, Any] | None, dict[str, Any]]] = []
-        self._hold_delay = HOLD_S[0]
+        self._backoff = Backoff()
         self.running = False  # true while `run` is claiming and sending (readiness reads it)
         self.last: dict[str, dict[str, Any]] = {}  # pixel → TikTok's last answer: {at, result, code, message}
 
@@ -326,8 +330,7 @@ class Deliverer:
                 except (OSError, sqlite3.Error):  # unreadable for now: the deliverer must outlive it
                     self._slots.release()
                     logger.exception("outbox read failed; trying again shortly", extra=logs.NOT_FATAL)
-                    await asyncio.sleep(self._hold_delay)
-                    self._hold_delay = min(self._hold_delay * 2, HOLD_S[1])
+                    await self._backoff.wait()
                     continue
                 if batch is None:
                     self._slots.release()
@@ -355,10 +358,9 @@ class Deliverer:
             self._unsettled.pop(0)
             self._inflight.difference_update(ids)
         if self._unsettled or not self.outbox.writable:
-            await asyncio.sleep(self._hold_delay)
-            self._hold_delay = min(self._hold_delay * 2, HOLD_S[1])
+            await self._backoff.wait()
         else:
-            self._hold_delay = HOLD_S[0]
+            self._backoff.reset()
 
     async def _record(self, ids: list[int], status: Status, response: dict[str, Any] | None, **kw: Any) -> None:
         """`outbox.settle`, or hold the outcome for later when the outbox cannot write it."""
@@ -375,10 +377,6 @@ class Deliverer:
 
     async def _idle(self) -> None:
         """Sleep until new rows are written, the next retry is due or a paused pixel resumes."""
-        if time.monotonic() - self._gauge_synced > GAUGE_RESYNC_S:
-            # rows requeued by `pixelscleared events --requeue` (another process) join the count
-            self._gauge_synced = time.monotonic()
-            self.metrics.outbox_pending.set(await self.outbox.pending_count())
         due = await self.outbox.next_due(self._paused_now())
         due = min([d for d in (due, *self._paused.values()) if d is not None], default=None)
         timeout = 5.0 if due is None else max(0.01, min(5.0, due - time.time()))

@@ -234,6 +234,21 @@ COMMIT_TIMEOUT_S = 10.0  # a commit slower than this is a refusal, not an endles
 PROBE_EVERY_S = (0.5, 10.0)  # while unwritable: how soon, and how rarely at most, writing is tried again
 
 
+class Backoff:
+    """Waits that double from PROBE_EVERY_S[0] to PROBE_EVERY_S[1]: how the outbox and the
+    deliverer try again while the database cannot be written or read."""
+
+    def __init__(self) -> None:
+        self.delay = PROBE_EVERY_S[0]
+
+    async def wait(self) -> None:
+        await asyncio.sleep(self.delay)
+        self.delay = min(self.delay * 2, PROBE_EVERY_S[1])
+
+    def reset(self) -> None:
+        self.delay = PROBE_EVERY_S[0]
+
+
 class Outbox:
     """The durable queue. Writable, or not (a state with one log line per change, a metric and
     refusals); never a storm of retries."""
@@ -280,13 +295,12 @@ class Outbox:
 
         Meanwhile the site is served and events are refused (`put_all` raises Refused).
         """
-        delay = PROBE_EVERY_S[0]
+        backoff = Backoff()
         while not self._opened.is_set():
             try:
                 await self.open()
             except Unwritable:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, PROBE_EVERY_S[1])
+                await backoff.wait()
 
     @property
     def is_open(self) -> bool:
@@ -383,18 +397,17 @@ class Outbox:
         return True
 
     async def run_writer(self) -> None:
-        """Background task: move buffered units to disk, one transaction per gathering window."""
-        delay = PROBE_EVERY_S[0]
+        """Background task: move buffered units to disk, one transaction per group."""
+        backoff = Backoff()
         while True:
             await self._has_data.wait()  # everything put before the writer woke joins this group
             if self.flush_interval:
                 await asyncio.sleep(self.flush_interval)
             await self.flush()
             if self.writable:
-                delay = PROBE_EVERY_S[0]
+                backoff.reset()
             else:  # back off; what nobody waits for stays buffered and is tried again
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, PROBE_EVERY_S[1])
+                await backoff.wait()
                 self._has_data.set()
 
     async def flush(self) -> None:

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
-
-import aiohttp
 
 from pixelscleared import logs
 from pixelscleared.capture import CaptureError, Forwarded, Route, parse_collect, scrub_forwarded
@@ -27,7 +24,7 @@ from pixelscleared.event import CapturedEvent, RequestFacts
 from pixelscleared.identity import IdentityResolver
 from pixelscleared.metrics import Metrics
 from pixelscleared.outbox import EventsQuery, FateKey, Outbox, Refused, Unwritable
-from pixelscleared.ready import ORIGIN_CACHE_S, OriginCheck, pixel_state, probe_origin
+from pixelscleared.ready import OriginProbe, pixel_state
 from pixelscleared.scrub import Scrubber, ScrubError
 from pixelscleared.scrub.event import ScrubbedEvent, scrub_event
 from pixelscleared.shape import shape_event
@@ -53,7 +50,7 @@ class Accepted:
                 "consent_sources": self.consent_sources, "removed": self.removed, "pixels": self.pixels}
 
 
-def accepted(decision: Decision) -> Accepted:
+def as_accepted(decision: Decision) -> Accepted:
     """The decision as the flow's annotation shows it: one event, each pixel's fate."""
     first = decision.rows[0]
     return Accepted(first.event_id, first.event_name, decision.verdict.state, list(decision.verdict.sources),
@@ -91,14 +88,13 @@ class Pipeline:
         self.deliverer = Deliverer(self.outbox, cfg.destinations.tiktok, cfg.delivery, self.metrics)
         self._tasks: list[asyncio.Task[None]] = []
         self.pixel_checks: dict[str, dict[str, Any]] = {}  # pixel id → the last validate result
-        self._origin: OriginCheck | None = None
-        self._probe_session: aiohttp.ClientSession | None = None
+        self.origin_probe = OriginProbe(cfg.upstream)
         logs.register_secrets(
             [p.access_token.get_secret_value() for p in cfg.destinations.tiktok]
             + [cfg.identity.salt.get_secret_value(), cfg.admin.token.get_secret_value()]
         )
 
-    # -- inline stages (hot path: no I/O) -------------------------------------------------
+    # -- inline stages (hot path: computing only; a call the sidecar answers awaits its commit) --
     async def collect(self, body: bytes, facts: RequestFacts) -> list[Accepted]:
         """A call to our collect endpoint, answered only once its events are on disk.
 
@@ -110,10 +106,7 @@ class Pipeline:
         except CaptureError:
             self.metrics.dropped.labels("bad_collect_call").inc()
             raise
-        intake = self.accept(events, facts, wait=True)
-        if intake.committed is not None:
-            await self.outbox.committed(intake.committed)
-        return intake.accepted
+        return await self._take(events, facts, wait=True)
 
     async def tracking_call(self, route: Route, method: str, path_qs: str, content_type: str, body: bytes,
                             facts: RequestFacts) -> TrackingCall:
@@ -131,13 +124,9 @@ class Pipeline:
         accepted: list[Accepted] = []
         refused: Refused | None = None
         try:
-            intake = self.accept(events, facts, wait=not route.forward) if events else None
-            if intake is not None:
-                accepted = intake.accepted
-                if intake.committed is not None:
-                    await self.outbox.committed(intake.committed)
+            accepted = await self._take(events, facts, wait=not route.forward) if events else []
         except Refused as e:
-            refused, accepted = e, []
+            refused = e
             problem = problem or f"events refused: {e.reason}"
         if not route.forward:
             return TrackingCall(accepted, None, problem, refused)
@@ -157,7 +146,14 @@ class Pipeline:
         verdict = self.consent.evaluate(facts.cookie_header, facts.headers)  # cookies: once per request
         decided = [self._decide_one(event, verdict, facts) for event in events]
         committed = self.outbox.put_all([row for d in decided for row in d.rows], wait=wait)  # or Refused
-        return Intake([accepted(d) for d in decided], committed)
+        return Intake([as_accepted(d) for d in decided], committed)
+
+    async def _take(self, events: list[CapturedEvent], facts: RequestFacts, *, wait: bool) -> list[Accepted]:
+        """`accept`, then (with `wait`) the commit: raises Refused when the events are not on disk."""
+        intake = self.accept(events, facts, wait=wait)
+        if intake.committed is not None:
+            await self.outbox.committed(intake.committed)
+        return intake.accepted
 
     def _decide_one(self, event: CapturedEvent, verdict: Verdict, facts: RequestFacts) -> Decision:
         """One event down the chain. Every fate, sent or not, becomes events log rows."""
@@ -211,11 +207,7 @@ class Pipeline:
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
         """(ready, report) for `/_pc/ready`; each condition is also a metric."""
-        origin = self._origin
-        if origin is None or time.time() - origin.at > ORIGIN_CACHE_S:
-            if self._probe_session is None:
-                self._probe_session = aiohttp.ClientSession()
-            origin = self._origin = await probe_origin(self._probe_session, self.cfg.upstream)
+        origin = await self.origin_probe.check()
         checks: dict[str, dict[str, Any]] = {
             "origin": {"ok": origin.ok, "detail": origin.detail},
             "outbox": {"ok": self.outbox.is_open and self.outbox.writable,
@@ -260,8 +252,7 @@ class Pipeline:
         self._tasks.append(create_task(coro, name=f"pixelscleared-{name}", keep_ref=True))
 
     async def close(self) -> None:
-        if self._probe_session is not None:
-            await self._probe_session.close()
+        await self.origin_probe.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -41,6 +41,27 @@ async def probe_origin(session: aiohttp.ClientSession, upstream: str) -> OriginC
         return OriginCheck(False, type(e).__name__, time.time())
 
 
+class OriginProbe:
+    """`probe_origin`, at most once per ORIGIN_CACHE_S, on one session of its own."""
+
+    def __init__(self, upstream: str):
+        self.upstream = upstream
+        self._last: OriginCheck | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    async def check(self) -> OriginCheck:
+        if self._last is None or time.time() - self._last.at > ORIGIN_CACHE_S:
+            if self._session is None:
+                self._session = aiohttp.ClientSession()
+            self._last = await probe_origin(self._session, self.upstream)
+        return self._last
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
 def pixel_state(last: dict[str, Any] | None, check: dict[str, Any] | None) -> dict[str, Any]:
     """ok | failing | retrying | unknown, from the last send (else the token check at start)."""
     if last is not None:
