@@ -17,6 +17,13 @@ from pixelscleared.addon import PixelsCleared
 from pixelscleared.config import parse_config
 
 
+def site_flow() -> tflow.HTTPFlow:
+    """mitmproxy's test flow as a browser would send it (with its `Host`, which guard.py requires)."""
+    f = tflow.tflow()
+    f.request.headers["Host"] = "shop.example"
+    return f
+
+
 def make_addon(tmp_path, **over):
     cfg = parse_config(sidecar_config(tmp_path, "http://127.0.0.1:1", "http://127.0.0.1:2", **over),
                        env={"TEST_TIKTOK_TOKEN": "test-token-abcdef"})
@@ -26,7 +33,7 @@ def make_addon(tmp_path, **over):
 async def test_exception_on_site_traffic_fails_open(tmp_path):
     addon = make_addon(tmp_path)
     with taddons.context(addon):
-        f = tflow.tflow()
+        f = site_flow()
         f.request.path = "/checkout"
         addon._forwarded_headers = lambda flow: 1 / 0  # a bug anywhere in the glue
         addon.requestheaders(f)
@@ -39,7 +46,7 @@ async def test_a_streamed_request_gets_clean_forwarded_headers_too(tmp_path):
     """mitmproxy may stream a big body before the `request` hook: the rewrite happens at the headers."""
     addon = make_addon(tmp_path)
     with taddons.context(addon):
-        f = tflow.tflow()
+        f = site_flow()
         f.request.path = "/upload"
         f.request.headers["X-Forwarded-Host"] = "evil.example"
         f.request.headers["X-Forwarded-Proto"] = "gopher"
@@ -56,7 +63,7 @@ async def test_an_error_on_one_flow_during_startup_does_not_stop_the_proxy(tmp_p
     check = errorcheck.ErrorCheck()
     try:
         with taddons.context(check, addon):  # errorcheck first, as in `pixelscleared run` and mitmdump
-            f = tflow.tflow()
+            f = site_flow()
             f.request.path = "/checkout"
             addon._forwarded_headers = lambda flow: 1 / 0
             addon.requestheaders(f)
@@ -86,7 +93,7 @@ async def test_collect_during_startup_is_acknowledged_once_the_outbox_has_it(tmp
 async def test_exception_on_own_endpoint_never_reaches_origin(tmp_path):
     addon = make_addon(tmp_path)
     with taddons.context(addon):
-        f = tflow.tflow()
+        f = site_flow()
         f.request.method = "POST"
         f.request.path = "/_pc/collect"
         f.request.content = b'{"event": "PageView"}'
@@ -98,7 +105,7 @@ async def test_exception_on_own_endpoint_never_reaches_origin(tmp_path):
 async def test_bounded_collect_call_is_read(tmp_path):
     addon = make_addon(tmp_path)
     with taddons.context(addon):
-        f = tflow.tflow()
+        f = site_flow()
         f.request.path = "/_pc/collect"
         f.request.headers["content-length"] = "100"
         addon.requestheaders(f)
@@ -119,7 +126,7 @@ async def test_bounded_collect_call_is_read(tmp_path):
 async def test_own_endpoints(tmp_path, path, method, peer, status):
     addon = make_addon(tmp_path)
     with taddons.context(addon):
-        f = tflow.tflow()
+        f = site_flow()
         f.client_conn.peername = (peer, 5555)
         f.request.method = method
         f.request.path = path
@@ -136,7 +143,7 @@ async def test_own_endpoints(tmp_path, path, method, peer, status):
 async def test_admin_endpoints_need_allowed_network_or_token(tmp_path, peer, auth, status):
     addon = make_addon(tmp_path, admin={"token": "admin-token-123"})
     with taddons.context(addon):
-        f = tflow.tflow()
+        f = site_flow()
         f.client_conn.peername = (peer, 5555)
         f.request.path = "/_pc/metrics"
         if auth:
@@ -151,7 +158,7 @@ async def test_admin_endpoints_need_allowed_network_or_token(tmp_path, peer, aut
 async def test_oversized_collect_call_is_answered_413(tmp_path, path):
     addon = make_addon(tmp_path)
     with taddons.context(addon):
-        f = tflow.tflow()
+        f = site_flow()
         f.request.path = path
         f.request.headers["content-length"] = str(300_000)
         addon.requestheaders(f)
@@ -167,7 +174,7 @@ async def test_oversized_collect_call_is_answered_413(tmp_path, path):
 async def test_oversized_or_unbounded_collect_call_is_killed_before_reading(tmp_path, headers):
     addon = make_addon(tmp_path)
     with taddons.context(addon):
-        f = tflow.tflow()
+        f = site_flow()
         f.request.path = "/_pc/collect"
         f.request.headers.pop("content-length", None)
         f.request.headers.update(headers)
@@ -181,7 +188,7 @@ ANN_EVENT = (b'{"event": "PageView", "event_id": "ann-1", "url": "http://shop.te
 
 
 def collect_flow(content: bytes = ANN_EVENT) -> tflow.HTTPFlow:
-    f = tflow.tflow()
+    f = site_flow()
     f.request.method = "POST"
     f.request.path = "/_pc/collect"
     f.request.headers["Cookie"] = "cookieyes-consent=consent:yes,advertisement:yes"
@@ -214,7 +221,7 @@ async def test_collect_annotates_flow_for_mitmweb(tmp_path):
 async def test_forwarded_tracking_call_comment_lists_removed_items(tmp_path):
     addon = make_addon(tmp_path, capture={"ga4": {"paths": ["/g/collect"]}})
     with taddons.context(addon):
-        f = tflow.tflow()
+        f = site_flow()
         f.request.path = "/g/collect?v=2&tid=G-TEST&en=page_view&ep.email=jane%40example.com"
         await addon.request(f)
         assert f.response is None  # continues to the origin, scrubbed
@@ -264,7 +271,7 @@ def test_mitmdump_with_invalid_config_says_why(tmp_path):
 async def test_exception_on_forwarded_tracking_call_fails_closed(tmp_path):
     addon = make_addon(tmp_path, capture={"ga4": {"paths": ["/g/collect"]}})
     with taddons.context(addon):
-        f = tflow.tflow()
+        f = site_flow()
         f.request.path = "/g/collect?v=2&en=page_view&ep.email=jane%40example.com"
         addon.pipeline.tracking_call = lambda *a, **kw: 1 / 0
         await addon.request(f)
@@ -280,7 +287,7 @@ async def test_exception_on_forwarded_tracking_call_fails_closed(tmp_path):
 async def test_encoded_prefix_or_repeated_slashes_are_ours(tmp_path, path):
     addon = make_addon(tmp_path)
     with taddons.context(addon):
-        f = tflow.tflow()
+        f = site_flow()
         f.request.path = path
         await addon.request(f)
         assert f.response is not None and f.response.status_code == 200
@@ -292,7 +299,7 @@ async def test_encoded_prefix_or_repeated_slashes_are_ours(tmp_path, path):
 async def test_site_paths_stay_byte_identical(tmp_path, path):
     addon = make_addon(tmp_path, capture={"ga4": {"paths": ["/g/collect"]}})
     with taddons.context(addon):
-        f = tflow.tflow()
+        f = site_flow()
         f.request.path = path
         addon.requestheaders(f)
         await addon.request(f)
@@ -307,7 +314,7 @@ async def test_site_paths_stay_byte_identical(tmp_path, path):
 async def test_tracking_path_in_disguise_is_captured(tmp_path, path):
     addon = make_addon(tmp_path, capture={"ga4": {"paths": ["/g/collect"]}})
     with taddons.context(addon):
-        f = tflow.tflow()
+        f = site_flow()
         f.request.path = path + "?v=2&tid=G-TEST&en=page_view&ep.email=jane%40example.com"
         await addon.request(f)
         assert f.response is None and "ga4 call forwarded to the origin without " in f.comment
@@ -330,7 +337,7 @@ async def test_compressed_calls_are_decoded_with_a_bound(tmp_path):
         good = collect_flow(gzip.compress(ANN_EVENT))
         good.request.headers["Content-Encoding"] = "gzip"
         await addon.request(good)
-        hit = tflow.tflow()
+        hit = site_flow()
         hit.request.method = "POST"
         hit.request.path = "/g/collect?v=2&tid=G-1"
         hit.request.headers["Content-Encoding"] = "gzip"

@@ -113,13 +113,19 @@ async def statuses(ob):
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
+async def settled(ob, done, timeout: float = 10.0):
+    """The outbox's statuses once `done(statuses)` holds (a wait for the condition, not a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while not done(st := await statuses(ob)):
+        assert time.monotonic() < deadline, f"not settled: {st}"
+        await asyncio.sleep(0.02)
+    return st
+
+
 @pytest.mark.parametrize("scripted", [[(200, {"code": 40100, "message": "rate"}), (503, {"code": 1})]], indirect=True)
 async def test_retries_until_delivered_with_same_event_ids(tmp_path, scripted):
     async with run_delivery(tmp_path, scripted.url, 3) as ob:
-        await wait_for(lambda: len(scripted.bodies) >= 3, timeout=10)
-        await asyncio.sleep(0.1)
-        st = await statuses(ob)
-        assert {s for s, _ in st.values()} == {"delivered"}
+        st = await settled(ob, lambda st: {s for s, _ in st.values()} == {"delivered"})
         assert all(a == 3 for _, a in st.values())
         ids = [[e["event_id"] for e in b["data"]] for b in scripted.bodies]
         assert ids[0] == ids[1] == ids[2] == ["e0", "e1", "e2"]  # one batch, resent whole
@@ -129,9 +135,7 @@ async def test_retries_until_delivered_with_same_event_ids(tmp_path, scripted):
                          indirect=True)
 async def test_one_bad_event_is_dead_lettered_the_rest_resent(tmp_path, scripted):
     async with run_delivery(tmp_path, scripted.url, 3) as ob:
-        await wait_for(lambda: len(scripted.bodies) >= 2, timeout=10)
-        await asyncio.sleep(0.1)
-        st = await statuses(ob)
+        st = await settled(ob, lambda st: st["e0"][0] == st["e2"][0] == "delivered")
         assert st["e1"][0] == "dead"
         assert st["e0"][0] == st["e2"][0] == "delivered"
         assert [e["event_id"] for e in scripted.bodies[1]["data"]] == ["e0", "e2"]
@@ -140,10 +144,8 @@ async def test_one_bad_event_is_dead_lettered_the_rest_resent(tmp_path, scripted
 @pytest.mark.parametrize("scripted", [[(200, {"code": 40100})] * 10], indirect=True)
 async def test_gives_up_after_max_attempts(tmp_path, scripted):
     async with run_delivery(tmp_path, scripted.url, 1, max_attempts=3) as ob:
-        await wait_for(lambda: len(scripted.bodies) >= 3, timeout=10)
-        await asyncio.sleep(0.2)
-        assert (await statuses(ob))["e0"] == ("dead", 3)
-        assert len(scripted.bodies) == 3
+        await settled(ob, lambda st: st["e0"] == ("dead", 3))
+        assert len(scripted.bodies) == 3  # a dead row is never picked again
 
 
 @pytest.mark.parametrize("scripted", [[(200, {"code": 40105, "message": "Access token is incorrect"})]],
@@ -164,10 +166,7 @@ async def test_rows_requeued_by_another_process_are_sent_and_counted(tmp_path, s
         assert requeue_dead(other, EventsQuery(), now=0.0) == 1
         other.close()
         await wait_for(lambda: len(scripted.bodies) >= 2, timeout=10)  # within the idle poll
-        deadline = time.monotonic() + 10
-        while (await statuses(ob))["e0"] != ("delivered", 1):
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.05)
+        await settled(ob, lambda st: st["e0"] == ("delivered", 1))
         await ob.refresh_pending()
         assert ob.metrics.outbox_pending._value.get() == 0
 
@@ -198,11 +197,9 @@ async def test_events_arriving_during_an_outage_wait_and_go_out_together(tmp_pat
             await ob.flush()
             await asyncio.sleep(0.02)
         assert len(scripted.bodies) == 1  # nothing sent while paused, however many events arrive
-        await wait_for(lambda: len(scripted.bodies) >= 5, timeout=10)
-        await asyncio.sleep(0.1)
+        st = await settled(ob, lambda st: all(s in ("delivered", "dead") for s, _ in st.values()))
         sizes = [len(b["data"]) for b in scripted.bodies]
         assert sizes == [1, 6, 6, 6, 5]  # after each pause: everything waiting, in one request
-        st = await statuses(ob)
         # the first event used up max_attempts; the late ones keep their own count and get through
         assert st["e0"] == ("dead", 4)
         assert {st[f"late{i}"] for i in range(1, 6)} == {("delivered", 4)}

@@ -20,6 +20,7 @@ from pixelscleared.config import Config, ConfigError, load_config
 from pixelscleared.event import RequestFacts
 from pixelscleared.flowview import FateWatch, annotate, call_note
 from pixelscleared.forwarding import forwarded_headers
+from pixelscleared.guard import Door, abort_client, error_page, header_problem, install_error_page, page_template
 from pixelscleared.limits import BodyPolicy, BodyTooLarge, BodyUndecodable, body_policy, decode_body
 from pixelscleared.pipeline import Pipeline
 
@@ -53,6 +54,8 @@ class PixelsCleared:
         self._visitor_cookie = False
         self._max_body_bytes = 0
         self.watch: FateWatch | None = None
+        self.door: Door | None = None
+        self._page = ""
         if cfg is not None:
             self._use(cfg)
 
@@ -64,6 +67,9 @@ class PixelsCleared:
         self.routes = build_routes(cfg.capture)
         self._visitor_cookie = bool(cfg.identity.visitor_cookie)
         self._max_body_bytes = cfg.max_body_bytes
+        self.door = Door(cfg.guard, self.pipeline.count_refused)
+        self._page = page_template(cfg.guard)
+        install_error_page(self._page)
 
     # -- lifecycle -------------------------------------------------------------------------
     def load(self, loader: Any) -> None:
@@ -95,11 +101,15 @@ class PixelsCleared:
             return
         await self.pipeline.start()
         self._running = True
+        if self.door is not None:
+            self.door.start()
         if ctx.master.addons.get("view") is not None:  # a UI shows the flows: keep their fates current
             self.watch = FateWatch(self.pipeline.fates)
             self.watch.start()
 
     async def done(self) -> None:
+        if self.door is not None:
+            await self.door.stop()
         if self.watch is not None:
             await self.watch.stop()
             self.watch = None
@@ -107,9 +117,20 @@ class PixelsCleared:
             await self.pipeline.close()
             self._running = False
 
+    # -- connection hooks ------------------------------------------------------------------
+    def client_connected(self, client: Any) -> None:
+        if self.door is not None:
+            self.door.waiting_for_headers(client.id)
+
+    def client_disconnected(self, client: Any) -> None:
+        if self.door is not None:
+            self.door.arrived(client.id)
+
     # -- HTTP hooks ------------------------------------------------------------------------
     def requestheaders(self, flow: http.HTTPFlow) -> None:
-        if self.pipeline is None:
+        if self.pipeline is None or self.door is None or self.cfg is None:
+            return
+        if self._refused_at_the_door(flow):
             return
         own = endpoint_name(flow.request.path, self.prefix) is not None
         if not own:
@@ -134,10 +155,44 @@ class PixelsCleared:
             flow.response = http.Response.make(
                 413, json.dumps({"error": f"body over {self._max_body_bytes} bytes"}).encode(),
                 {"Content-Type": "application/json", "Cache-Control": "no-store", "Connection": "close"})
-        else:
-            flow.kill()  # unknown or huge size: closed before a byte is read
+        else:  # unknown or huge size: closed before a byte is read
+            self._cut(flow)
+
+    def _refused_at_the_door(self, flow: http.HTTPFlow) -> bool:
+        """guard.py's rules on the header block; also starts the clock for a buffered body."""
+        assert self.pipeline is not None and self.door is not None and self.cfg is not None
+        req = flow.request
+        try:
+            self.door.arrived(flow.client_conn.id)
+            first_line = len(req.method) + len(req.path) + len(req.http_version) + 4
+            if problem := header_problem(first_line, tuple(req.headers.fields), req.http_version, self.cfg.guard):
+                self.pipeline.count_refused(problem.reason)
+                self._refuse(flow, problem.status)
+                return True
+            if not req.stream and ("content-length" in req.headers or "transfer-encoding" in req.headers):
+                self.door.waiting_for_body(flow.client_conn.id)  # a buffered body must finish in time
+        except Exception:
+            self.pipeline.count_hook_error("requestheaders")
+            logger.exception("PixelsCleared error in the header checks (request passed on)", extra=logs.ONE_FLOW)
+        return False
+
+    def _refuse(self, flow: http.HTTPFlow, status: int) -> None:
+        """Answer `status` with the plain error page and close; cut a body mitmproxy streams."""
+        if flow.request.stream:
+            self._cut(flow)
+            return
+        flow.response = http.Response.make(status, error_page(self._page, status), {
+            "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Connection": "close"})
+
+    def _cut(self, flow: http.HTTPFlow) -> None:
+        flow.kill()
+        if self.door is not None:
+            self.door.arrived(flow.client_conn.id)
+        abort_client(flow.client_conn.id)  # kill alone can leave the socket in CLOSE-WAIT
 
     async def request(self, flow: http.HTTPFlow) -> None:
+        if self.door is not None:
+            self.door.arrived(flow.client_conn.id)  # the whole body is in
         if self.pipeline is None or flow.response is not None:
             return
         name = endpoint_name(flow.request.path, self.prefix)
@@ -173,6 +228,12 @@ class PixelsCleared:
         if "content-length" not in resp.headers or resp.headers.get("content-type", "").startswith(
                 "text/event-stream"):
             resp.stream = True
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        if self.door is None or flow.response is None or flow.response.status_code == 101:
+            return
+        if flow.request.http_version.startswith("HTTP/1"):  # an idle HTTP/1 connection waits for its next request
+            self.door.waiting_for_headers(flow.client_conn.id)
 
     # -- helpers ---------------------------------------------------------------------------
     def _route(self, flow: http.HTTPFlow) -> Route | None:

@@ -21,6 +21,7 @@ from pixelscleared.capture.settings import CaptureSettings
 from pixelscleared.consent.settings import ConsentSettings
 from pixelscleared.decide import Unconsented
 from pixelscleared.deliver import DeliverySettings, Destinations
+from pixelscleared.guard import GuardSettings
 from pixelscleared.identity import IdentitySettings
 from pixelscleared.limits import DEFAULT_MAX_BODY_BYTES, STREAM_LARGE_BODIES
 from pixelscleared.logs import LogSettings
@@ -74,6 +75,7 @@ class Config(Settings):
     delivery: DeliverySettings = DeliverySettings()
     admin: AdminSettings = AdminSettings()
     log: LogSettings = LogSettings()
+    guard: GuardSettings = GuardSettings()
     # tracking calls are read whole and scrubbed inline: bound the work (limits.py)
     max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1024, le=STREAM_LARGE_BODIES)
 

@@ -105,9 +105,10 @@ def configure(level: str = "info", fmt: str = "auto", *, install_handler: bool =
     root.handlers[:] = [handler]
     root.setLevel(_LEVELS[level])
     # Per-connection chatter from mitmproxy, and mitmweb's per-request access lines (tornado), are
-    # noise for an operator; their warnings (a refused UI login, say) stay.
-    logging.getLogger("mitmproxy.proxy.server").setLevel(logging.WARNING)
-    logging.getLogger("tornado.access").setLevel(logging.WARNING)
+    # noise for an operator (kept at `debug`); their warnings (a refused UI login, say) stay.
+    chatter = logging.DEBUG if level == "debug" else logging.WARNING
+    logging.getLogger("mitmproxy.proxy.server").setLevel(chatter)
+    logging.getLogger("tornado.access").setLevel(chatter)
 
 
 def _not_a_cancellation(record: logging.LogRecord) -> bool:

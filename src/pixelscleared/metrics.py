@@ -28,6 +28,10 @@ class Metrics:
             "pixelscleared_addon_errors", "Exceptions caught in proxy hooks (site traffic continued)", ["hook"],
             registry=r,
         )
+        self.refused = Counter(
+            "pixelscleared_requests_refused", "Requests refused or cut off before the site saw them (guard.py)",
+            ["reason"], registry=r,
+        )
         self.outbox_pending = Gauge("pixelscleared_outbox_pending", "Events waiting for delivery", registry=r)
         self.ready = Gauge(
             "pixelscleared_ready", "1 while a readiness condition holds (origin, outbox, deliverer)", ["check"],

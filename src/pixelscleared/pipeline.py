@@ -191,6 +191,9 @@ class Pipeline:
     def count_drop(self, reason: str) -> None:
         self.metrics.dropped.labels(reason).inc()
 
+    def count_refused(self, reason: str) -> None:
+        self.metrics.refused.labels(reason).inc()
+
     def count_hook_error(self, hook: str) -> None:
         self.metrics.addon_errors.labels(hook).inc()
 
