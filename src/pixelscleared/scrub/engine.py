@@ -54,6 +54,9 @@ _MAX_URL_NESTING = 4
 _KEY_CACHE_MAX = 4096  # entries per cache; clean URLs and pairs are ≤ 2 KB each
 _PII_KEY = "pii-key"
 _CLEAN_URL_LEN = 2048
+_PAIR_VALUES = ("value", "values", "answer")
+_PAIR_LABELS = ("name", "field", "fieldName", "field_name", "key", "id", "label", "question")
+_LABEL = re.compile(r"[^\W\d][\w .\-\[\]:]{0,79}")  # a field's name or label, not free text
 
 
 def _fail_closed(fn: Callable[..., ScrubResult]) -> Callable[..., ScrubResult]:
@@ -111,7 +114,7 @@ class Scrubber:
             [d for d in DETECTORS if d not in s.disable], s.patterns, s.phone_regions
         )
         self.keys = KeyRules(s.drop_keys, s.keep_keys)
-        self.key_cache: dict[str, tuple[str | None, Any]] = {}  # clean keys: (rule, is product container)
+        self.key_cache: dict[str, tuple[str | None, Any]] = {}  # clean keys: (rule, is thing container)
         self.clean_urls: dict[str, None] = {}
         self.clean_pairs: dict[str, None] = {}
 
@@ -245,7 +248,7 @@ class _Run:
                 raise ScrubError("input too complex") from None
 
     def key(self, key: str) -> tuple[str | None, Any]:
-        """(rule, is product container) for a clean key; (_PII_KEY, [redacted key, *kinds]) for a key that is
+        """(rule, is thing container) for a clean key; (_PII_KEY, [redacted key, *kinds]) for a key that is
         personal data. One tuple shape for both: this runs for every key, so no wrapper object."""
         info = self.key_cache.get(key)
         if info is not None:
@@ -253,7 +256,7 @@ class _Run:
         clean_key, kinds = self.detect(key, False)
         if kinds:
             return (_PII_KEY, [clean_key, *kinds])
-        info = (self.keys.rule(key), self.keys.is_product_container(key))
+        info = (self.keys.rule(key), self.keys.is_thing_container(key))
         if len(self.key_cache) >= _KEY_CACHE_MAX:
             self.key_cache.clear()
         self.key_cache[key] = info  # only clean keys are remembered
@@ -269,7 +272,7 @@ class _Run:
         if t is dict:
             return self.mapping(v, path, depth, product, light)
         if t is list or t is tuple:
-            return [self.value(x, f"{path}[{i}]", depth + 1, product, light) for i, x in enumerate(v)]
+            return self.sequence(v, path, depth, product, light)
         if v is None or t is bool or t is float:
             return v
         if t is int:
@@ -285,17 +288,74 @@ class _Run:
             return self.mapping(v, path, depth, product, light)
         raise ScrubError(f"{path or 'value'}: unsupported type {t.__name__}")
 
+    def sequence(self, v: list[Any] | tuple[Any, ...], path: str, depth: int, product: bool, light: bool) -> list[Any]:
+        """A list; in a command-style array (`["set", "user_data", {…}]`, gtag's and dataLayer's
+        shape) a string naming personal data makes the element after it personal too."""
+        out: list[Any] = []
+        drop_next: str | None = None
+        for i, x in enumerate(v):
+            if drop_next is not None:
+                self.add(f"{path}[{i}]", drop_next)
+                drop_next = None
+                continue
+            out.append(self.value(x, f"{path}[{i}]", depth + 1, product, light))
+            if type(x) is str and i + 1 < len(v) and (len(v) <= 4 or type(v[i + 1]) in (dict, list)) \
+                    and _LABEL.fullmatch(x) and " " not in x:
+                rule = self.keys.rule(x)
+                if rule is not None and rule is not KEEP and not (rule is AMOUNT_OR_PERSON and _is_amount(v[i + 1])):
+                    drop_next = "name" if rule is AMBIGUOUS_NAME else "user" if rule is AMOUNT_OR_PERSON else rule
+        return out
+
+    def pair(self, d: dict[Any, Any]) -> tuple[Any, Any, str | None] | None:
+        """(label key, value key, rule of the label) when `d` is one field of a name/value list —
+        HubSpot's `{"name": "email", "value": …}`, `{"field": …, "value": …}`, `{"id": "Email",
+        "value": …}` — where the sibling label, not the literal key `value`, says what the value is."""
+        value_key = next((k for k in _PAIR_VALUES if k in d), None)
+        if value_key is None or len(d) > 8:
+            return None
+        for label_key in _PAIR_LABELS:
+            label = d.get(label_key)
+            if type(label) is str and _LABEL.fullmatch(label):
+                rule = self.keys.rule(label)
+                if rule is None and " " in label:
+                    return None  # "Jane Doe": a person's record, not a field's label
+                if rule is KEEP:
+                    rule = None  # a kept field: its value is scrubbed like any text
+                elif rule is AMBIGUOUS_NAME:
+                    rule = "name"  # a form's `name` field holds the person's name
+                return label_key, value_key, rule
+        return None
+
+    def name_is_a_thing(self, d: dict[Any, Any]) -> bool:
+        """A `name` beside item or event keys (value, sku, category…) and no personal key."""
+        keys = [k for k in d if type(k) is str]
+        if not self.keys.names_a_thing(keys):
+            return False
+        return all(self.keys.rule(k) in (None, KEEP, AMBIGUOUS_NAME) for k in keys)
+
     def mapping(self, d: dict[Any, Any], path: str, depth: int, product: bool, light: bool) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         clean, clean_light, clean_urls, key_cache = self.det.clean, self.det.clean_light, self.clean_urls, self.key_cache
         leaf_ok = depth < self.max_depth  # a value one level down is within max_depth
         n = c = 0
+        pair = self.pair(d) if ("value" in d or "values" in d or "answer" in d) else None
+        thing: bool | None = None  # whether a `name` here names a thing: decided when one is met
         for k, sub in d.items():
             key = k if type(k) is str else str(k)
             n += len(key)
             rule, extra = key_cache.get(key) or self.key(key)
+            if pair is not None:
+                if k == pair[0]:
+                    rule = None  # the label names a field; it is not a person's name
+                elif k == pair[1]:
+                    rule = pair[2]
             if rule is AMOUNT_OR_PERSON:
                 rule = None if _is_amount(sub) else "user"
+            if rule is AMBIGUOUS_NAME and not product:
+                if thing is None:
+                    thing = self.name_is_a_thing(d)
+                if thing:
+                    rule = None
             if rule is None or (rule is AMBIGUOUS_NAME and product):
                 t = type(sub)
                 # fast paths: numbers, and strings already known to hold nothing (most of an event)
@@ -324,7 +384,7 @@ class _Run:
                 elif leaf_ok and t is str:
                     out[k] = self.text(sub, f"{path}.{key}" if path else key, True, 0)  # what `value` would do
                 else:
-                    out[k] = self.value(sub, f"{path}.{key}" if path else key, depth + 1, product, True)
+                    out[k] = self.value(sub, f"{path}.{key}" if path else key, depth + 1, product or extra, True)
             else:
                 self.add(_join(path, key), "name" if rule is AMBIGUOUS_NAME else rule)
         self.strings += len(d) + c + 1  # keys, values known clean, and the mapping itself

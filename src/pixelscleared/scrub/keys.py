@@ -1,13 +1,16 @@
 """Key-name rules: which keys hold personal data whatever their value looks like.
 
-Keys are compared after `normalize_key` (case and separators ignored). A key such as
+Keys are compared after `normalize_key` (case, separators and accents ignored). A key such as
 `billing[address][zip]`, `ep.email` or `user.first_name` is also split into its parts, so
-GA4 prefixes and form-style brackets do not hide a personal key.
+GA4 prefixes and form-style brackets do not hide a personal key. Field names come in many
+languages and conventions: English, HTML autocomplete tokens (`cc-csc`, `given-name`, `bday`),
+German, French, Spanish, Italian, Dutch, Portuguese, Polish and Scandinavian forms.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Final
 
 from pixelscleared.scrub.settings import normalize_key
@@ -20,53 +23,119 @@ AMOUNT_OR_PERSON: Final = "user?"  # `shipping=4.99` is a cost; `shipping={...}`
 CONTAINERS: frozenset[str] = frozenset({
     "user", "users", "customer", "customers", "billing", "shipping", "contact", "buyer", "person",
     "profile", "recipient", "member", "userdata", "customerdata", "ud", "visitordata",
+    "kunde", "client", "cliente", "klant", "klient", "kund", "rechnungsadresse", "lieferadresse",
+    "facturation", "livraison", "facturacion", "envio", "fatturazione", "spedizione",
 })
 
 # Containers whose name, as the last part of a key with a number for its value, is an amount:
 # GA4's `epn.shipping` and a cart's `billing` total are costs, not a person's address.
-AMOUNT_NAMES: frozenset[str] = frozenset({"shipping", "billing"})
+AMOUNT_NAMES: frozenset[str] = frozenset({"shipping", "billing", "envio", "livraison", "spedizione"})
 
-# Exact (normalised) key → kind.
-EXACT: dict[str, str] = {
-    "fname": "name", "lname": "name", "fn": "name", "ln": "name", "initials": "name",
-    "street": "address", "address": "address", "city": "address", "town": "address",
-    "zip": "postcode", "zp": "postcode", "plz": "postcode", "postal": "postcode",
-    "dob": "birth_date", "db": "birth_date", "birth": "birth_date",
-    "tel": "phone", "mobile": "phone", "cell": "phone", "fax": "phone", "ph": "phone", "msisdn": "phone",
-    "em": "email", "mail": "email",
-    "ip": "ip", "clientip": "ip", "remoteip": "ip", "userip": "ip", "xforwardedfor": "ip",
-    "ssn": "ssn", "sin": "ssn", "nino": "ssn", "taxid": "ssn",
-    "pwd": "secret", "pass": "secret", "pin": "secret", "auth": "secret", "authorization": "secret",
-    "sessid": "secret", "cookie": "secret", "otp": "secret",
-    "cvv": "card", "cvc": "card", "pan": "card",
-    "userid": "user_id", "uid": "user_id", "customerid": "user_id", "memberid": "user_id",
-}
+
+def _kinds(table: dict[str, str]) -> dict[str, str]:
+    """{"name": "vorname nachname …"} → {"vorname": "name", "nachname": "name", …}."""
+    return {word: kind for kind, words in table.items() for word in words.split()}
+
+
+# Exact (normalised) key → kind. Short or common words that must not match inside other keys.
+EXACT: dict[str, str] = _kinds({
+    "name": "fname lname fn ln initials additionalname ccname ccgivenname ccfamilyname cardholder "
+            "prenom apellido apellidos cognome voornaam achternaam tussenvoegsel sobrenome apelido "
+            "nazwisko fornamn efternamn fornavn etternavn efternavn mellemnavn",
+    "address": "street address city town addressline1 addressline2 addressline3 addresslevel1 addresslevel2 "
+               "addresslevel3 addresslevel4 strasse hausnummer hausnr anschrift adresse ort wohnort stadt "
+               "rue ville calle direccion ciudad domicilio indirizzo citta civico straat huisnummer "
+               "woonplaats plaats endereco morada rua cidade bairro ulica adres miasto miejscowosc "
+               "gatuadress gata adress postort gade vej",
+    "postcode": "zip zp plz postal postleitzahl codepostal codigopostal cep kodpocztowy postnummer postnr",
+    "birth_date": "dob db birth bday bdayday bdaymonth bdayyear geburtsdatum geburtstag datedenaissance "
+                  "naissance fechadenacimiento nacimiento datadinascita nascita geboortedatum "
+                  "datadenascimento nascimento dataurodzenia urodziny fodelsedatum fodselsdato",
+    "phone": "tel telnational tellocal tellocalprefix tellocalsuffix telareacode mobile cell fax ph msisdn "
+             "handy mobil festnetz portable movil celular cellulare cellphone telemovel mobiel gsm komorka",
+    "email": "em mail courriel correo correoelectronico eposta epost",
+    "ip": "ip clientip remoteip userip xforwardedfor",
+    "ssn": "ssn sin nino taxid steuerid steuernummer sozialversicherungsnummer svnr personalausweis "
+           "ausweisnummer nir numerosecu securitesociale dni nie nif nss cedula curp rfc rut "
+           "codicefiscale partitaiva bsn burgerservicenummer cpf pesel nip personnummer "
+           "cprnummer fodselsnummer passport passportnumber passnummer",
+    "secret": "pwd pass pin auth authorization sessid cookie otp onetimecode newpassword currentpassword "
+              "jsessionid phpsessid aspsessionid",
+    "card": "cvv cvc csc cccsc ccnumber ccexp ccexpmonth ccexpyear pan kartennummer",
+    "iban": "iban kontonummer bankleitzahl blz rekeningnummer",
+    "user_id": "userid uid customerid memberid kundennummer kundenid subscriberid contactid",
+})
 
 # Normalised key containing this → kind. Checked in order (`emailaddress` is email, not address).
 CONTAINS: tuple[tuple[str, str], ...] = (
     ("email", "email"), ("phone", "phone"), ("telephone", "phone"), ("mobilenumber", "phone"),
-    ("whatsapp", "phone"),
-    ("password", "secret"), ("passwd", "secret"), ("passcode", "secret"), ("secret", "secret"),
+    ("whatsapp", "phone"), ("telefon", "phone"), ("telefoon", "phone"), ("handynummer", "phone"),
+    ("mobilnummer", "phone"), ("mobielnummer", "phone"), ("courriel", "email"),
+    ("password", "secret"), ("passwd", "secret"), ("passwort", "secret"), ("motdepasse", "secret"),
+    ("contrasena", "secret"), ("passcode", "secret"), ("secret", "secret"),
     ("apikey", "secret"), ("token", "secret"), ("session", "secret"), ("credential", "secret"),
     ("ipaddress", "ip"),
     ("creditcard", "card"), ("cardnumber", "card"), ("ccnumber", "card"), ("iban", "iban"),
-    ("socialsecurity", "ssn"),
+    ("securitycode", "card"), ("cardcode", "card"), ("cardexp", "card"),
+    ("cardholder", "name"), ("accountholder", "name"), ("holdername", "name"), ("nameoncard", "name"),
+    ("kontoinhaber", "name"), ("titular", "name"),
+    ("socialsecurity", "ssn"), ("nationalid", "ssn"), ("taxnumber", "ssn"), ("codicefiscale", "ssn"),
+    ("personnummer", "ssn"), ("passportno", "ssn"),
     ("firstname", "name"), ("lastname", "name"), ("fullname", "name"), ("surname", "name"),
     ("givenname", "name"), ("familyname", "name"), ("middlename", "name"), ("maidenname", "name"),
     ("username", "name"), ("displayname", "name"), ("nickname", "name"), ("customername", "name"),
     ("contactname", "name"), ("billingname", "name"), ("shippingname", "name"),
-    ("address", "address"), ("street", "address"),
-    ("postcode", "postcode"), ("postalcode", "postcode"), ("zipcode", "postcode"),
+    ("vorname", "name"), ("nachname", "name"), ("familienname", "name"), ("geburtsname", "name"),
+    ("prenom", "name"), ("nomdefamille", "name"), ("apellido", "name"), ("cognome", "name"),
+    ("voornaam", "name"), ("achternaam", "name"), ("sobrenome", "name"), ("nazwisko", "name"),
+    ("fornamn", "name"), ("efternamn", "name"),
+    ("address", "address"), ("street", "address"), ("adresse", "address"), ("strasse", "address"),
+    ("direccion", "address"), ("indirizzo", "address"), ("endereco", "address"), ("straat", "address"),
+    ("postcode", "postcode"), ("postalcode", "postcode"), ("zipcode", "postcode"), ("postleitzahl", "postcode"),
+    ("codepostal", "postcode"), ("codigopostal", "postcode"), ("kodpocztowy", "postcode"),
     ("birthdate", "birth_date"), ("dateofbirth", "birth_date"), ("birthday", "birth_date"),
+    ("geburts", "birth_date"), ("naissance", "birth_date"), ("nacimiento", "birth_date"),
+    ("nascita", "birth_date"), ("geboorte", "birth_date"), ("nascimento", "birth_date"),
+    ("urodzenia", "birth_date"), ("fodelse", "birth_date"), ("fodsel", "birth_date"),
 )
 
-# Under these, `name` is a product's name, not a person's.
-PRODUCT_CONTAINERS: frozenset[str] = frozenset({
+# Words meaning "name": the key `name` (or `your-name`, `nombre`, `contact[nom]`) is a person's
+# name unless its context says it names a thing (THING_CONTAINERS, or the engine's look at siblings).
+NAME_WORDS: frozenset[str] = frozenset({"name", "nom", "nombre", "nome", "naam", "imie", "namn", "navn"})
+
+# Under these, or as a word before `name` (`product_name`, `eventName`), a name is a thing's.
+THING_CONTAINERS: frozenset[str] = frozenset({
     "contents", "content", "items", "item", "products", "product", "lineitems", "cart", "ecommerce",
     "offers", "offer", "variants", "variant", "categories", "category", "brand", "promotion", "promotions",
+    "event", "events", "page", "pages", "screen", "campaign", "campaigns", "creative", "ad", "ads", "adgroup",
+    "list", "itemlist", "collection", "plan", "coupon", "discount", "shop", "store", "site", "app", "form",
+    "step", "button", "element", "link", "menu", "video", "article", "post", "file", "tag", "tags",
+    "channel", "experiment", "variation", "goal", "level", "achievement", "game", "company", "organization",
+    "organisation", "business", "merchant", "vendor", "seller", "partner", "affiliate", "method", "payment",
+    "tier", "feature", "widget", "section", "module", "template", "theme", "font", "country", "region",
+    "language", "currency", "domain", "host", "server", "browser", "device", "os", "platform", "model",
+    "color", "colour", "size", "attribute", "option", "field", "param", "parameter", "property", "metric",
+    "dimension", "action", "interaction", "trigger", "container", "layer", "audience", "segment",
+    "produkt", "artikel", "produit", "producto", "prodotto", "produto", "produkty", "evento", "pagina",
+})
+
+# Sibling keys that say "this object describes a thing" (an item, an event), so its `name` is not a person.
+THING_KEYS: frozenset[str] = frozenset({
+    "value", "currency", "price", "quantity", "contentid", "contentids", "contenttype", "sku", "itemid",
+    "productid", "eventid", "event", "category", "brand", "variant", "itemcategory", "itembrand",
+    "affiliation", "coupon", "discount", "listname", "listid", "promotionid", "creativename",
+    "creativeslot", "pagetype", "pagepath", "href", "campaignid", "gtin", "ean", "upc", "mpn",
+})
+
+# Product codes: digits that pass Luhn (an EAN-13 can) are still a barcode here, never a card.
+PRODUCT_CODES: frozenset[str] = frozenset({
+    "gtin", "gtin8", "gtin12", "gtin13", "gtin14", "ean", "ean13", "ean8", "upc", "upca", "barcode",
+    "isbn", "isbn10", "isbn13", "mpn", "asin", "sku", "skus", "itemcode", "productcode", "articlenumber",
+    "artikelnummer", "artnr", "partnumber", "modelnumber", "itf14",
 })
 
 _PARTS = re.compile(r"[.\[\]]+")
+_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[^\W\d_]+")
 _CACHE_MAX = 4096
 
 
@@ -90,8 +159,8 @@ class KeyRules:
 
     def _rule(self, key: str) -> str | None:
         full = normalize_key(key)
-        parts = [normalize_key(p) for p in _PARTS.split(key) if p]
-        parts = [p for p in parts if p]
+        raw_parts = [p for p in _PARTS.split(key) if normalize_key(p)]
+        parts = [normalize_key(p) for p in raw_parts]
         last = parts[-1] if parts else full
         if full in self.keep or last in self.keep:
             return KEEP
@@ -99,6 +168,8 @@ class KeyRules:
         for c in candidates:
             if c in self.drop:
                 return "configured"
+        if last in PRODUCT_CODES:
+            return KEEP
         for c in candidates:
             if c in CONTAINERS:
                 return AMOUNT_OR_PERSON if c == last and c in AMOUNT_NAMES else "user"
@@ -108,13 +179,28 @@ class KeyRules:
             for token, kind in CONTAINS:
                 if token in c:
                     return kind
-        if last == "name":
-            # `items[0][name]`, `product.name`: a product's name; a bare `name` may be a person's
-            if any(p in PRODUCT_CONTAINERS for p in parts[:-1]):
-                return None
-            return AMBIGUOUS_NAME
-        return None
+        return self._name(raw_parts[-1] if raw_parts else key, parts)
 
     @staticmethod
-    def is_product_container(key: str) -> bool:
-        return normalize_key(key) in PRODUCT_CONTAINERS
+    def _name(last_raw: str, parts: list[str]) -> str | None:
+        """`items[0][name]`, `product_name`, `eventName`: a thing's name (None); `name`, `your-name`,
+        `contact[nom]`: maybe a person's (AMBIGUOUS_NAME: the engine decides by context)."""
+        if not last_raw.isascii():  # `imię` → `imie`, keeping the case that splits `eventName`
+            last_raw = "".join(c for c in unicodedata.normalize("NFKD", last_raw) if not unicodedata.combining(c))
+        words = [normalize_key(w) for w in _WORDS.findall(last_raw)]
+        if not words or words[-1] not in NAME_WORDS:
+            return None  # `filename`, `hostname`, written as one word: not a person's name
+        if any(p in THING_CONTAINERS for p in parts[:-1]):
+            return None
+        if any(w in THING_CONTAINERS or w in PRODUCT_CODES for w in words[:-1]):
+            return None
+        return AMBIGUOUS_NAME
+
+    @staticmethod
+    def is_thing_container(key: str) -> bool:
+        return normalize_key(key) in THING_CONTAINERS
+
+    @staticmethod
+    def names_a_thing(sibling_keys: list[str]) -> bool:
+        """Siblings of a `name` that describe an item or event (value, sku, category…)."""
+        return any(normalize_key(k) in THING_KEYS for k in sibling_keys)

@@ -8,6 +8,7 @@ key), so they are normalised here, once.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Literal
 
 import phonenumbers
@@ -33,8 +34,12 @@ _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 
 
 def normalize_key(key: str) -> str:
-    """`First-Name`, `first_name`, `firstName` → `firstname`."""
-    return _NOT_ALNUM.sub("", key.lower())
+    """`First-Name`, `first_name`, `firstName` → `firstname`; accents folded (`prénom` → `prenom`,
+    `Straße` → `strasse`, `imię` → `imie`), so field names in any Latin-script language compare."""
+    low = key.lower()
+    if not low.isascii():
+        low = unicodedata.normalize("NFKD", low.replace("ß", "ss").replace("ł", "l").replace("ø", "o"))
+    return _NOT_ALNUM.sub("", low)
 
 
 class ScrubSettings(Settings):
