@@ -44,9 +44,10 @@ _BEARER = re.compile(r"(?i)\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 # The look-behind makes each run of local-part characters scanned once: linear, not quadratic.
 # Unicode letters are allowed on both sides (jörg@bücher.de); the TLD is letters or punycode;
-# the domain may be an address literal (jane@[192.0.2.1]).
+# the domain may be an address literal (jane@[192.0.2.1]); the local part may be quoted
+# (`"jane doe"@example.com`).
 _EMAIL = re.compile(
-    r"(?<![\w.%+\-])[\w.%+\-]+(?:@|%40|%2540)"
+    r"(?:(?<![\w.%+\-])[\w.%+\-]+|\"[^\"\\\r\n]{1,64}\")(?:@|%40|%2540)"
     r"(?:[\w\-]+(?:\.[\w\-]+)*\.(?:[^\W\d_]{2,63}|xn--[\w\-]{1,59})(?![^\W\d_])|\[[0-9A-Fa-f.:]{3,45}\])",
     re.IGNORECASE,
 )
@@ -221,13 +222,22 @@ def _undisguise(m: re.Match[str]) -> str:
     return chr(n) if 0 < n <= 0x10FFFF and not 0xD800 <= n <= 0xDFFF else m.group()
 
 
+# Full stops of CJK scripts written where an address has its dots (`jane@example。com`).
+_IDEOGRAPHIC_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": ".", "\ufe52": "."})
+
+
+def undisguise(s: str) -> str:
+    """`&#64;`, `&#x40;`, `&commat;` and `%u0040` as the characters they stand for."""
+    return _DISGUISE.sub(_undisguise, s) if ("&" in s or "%u" in s) else s
+
+
 def reveal(s: str) -> str:
-    """Text as a reader sees it: `&#64;`, `&#x40;`, `&commat;`, `%u0040`, invisible characters
-    and compatibility forms (fullwidth `＠`, NFKC) undone, so a disguised address is still found."""
-    if "&" in s or "%u" in s:
-        s = _DISGUISE.sub(_undisguise, s)
+    """Text as a reader sees it: `&#64;`, `&#x40;`, `&commat;`, `%u0040`, invisible characters,
+    compatibility forms (fullwidth `＠`, NFKC) and ideographic full stops undone, so a disguised
+    address is still found."""
+    s = undisguise(s)
     if not s.isascii():
-        s = unicodedata.normalize("NFKC", _INVISIBLE.sub("", s))
+        s = unicodedata.normalize("NFKC", _INVISIBLE.sub("", s)).translate(_IDEOGRAPHIC_DOTS)
     return s
 
 
@@ -534,9 +544,15 @@ def _card(m: re.Match[str]) -> bool:
     digits = m.group().replace(" ", "").replace("-", "")
     if not (13 <= len(digits) <= 19 and _CARD_IIN.match(digits) and luhn.is_valid(digits)):
         return False
+    text, i, j = m.string, m.start(), m.end()
+    # glued to a word without spaces (`OD4111…`, `ORD-4111-1111-…`, `INV_4111…`): an order or
+    # invoice number; a card written in groups (`ref4111 1111 1111 1111`) is still a card
+    if " " not in m.group():
+        k = i - 2 if i >= 2 and text[i - 1] in "-_" else i - 1
+        if k >= 0 and text[k].isascii() and text[k].isalpha():
+            return False
     # a digit run inside a hex digest or a UUID is part of that id (1 in ~1,200 SHA-256 digests
     # and 1 in ~20,000 UUIDs hold a Luhn-valid run with a card prefix)
-    text, i, j = m.string, m.start(), m.end()
     while i > 0 and text[i - 1] in _HEX_OR_DASH:
         i -= 1
     while j < len(text) and text[j] in _HEX_OR_DASH:

@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from pixelscleared.scrub.detectors import Deadline, TextDetectors, unquote
+from pixelscleared.scrub.detectors import Deadline, TextDetectors, undisguise, unquote
 from pixelscleared.scrub.keys import AMBIGUOUS_NAME, AMOUNT_OR_PERSON, KEEP, KeyRules
+from pixelscleared.scrub.secrets import secret_param, secret_path, secret_segment
 from pixelscleared.scrub.settings import DETECTORS, ScrubSettings
 
 
@@ -417,6 +418,16 @@ class _Run:
     def url(self, u: str, path: str, nesting: int) -> str:
         if nesting == 0:
             self.count(u)
+        if "&#" in u or "&commat;" in u:
+            # `?to=jane&#64;example.com`: the entity's `#` would split the address into a fragment
+            revealed = undisguise(u)
+            if revealed != u:
+                n = len(self.removed)
+                out = self.url_parts(revealed, path, nesting)
+                return out if len(self.removed) > n else self.url_parts(u, path, nesting)
+        return self.url_parts(u, path, nesting)
+
+    def url_parts(self, u: str, path: str, nesting: int) -> str:
         try:
             parts = urlsplit(u)
         except ValueError:
@@ -447,16 +458,38 @@ class _Run:
         segs = upath.split("/")
         offset = 1 if upath.startswith("/") else 0
         changed = False
+        in_secret_path = secret_path(segs)
         for i, seg in enumerate(segs):
             if not seg:
                 continue
+            where = f"{path}.path[{i - offset}]"
+            if ";" in seg:  # `/cart;jsessionid=…`: path parameters, judged like query pairs
+                kept = self.path_params(seg, where)
+                if kept is not seg:
+                    segs[i] = seg = kept
+                    changed = True
             out, kinds = self.detect(seg, False)
+            if not kinds and secret_segment(unquote(seg) if "%" in seg else seg, in_secret_path):
+                out, kinds = "[secret]", ["secret"]
             if kinds:
                 for kind in kinds:
-                    self.add(f"{path}.path[{i - offset}]", kind)
+                    self.add(where, kind)
                 segs[i] = _quote(out)
                 changed = True
         return "/".join(segs) if changed else upath
+
+    def path_params(self, seg: str, where: str) -> str:
+        base, *params = seg.split(";")
+        kept = [base]
+        for param in params:
+            name, _, value = param.partition("=")
+            rule = self.keys.rule(name) if name else None
+            if rule not in (None, KEEP) or secret_param(name, value):
+                self.add(f"{where};{name[:_MAX_KEY_IN_PATH]}", "secret" if rule in (None, KEEP) else
+                         "name" if rule is AMBIGUOUS_NAME else str(rule))
+                continue
+            kept.append(param)
+        return seg if len(kept) == len(params) + 1 else ";".join(kept)
 
     def fragment(self, frag: str, path: str, nesting: int) -> str:
         if frag.startswith(("/", "!/")) and nesting < _MAX_URL_NESTING:
@@ -489,6 +522,10 @@ class _Run:
             self.strings += 1
             self.bytes += len(key)
             rule, extra = key_cache.get(key) or self.key(key)
+            if rule is None and len(v_raw) >= 4 and secret_param(key, unquote(v_raw) if "%" in v_raw else v_raw):
+                self.add(_join(path, key), "secret")  # a reset link's `key=`, a signed URL's `sig=`
+                changed = True
+                continue
             if rule is None and v_raw in clean and not ("%" in v_raw or "/" in v_raw or "+" in v_raw):
                 self.strings += 1  # fast path: a plain value already known to hold nothing
                 self.bytes += len(v_raw)

@@ -134,6 +134,10 @@ PRODUCT_CODES: frozenset[str] = frozenset({
     "artikelnummer", "artnr", "partnumber", "modelnumber", "itf14",
 })
 
+# A key whose last word is one of these holds an id: kept as sent (only the light detectors
+# run), since ids of 13–19 digits pass the card check one time in ten (Shopify's variant ids).
+ID_WORDS: tuple[str, ...] = ("id", "ids", "variant", "variantid", "sku", "gtin", "ean", "upc")
+
 _PARTS = re.compile(r"[.\[\]]+")
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[^\W\d_]+")
 _CACHE_MAX = 4096
@@ -179,7 +183,15 @@ class KeyRules:
             for token, kind in CONTAINS:
                 if token in c:
                     return kind
-        return self._name(raw_parts[-1] if raw_parts else key, parts)
+        last_raw = raw_parts[-1] if raw_parts else key
+        if last.endswith(ID_WORDS) and self._last_word(last_raw) in ID_WORDS:
+            return KEEP  # `variant`, `product_id`, `clientId`: a Luhn-valid id is still an id
+        return self._name(last_raw, parts)
+
+    @staticmethod
+    def _last_word(raw: str) -> str:
+        words = _WORDS.findall(raw)
+        return normalize_key(words[-1]) if words else ""
 
     @staticmethod
     def _name(last_raw: str, parts: list[str]) -> str | None:
