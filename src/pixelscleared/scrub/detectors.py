@@ -26,6 +26,8 @@ from phonenumbers import Leniency, PhoneNumberMatcher
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 
+from pixelscleared.scrub import birth_dates, national_ids
+
 # --- triggers -------------------------------------------------------------------------------
 # A string with none of these (see `TextDetectors.scrub`) is returned untouched without
 # running any detector: "@", "%", "=", ":", "eyJ", "earer", "EARER", seven digits close together
@@ -273,7 +275,8 @@ class TextDetectors:
         # False when `candidate` has neither seven close digits nor a dotted quad
         numeric = not light and len(candidate) >= 7 and rx.numeric.search(candidate) is not None
         found: list[str] = []
-        if (numeric or self.custom or "@" in candidate or "%" in candidate or "=" in candidate or ":" in candidate
+        if (numeric or self.custom or "@" in candidate
+                or (not light and (national_ids.HINT.search(candidate) or birth_dates.hint(candidate))) or "%" in candidate or "=" in candidate or ":" in candidate
                 or "eyJ" in candidate or "earer" in candidate or "EARER" in candidate or (light and "+" in candidate)
                 or (len(candidate) >= 8 and _spelled_hint(candidate))):
             out = self._redact(candidate, found, light, deadline, allow_b64=True, seven=numeric)
@@ -333,15 +336,20 @@ class TextDetectors:
             if "phone" in on and ("+" in s or ":" in s) and rx.seven.search(s) and self._phone_possible(s, rx):
                 s = self._phones(s, found, deadline, rx, strong_only=True)
         else:
-            if seven and rx.seven.search(s):
+            if "birth_date" in on and birth_dates.hint(s):
+                s = _sub_spans(s, birth_dates.find(s), "birth_date", found)
+            has_seven = seven and rx.seven.search(s) is not None
+            if has_seven:
                 if "iban" in on:
                     s = _sub(rx.iban, s, "iban", found, _iban)
                 if "card" in on:
                     s = _sub(rx.card, s, "card", found, _card)
                 if "ssn" in on:
                     s = _sub(rx.ssn, s, "ssn", found)
-                if "phone" in on and self._phone_possible(s, rx):
-                    s = self._phones(s, found, deadline, rx)
+            if "ssn" in on and national_ids.HINT.search(s):
+                s = _sub_spans(s, national_ids.find(s), "ssn", found)
+            if has_seven and "phone" in on and self._phone_possible(s, rx):
+                s = self._phones(s, found, deadline, rx)
             if "ip" in on:
                 h = rx.ipv4_hint.search(s) if "." in s else None
                 # no address starts before the first hint: search from there, sub only on a hit
@@ -596,6 +604,19 @@ def _b64decode(tok: str) -> str | None:
     if not text.isprintable():
         return None
     return text
+
+
+def _sub_spans(s: str, spans: list[tuple[int, int]], kind: str, found: list[str]) -> str:
+    if not spans:
+        return s
+    out: list[str] = []
+    last = 0
+    for a, b in spans:
+        out += (s[last:a], f"[{kind}]")
+        found.append(kind)
+        last = b
+    out.append(s[last:])
+    return "".join(out)
 
 
 def _mask(text: str, spans: list[tuple[int, int]]) -> str:

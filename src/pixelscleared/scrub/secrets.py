@@ -19,6 +19,7 @@ ids, analytics ids), numbers, and words (`SummerSale2026`).
 
 from __future__ import annotations
 
+import functools
 import re
 
 from pixelscleared.scrub.settings import normalize_key
@@ -64,32 +65,26 @@ _DIGITS = re.compile(r"[\d.,\-]+")
 _WORDS = re.compile(r"[a-z]+")
 
 
+_CLASSES = str.maketrans({**{c: "u" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"},
+                          **{c: "l" for c in "abcdefghijklmnopqrstuvwxyz"},
+                          **{c: "d" for c in "0123456789"}, **{c: None for c in "_-.~+/=%"}})
+_RUNS = re.compile(r"u+|l+|d+")
+
+
 def looks_random(v: str) -> bool:
     """Base64 or similar of random bytes: mixed case and digits all the way through.
 
     Words in CamelCase (`SummerSale2026Campaign`) have few capitals and few switches between
     lower, upper and digit; random strings of the same alphabet have many.
     """
-    if len(v) < 20 or not _TOKEN.fullmatch(v):  # 16 random bytes are 22 in base64
+    if len(v) < 20 or v.islower() or v.isupper() or not _TOKEN.fullmatch(v):  # 16 random bytes: 22 in base64
         return False
-    upper = lower = digits = switches = 0
-    prev = ""
-    for ch in v:
-        cls = "u" if ch.isupper() else "l" if ch.islower() else "d" if ch.isdigit() else ""
-        if cls == "u":
-            upper += 1
-        elif cls == "l":
-            lower += 1
-        elif cls == "d":
-            digits += 1
-        if cls and prev and cls != prev:
-            switches += 1
-        if cls:
-            prev = cls
+    classes = v.translate(_CLASSES)
+    upper, lower, digits = classes.count("u"), classes.count("l"), classes.count("d")
     letters = upper + lower
     if digits < 2 or letters < 6 or not 0.25 <= upper / letters <= 0.75:
         return False
-    return switches >= len(v) / 4
+    return len(_RUNS.findall(classes)) - 1 >= len(v) / 4
 
 
 def looks_opaque(v: str) -> bool:
@@ -103,23 +98,40 @@ def looks_opaque(v: str) -> bool:
     return digits >= 2 and letters >= 2 and (len(v) >= 12 or digits >= 3)
 
 
+@functools.lru_cache(maxsize=4096)
+def _key_class(key: str) -> int:
+    """-1: never a secret (click ids, UTM); 0: a signing key; n > 0: a generic key whose opaque
+    values of length ≥ n are secrets; 1_000_000: any other key (only random values count)."""
+    k = normalize_key(key)
+    if k in CLICK_IDS or k.startswith("utm"):
+        return -1
+    if k in SIGNING_KEYS:
+        return 0
+    return GENERIC_KEYS.get(k, 1_000_000)
+
+
 def secret_param(key: str, value: str) -> bool:
     """Whether `key=value` in a query string (or a `;key=value` path parameter) is a secret."""
     if not value:
         return False
-    k = normalize_key(key)
-    if k in CLICK_IDS or k.startswith("utm"):
+    cls = _key_class(key)
+    if cls < 0:
         return False
-    if k in SIGNING_KEYS:
+    if cls == 0:
         return len(value) >= 4
-    if k in GENERIC_KEYS and len(value) >= GENERIC_KEYS[k] and looks_opaque(value):
+    if len(value) >= cls and looks_opaque(value):
         return True
     return looks_random(value)
+
+
+_SECRET_WORD_HINT = re.compile("|".join(sorted(SECRET_PATH_WORDS, key=len)), re.IGNORECASE)
 
 
 def secret_path(segments: list[str]) -> bool:
     """A path with a word that marks its opaque segments as secrets (reset, unsubscribe, …)."""
     for seg in segments:
+        if not _SECRET_WORD_HINT.search(seg):
+            continue
         low = seg.lower()
         if normalize_key(low) in SECRET_PATH_WORDS:
             return True

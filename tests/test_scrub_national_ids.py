@@ -1,0 +1,81 @@
+"""scrub/national_ids.py and scrub/birth_dates.py: found with their check digits or context,
+and the look-alikes (order numbers, SKUs, dates of orders and sales) kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from pixelscleared.scrub import birth_dates, national_ids
+from pixelscleared.scrub.engine import Scrubber
+
+S = Scrubber()
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("NINO: AB 12 34 56 C", "AB 12 34 56 C"),                  # UK, as printed
+    ("my NI number is AB123456C", "AB123456C"),
+    ("DNI 12345678Z", "12345678Z"),                             # Spain
+    ("NIE: X1234567L", "X1234567L"),
+    ("codice fiscale RSSMRA85T10A562S", "RSSMRA85T10A562S"),   # Italy
+    ("CPF 123.456.789-09", "123.456.789-09"),                   # Brazil, formatted: no context needed
+    ("meu CPF é 12345678909", "12345678909"),
+    ("PAN ABCPE1234F", "ABCPE1234F"),                           # India
+    ("Aadhaar 2341 2341 2346", "2341 2341 2346"),
+    ("Steuer-ID 65929970489", "65929970489"),                   # Germany
+    ("BSN 111222333", "111222333"),                             # Netherlands
+    ("PESEL 44051401359", "44051401359"),                       # Poland
+    ("personnummer 811228-9874", "811228-9874"),                # Sweden
+    ("NIR 1 85 05 78 006 084 91", "1 85 05 78 006 084 91"),    # France
+    ("SSN 078-05-1120", "078-05-1120"),
+])
+def test_national_ids_in_free_text(text, number):
+    out = S.scrub_text(text)
+    assert number not in out.value and "ssn" in [r.kind for r in out.removed], out.value
+
+
+@pytest.mark.parametrize("text", [
+    "Order 65929970489 shipped",           # a valid Steuer-ID shape, no name before it
+    "ref 111222333",                        # elfproef-valid, no BSN before it
+    "tracking 44051401359",
+    "SKU ABCPE1234X",                       # a PAN shape with no PAN before it
+    "SKU AB123456C",                        # a NINO shape, unspaced, no context
+    "Total 12345678 units",
+    "iPhone 15 Pro 256GB",
+    "order 2341 2341 2346 placed",
+])
+def test_look_alikes_without_context_are_kept(text):
+    assert S.scrub_text(text).value == text
+
+
+def test_find_returns_spans_in_order():
+    text = "DNI 12345678Z and NIE X1234567L"
+    assert [text[a:b] for a, b in national_ids.find(text)] == ["12345678Z", "X1234567L"]
+
+
+@pytest.mark.parametrize(("text", "date"), [
+    ("born on 12 March 1990", "12 March 1990"),
+    ("Date of birth: 1990-03-12", "1990-03-12"),
+    ("DOB 03/12/1990", "03/12/1990"),
+    ("my birthday is March 12th, 1990", "March 12th, 1990"),
+    ("geboren am 12.03.1990 in Berlin", "12.03.1990"),
+    ("Geburtsdatum: 12.03.1990", "12.03.1990"),
+    ("née le 12 mars 1990", "12 mars 1990"),
+    ("nacido el 12 de marzo de 1990", "12 de marzo de 1990"),
+    ("nato il 12/03/1990", "12/03/1990"),
+    ("geboren op 12-03-1990", "12-03-1990"),
+    ("nascido em 12 de março de 1990", "12 de março de 1990"),
+    ("urodzony 12 marca 1990", "12 marca 1990"),
+    ("född 1990-03-12", "1990-03-12"),
+])
+def test_birth_dates_after_birth_words(text, date):
+    assert [text[a:b] for a, b in birth_dates.find(text)] == [date]
+    out = S.scrub_text(text)
+    assert date not in out.value and "birth_date" in [r.kind for r in out.removed]
+
+
+@pytest.mark.parametrize("text", [
+    "Order placed 12.03.2024", "Sale ends March 12, 2026", "Bornholm trip 12.03.2026", "born to run 2024 tour",
+    "Delivery on 2026-12-24",
+])
+def test_other_dates_are_kept(text):
+    assert S.scrub_text(text).value == text
