@@ -247,3 +247,20 @@ async def db(tmp_path: Path) -> Path:
                      reason="consent denied and unconsented: drop"))
     await ob.close()
     return tmp_path / "o.sqlite"
+
+
+_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def fresh_tc(tc: str, when: float | None = None) -> str:
+    """A TC string with its Created and LastUpdated set to `when` (default now): the recorded
+    fixtures were made years ago, and a consent that old is no longer a current grant."""
+    from pixelscleared.consent.tcf import Bits
+
+    core, dot, rest = tc.partition(".")
+    b = Bits(core)
+    ds, n, length = int((time.time() if when is None else when) * 10), b.n, b.length
+    for start in (6, 42):  # Created, LastUpdated: 36 bits each, deciseconds
+        shift = length - start - 36
+        n = (n & ~(((1 << 36) - 1) << shift)) | (ds << shift)
+    return "".join(_B64URL[(n >> (length - 6 * (i + 1))) & 63] for i in range(length // 6)) + dot + rest

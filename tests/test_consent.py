@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -10,11 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from conftest import fresh_tc
 from pixelscleared.consent import ConsentEngine, Signal, Verdict, combine
 from pixelscleared.consent.settings import ConsentSettings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "consent"
 TCF = json.loads((FIXTURES / "tcf.json").read_text())["cases"]
+for _case in TCF.values():  # recorded years ago: dated today, as a visitor's current choice would be
+    _case["tc_string"] = fresh_tc(_case["tc_string"])
 GPP = json.loads((FIXTURES / "gpp.json").read_text())["cases"]
 
 
@@ -34,10 +38,11 @@ def onetrust(groups: str, interaction: int = 1) -> str:
             f"&groups={quote(groups, safe='')}&AwaitingReconsent=false&geolocation=FR%3BIDF")
 
 
-def cookiebot(marketing: str, method: str = "explicit") -> str:
+def cookiebot(marketing: str, method: str = "explicit", utc_ms: int | None = None) -> str:
+    utc_ms = int(time.time() * 1000) - 86_400_000 if utc_ms is None else utc_ms  # given yesterday
     return ("{stamp:%27Vd5cXkS1q0pYkQ3mW6bq0e5m4yq1pV8c2d3e4f5g6h7i8j9k0lA==%27%2Cnecessary:true%2C"
             f"preferences:true%2Cstatistics:false%2Cmarketing:{marketing}%2Cmethod:%27{method}%27%2C"
-            "ver:1%2Cutc:1732523456789%2Ciab2:%27%27%2Cregion:%27fr%27}")
+            f"ver:1%2Cutc:{utc_ms}%2Ciab2:%27%27%2Cregion:%27fr%27}}")
 
 
 def cookieyes(ads: str, action: str = "yes") -> str:

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 from pixelscleared.consent.cookies import (
@@ -69,7 +72,32 @@ _OT_GROUPS = re.compile(r"&groups=([^&]*)")
 _OT_INTERACTIONS = re.compile(r"&interactionCount=([^&]*)")
 
 
-def onetrust(groups: tuple[str, ...]) -> Reader:
+_OT_GPC = re.compile(r"&isGpcEnabled=1(?:&|$)")
+_OT_AWAITING = re.compile(r"&AwaitingReconsent=true(?:&|$)", re.IGNORECASE)
+_OT_DATESTAMP = re.compile(r"&datestamp=([^&]*)")
+_JS_DATE = re.compile(r"([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d{4})\s+(\d{1,2}):(\d{2}):(\d{2})")
+_MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+                                        "Nov", "Dec"), 1)}
+
+
+def older_than(timestamp_s: float, max_age_s: float) -> bool:
+    """A recorded choice too old to be a current grant."""
+    return time.time() - timestamp_s > max_age_s
+
+
+def _js_date(text: str) -> float | None:
+    """JavaScript's `Date.toString()` (`Tue Dec 03 2024 10:00:00 GMT+0100 (…)`) as epoch seconds,
+    read to the day (the zone is ignored: a day is far below any consent age)."""
+    m = _JS_DATE.search(text)
+    if m is None or m.group(1) not in _MONTHS:
+        return None
+    try:
+        return datetime(int(m.group(3)), _MONTHS[m.group(1)], int(m.group(2))).timestamp()
+    except ValueError:
+        return None
+
+
+def onetrust(groups: tuple[str, ...], honour_gpc: bool = True, max_age_s: float = float("inf")) -> Reader:
     # `C0001:1,C0004:0`: entry keys and values are stripped, the last copy of a key wins. For
     # plain group ids one C call finds just the site's groups, as the split loop would.
     plain = all(g == g.strip() and g and not {",", ":"} & set(g) for g in groups)
@@ -85,9 +113,17 @@ def onetrust(groups: tuple[str, ...]) -> Reader:
             consent = dict(pick.findall("," + listed))
         else:
             consent = dict(g.strip().partition(":")[::2] for g in listed.split(",") if ":" in g)
+        if honour_gpc and _OT_GPC.search(value):
+            return DENIED  # the browser's Global Privacy Control, recorded by the CMP: an opt-out
         state = all_listed(consent, groups, yes="1", no="0")
         if state == GRANTED and (count := _OT_INTERACTIONS.search(value)) and count.group(1) == "0":
             return IMPLIED  # the CMP's default, not a choice
+        if state == GRANTED and _OT_AWAITING.search(value):
+            return UNKNOWN  # the site asks again (new purposes or vendors): the old choice is not current
+        if state == GRANTED and (stamp := _OT_DATESTAMP.search(value)):
+            when = _js_date(pct(stamp.group(1).replace("+", " ")))
+            if when is not None and older_than(when, max_age_s):
+                return UNKNOWN
         return state
     return read
 
@@ -98,7 +134,34 @@ _CB_MARKETING = re.compile(r"marketing\s*(?::|%3[Aa])\s*(true|false)\b")
 _CB_METHOD = re.compile(r"method\s*(?::|%3[Aa])\s*(?:'|%27)?(\w+)")
 
 
-def cookiebot(value: str) -> SignalState:
+_CB_UTC = re.compile(r"utc\s*(?::|%3[Aa])\s*(\d{10,13})")
+_CB_IAB = re.compile(r"iab2\s*(?::|%3[Aa])\s*(?:'|%27)([A-Za-z0-9_\-.]+)")
+
+
+def cookiebot(purposes: tuple[int, ...] = (1, 7), vendor_id: int | None = None,
+              max_age_s: float = float("inf")) -> Reader:
+    mask = purpose_mask(purposes)
+
+    def read(value: str) -> SignalState:
+        state = cookiebot_state(value)
+        if state == DENIED:
+            return state
+        if (tc := _CB_IAB.search(raw(value))) is not None:  # Cookiebot's TCF mode embeds the TC string
+            try:
+                tcf = tcf_state(decode_core(tc.group(1)), mask, vendor_id, max_age_s)
+            except ValueError:
+                tcf = UNKNOWN
+            if tcf == DENIED:
+                return DENIED
+        if state == GRANTED and (utc := _CB_UTC.search(raw(value))):
+            stamp = int(utc.group(1))
+            if older_than(stamp / 1000 if stamp > 10**11 else stamp, max_age_s):
+                return UNKNOWN
+        return state
+    return read
+
+
+def cookiebot_state(value: str) -> SignalState:
     text = raw(value).strip()
     if text == "-1":
         return IMPLIED  # outside any consent-requiring region: everything accepted by default
@@ -157,13 +220,30 @@ def didomi(purposes: tuple[str, ...], vendors: tuple[str, ...]) -> Reader:
     return read
 
 
+def _expiry(value: object) -> float | None:
+    """An embedded expiry: epoch seconds or milliseconds, or an HTTP date."""
+    if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
+        n = float(value)
+        return n / 1000 if n > 10**11 else n
+    if isinstance(value, str):
+        try:
+            return parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
 def borlabs(groups: tuple[str, ...]) -> Reader:
     def read(value: str) -> SignalState:
-        consents = _dict(json_value(value)).get("consents")
+        obj = _dict(json_value(value))
+        consents = obj.get("consents")
         if not isinstance(consents, dict):
             return UNKNOWN
         # A group the visitor accepted is listed with its services; a refused one is absent.
-        return GRANTED if all(consents.get(g) for g in groups) else DENIED
+        if not all(consents.get(g) for g in groups):
+            return DENIED
+        expires = _expiry(obj.get("expires"))
+        return UNKNOWN if expires is not None and expires < time.time() else GRANTED  # expired: not current
     return read
 
 
@@ -213,15 +293,124 @@ def shopify_tracking(value: str) -> SignalState:
     obj = _dict(json_value(value))
     con = obj.get("con")
     cmp = con.get("CMP") if isinstance(con, dict) else None
-    if isinstance(cmp, dict) and "m" in cmp:
-        return _shopify_m(cmp["m"])
+    if isinstance(cmp, dict) and ("m" in cmp or "s" in cmp):
+        return _shopify(cmp)
     purposes = obj.get("purposes")
-    return _shopify_m(purposes.get("m")) if isinstance(purposes, dict) else UNKNOWN
+    return _shopify(purposes) if isinstance(purposes, dict) else UNKNOWN
 
 
 def shopify_cmp_a(value: str) -> SignalState:
     purposes = _dict(json_value(value)).get("purposes")
-    return _shopify_m(purposes.get("m")) if isinstance(purposes, dict) else UNKNOWN
+    return _shopify(purposes) if isinstance(purposes, dict) else UNKNOWN
+
+
+# -- more CMPs ---------------------------------------------------------------------------------
+
+_YES_NO: dict[str, SignalState] = {"yes": GRANTED, "no": DENIED}
+
+
+def cookielawinfo_checkbox(value: str) -> SignalState:
+    """CookieLawInfo / CookieYes (legacy plugin): `cookielawinfo-checkbox-advertisement=yes|no`."""
+    return _YES_NO.get(pct(value).strip().lower(), UNKNOWN)
+
+
+def cookielawinfo_consent(value: str) -> SignalState:
+    """`CookieLawInfoConsent`: base64 JSON of categories, `{"advertisement": true, …}`."""
+    ads = _dict(b64_json(value)).get("advertisement")
+    return GRANTED if ads is True else DENIED if ads is False else UNKNOWN
+
+
+_TRUSTARC_LIST = re.compile(r"\s*(\d+(?:\s*,\s*\d+)*)\s*:?\s*")
+
+
+def trustarc_gdpr_prefs(value: str) -> SignalState:
+    """TrustArc `notice_gdpr_prefs=0,1,2:`: the accepted categories; 2 is advertising."""
+    m = _TRUSTARC_LIST.fullmatch(pct(value).partition(":")[0] + ":")
+    if m is None:
+        return UNKNOWN
+    return GRANTED if "2" in {c.strip() for c in m.group(1).split(",")} else DENIED
+
+
+def trustarc_preferences(value: str) -> SignalState:
+    """TrustArc `notice_preferences=2:`: the highest level accepted (0 required, 1 functional, 2 ads)."""
+    level = pct(value).partition(":")[0].strip()
+    return (GRANTED if int(level) >= 2 else DENIED) if level.isdigit() else UNKNOWN
+
+
+_CMAPI = re.compile(r"permit\s+([\d,\s]+)")
+
+
+def trustarc_cmapi(value: str) -> SignalState:
+    """TrustArc `cmapi_cookie_privacy=permit 1,2,3`: 1 required, 2 functional, 3 advertising."""
+    m = _CMAPI.match(pct(value).replace("+", " ").strip())
+    if m is None:
+        return UNKNOWN
+    return GRANTED if "3" in {c.strip() for c in m.group(1).split(",")} else DENIED
+
+
+def osano(value: str) -> SignalState:
+    """`osano_consentmanager`: base64 JSON `{"MARKETING": "ACCEPT"|"DENY", "OPT_OUT": …}`."""
+    obj = _dict(b64_json(value))
+    if obj.get("OPT_OUT") == "ACCEPT":
+        return DENIED  # the visitor opted out of sale/sharing
+    return {"ACCEPT": GRANTED, "DENY": DENIED}.get(str(obj.get("MARKETING", "")), UNKNOWN)
+
+
+def ketch(purposes: tuple[str, ...]) -> Reader:
+    """`_ketch_consent_v1_`: base64 JSON `{"<purpose>": {"status": "granted"|"denied"}, …}`."""
+    def read(value: str) -> SignalState:
+        obj = _dict(b64_json(value))
+        states = {k: v.get("status") for k, v in obj.items() if isinstance(v, dict)}
+        return all_listed(states, purposes, yes="granted", no="denied")
+    return read
+
+
+def tealium(categories: tuple[str, ...], max_age_s: float = float("inf")) -> Reader:
+    """Tealium `CONSENTMGR=c1:1|c3:0|consent:true|ts:1700000000000`."""
+    def read(value: str) -> SignalState:
+        fields = dict(p.partition(":")[::2] for p in pct(value).split("|") if ":" in p)
+        if fields.get("consent") == "false":
+            return DENIED
+        state = all_listed(fields, categories, yes="1", no="0")
+        if state == UNKNOWN and fields.get("consent") == "true" and not any(c in fields for c in categories):
+            state = GRANTED  # "accept all" without per-category entries
+        ts = fields.get("ts", "")
+        if state == GRANTED and ts.isdigit() and older_than(int(ts) / 1000 if len(ts) > 11 else int(ts), max_age_s):
+            return UNKNOWN
+        return state
+    return read
+
+
+def funding_choices(purposes: tuple[int, ...], vendor_id: int | None, max_age_s: float) -> Reader:
+    """Google Funding Choices `FCCDCF`: a JSON array that embeds the TC string."""
+    mask = purpose_mask(purposes)
+
+    def strings(node: Any, depth: int = 0) -> Iterable[str]:
+        if depth > 6:
+            return
+        if isinstance(node, str):
+            yield node
+        elif isinstance(node, list):
+            for item in node[:32]:
+                yield from strings(item, depth + 1)
+
+    def read(value: str) -> SignalState:
+        for text in strings(json_value(value)):
+            if text[:1] in "BC" and len(text) > 30:
+                try:
+                    core = decode_core(text)
+                except ValueError:
+                    continue
+                return tcf_state(core, mask, vendor_id, max_age_s)
+        return UNKNOWN
+    return read
+
+
+def _shopify(purposes: dict[str, Any]) -> SignalState:
+    """`m` (marketing) decides; `s` (sale or sharing of data) set to no is an opt-out that wins."""
+    if purposes.get("s") is False or purposes.get("s") == "0":
+        return DENIED
+    return _shopify_m(purposes.get("m"))
 
 
 def _shopify_m(m: object) -> SignalState:
@@ -234,20 +423,23 @@ def _shopify_m(m: object) -> SignalState:
 
 # -- standards -----------------------------------------------------------------------------
 
-def tcf_state(core: TCCore, purposes: int, vendor_id: int | None) -> SignalState:
-    """A TC string records the visitor's choices: the needed purposes (a mask) and vendor, or not."""
+def tcf_state(core: TCCore, purposes: int, vendor_id: int | None, max_age_s: float = float("inf")) -> SignalState:
+    """A TC string records the visitor's choices: the needed purposes (a mask) and vendor, or not.
+    A grant older than `max_age_s` (by its `LastUpdated`) is not current: unknown."""
     if not core.has_purposes(purposes):
         return DENIED
     if vendor_id is not None and not core.vendor_consent(vendor_id):
         return DENIED
+    if older_than(core.last_updated_ds / 10, max_age_s):
+        return UNKNOWN
     return GRANTED
 
 
-def tcf(purposes: tuple[int, ...], vendor_id: int | None) -> Reader:
+def tcf(purposes: tuple[int, ...], vendor_id: int | None, max_age_s: float = float("inf")) -> Reader:
     mask = purpose_mask(purposes)
 
     def read(value: str) -> SignalState:
-        return tcf_state(decode_core(pct(value)), mask, vendor_id)
+        return tcf_state(decode_core(pct(value)), mask, vendor_id, max_age_s)
     return read
 
 
@@ -265,7 +457,8 @@ def usp(value: str) -> SignalState:
     return usp_state(parse_usp(text))
 
 
-def gpp(purposes: tuple[int, ...], vendor_id: int | None, honour_gpc: bool) -> Reader:
+def gpp(purposes: tuple[int, ...], vendor_id: int | None, honour_gpc: bool,
+        max_age_s: float = float("inf")) -> Reader:
     mask = purpose_mask(purposes)
 
     def us(fields: tuple[int, ...], gpc_bit: bool) -> SignalState:
@@ -284,7 +477,7 @@ def gpp(purposes: tuple[int, ...], vendor_id: int | None, honour_gpc: bool) -> R
         if (u := g.uspv1()) is not None:
             states.append(usp_state(u))
         if (t := g.tcfeuv2()) is not None:
-            states.append(tcf_state(t, mask, vendor_id))
+            states.append(tcf_state(t, mask, vendor_id, max_age_s))
         if DENIED in states:
             return DENIED
         for state in (GRANTED, IMPLIED):
@@ -323,9 +516,10 @@ class CookieReader:
 
 def readers(s: ConsentSettings) -> tuple[dict[str, list[CookieReader]], dict[str, list[CookieReader]]]:
     """(exact cookie name → readers, cookie-name prefix → readers) for the enabled signals."""
+    age = s.max_age_days * 86_400
     table: dict[str, list[tuple[str, Reader]]] = {
-        "onetrust": [("OptanonConsent", onetrust(s.onetrust_groups))],
-        "cookiebot": [("CookieConsent", cookiebot)],
+        "onetrust": [("OptanonConsent", onetrust(s.onetrust_groups, s.honour_gpc, age))],
+        "cookiebot": [("CookieConsent", cookiebot(s.tcf_purposes, s.tcf_vendor_id, age))],
         "cookieyes": [("cookieyes-consent", cookieyes)],
         "complianz": [("cmplz_marketing", complianz), ("cmplz_rt_marketing", complianz)],
         "didomi": [("didomi_token", didomi(s.didomi_purposes, s.didomi_vendors))],
@@ -336,9 +530,19 @@ def readers(s: ConsentSettings) -> tuple[dict[str, list[CookieReader]], dict[str
                     ("axeptio_authorized_vendors", axeptio_authorized(s.axeptio_vendors))],
         "klaro": [("klaro", klaro(s.klaro_services))],
         "shopify": [("_tracking_consent", shopify_tracking), ("_cmp_a", shopify_cmp_a)],
-        "tcf": [("euconsent-v2", tcf(s.tcf_purposes, s.tcf_vendor_id))],
+        "tcf": [("euconsent-v2", tcf(s.tcf_purposes, s.tcf_vendor_id, age))],
         "usp": [("usprivacy", usp)],
-        "gpp": [(name, gpp(s.tcf_purposes, s.tcf_vendor_id, s.honour_gpc)) for name in ("__gpp", "OTGPPConsent")],
+        "gpp": [(name, gpp(s.tcf_purposes, s.tcf_vendor_id, s.honour_gpc, age))
+                for name in ("__gpp", "OTGPPConsent")],
+        "cookielawinfo": [("cookielawinfo-checkbox-advertisement", cookielawinfo_checkbox),
+                          ("CookieLawInfoConsent", cookielawinfo_consent)],
+        "trustarc": [("notice_gdpr_prefs", trustarc_gdpr_prefs), ("notice_preferences", trustarc_preferences),
+                     ("cmapi_cookie_privacy", trustarc_cmapi)],
+        "osano": [("osano_consentmanager", osano)],
+        "ketch": [("_ketch_consent_v1_", ketch(s.ketch_purposes))],
+        "tealium": [("CONSENTMGR", tealium(s.tealium_categories, age))],
+        "orejime": [("orejime", klaro(s.orejime_services))],
+        "fundingchoices": [("FCCDCF", funding_choices(s.tcf_purposes, s.tcf_vendor_id, age))],
     }
     exact: dict[str, list[CookieReader]] = {}
     prefix: dict[str, list[CookieReader]] = {}

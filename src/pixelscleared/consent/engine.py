@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
@@ -112,8 +113,12 @@ def _memoized(read: Reader) -> Reader:
             return UNKNOWN
 
     cached = functools.lru_cache(maxsize=CACHE_ENTRIES)(safe)
+    day = [int(time.time() // 86_400)]
 
     def reading(value: str) -> SignalState:
+        if (today := int(time.time() // 86_400)) != day[0]:
+            day[0] = today
+            cached.cache_clear()  # a reading may depend on the date (a consent's age): recheck daily
         return cached(value) if len(value) <= CACHE_MAX_VALUE else safe(value)
     return reading
 

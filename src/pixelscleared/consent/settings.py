@@ -16,10 +16,12 @@ from pixelscleared.model import COOKIE_NAME, Settings
 CmpName = Literal[
     "onetrust", "cookiebot", "cookieyes", "complianz", "didomi", "borlabs", "iubenda",
     "cookiefirst", "axeptio", "klaro", "shopify", "tcf", "usp", "gpp",
+    "cookielawinfo", "trustarc", "osano", "ketch", "tealium", "orejime", "fundingchoices",
 ]
 ALL_CMPS: tuple[CmpName, ...] = (
     "onetrust", "cookiebot", "cookieyes", "complianz", "didomi", "borlabs", "iubenda",
     "cookiefirst", "axeptio", "klaro", "shopify", "tcf", "usp", "gpp",
+    "cookielawinfo", "trustarc", "osano", "ketch", "tealium", "orejime", "fundingchoices",
 )
 
 _PATH_PART = re.compile(r"[^.\s]{1,200}")
@@ -85,6 +87,12 @@ class ConsentSettings(Settings):
     borlabs_groups: tuple[str, ...] = ("marketing",)
     tcf_purposes: tuple[int, ...] = (1, 7)
     tcf_vendor_id: int | None = Field(None, ge=1, le=65535)
+    # A recorded choice older than this is not a current grant (IAB's 13 months; some regulators
+    # say 6): TCF `LastUpdated`, Cookiebot's `utc`, the date in other CMPs' cookies.
+    max_age_days: int = Field(390, ge=1, le=3650)
+    tealium_categories: tuple[str, ...] = ("c3",)  # Tealium's default "display_ads"
+    ketch_purposes: tuple[str, ...] = ("targeted_advertising", "behavioral_advertising", "advertising")
+    orejime_services: tuple[str, ...] = ("tiktok",)
 
     custom: tuple[CustomRule, ...] = ()
 
@@ -99,7 +107,7 @@ class ConsentSettings(Settings):
         return v
 
     @field_validator("onetrust_groups", "klaro_services", "axeptio_vendors", "iubenda_purposes",
-                     "borlabs_groups", "didomi_purposes")
+                     "borlabs_groups", "didomi_purposes", "tealium_categories", "ketch_purposes", "orejime_services")
     @classmethod
     def _non_empty(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         if not v or not all(s.strip() for s in v):

@@ -1,0 +1,127 @@
+"""Consent that does not apply: stale choices, opt-outs recorded inside CMP cookies, and the
+CMP formats added for real-world sites (TrustArc, CookieLawInfo, Osano, Ketch, Tealium,
+Orejime, Google Funding Choices, Cookiebot's embedded TC string)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from email.utils import formatdate
+from urllib.parse import quote
+
+import pytest
+
+from conftest import fresh_tc
+from pixelscleared.consent import ConsentEngine
+from pixelscleared.consent.settings import ConsentSettings
+
+FIXTURES = json.loads(open("tests/fixtures/consent/tcf.json").read())["cases"]  # noqa: SIM115
+GRANTED_TC = FIXTURES["granted_bitfield"]["tc_string"]
+DENIED_TC = FIXTURES["denied_all"]["tc_string"]
+DAY = 86_400
+NOW = time.time()
+E = ConsentEngine()
+
+
+def verdict(cookie: str, engine: ConsentEngine = E, headers: dict[str, str] | None = None) -> str:
+    return engine.evaluate(cookie, headers or {}).state
+
+
+def b64(obj: object) -> str:
+    return base64.b64encode(json.dumps(obj).encode()).decode()
+
+
+def js_date(ts: float) -> str:
+    return quote(time.strftime("%a %b %d %Y %H:%M:%S GMT+0100 (Central European Standard Time)", time.gmtime(ts)))
+
+
+def onetrust(groups: str = "C0001:1,C0004:1", *, gpc: int = 0, awaiting: str = "false", ts: float = NOW) -> str:
+    return (f"OptanonConsent=isGpcEnabled={gpc}&datestamp={js_date(ts)}&version=202409.1.0&isIABGlobal=false"
+            f"&hosts=&interactionCount=1&landingPath=NotLandingPage&groups={quote(groups, safe='')}"
+            f"&AwaitingReconsent={awaiting}")
+
+
+def cookiebot(marketing: str = "true", utc: float = NOW, iab2: str = "") -> str:
+    return (f"CookieConsent={{stamp:%27abc%27%2Cnecessary:true%2Cmarketing:{marketing}%2Cmethod:%27explicit%27"
+            f"%2Cver:1%2Cutc:{int(utc * 1000)}%2Ciab2:%27{iab2}%27%2Cregion:%27de%27}}")
+
+
+@pytest.mark.parametrize(("cookie", "state"), [
+    # TCF: LastUpdated decides whether a grant is current (default 390 days)
+    (f"euconsent-v2={fresh_tc(GRANTED_TC, NOW - 10 * DAY)}", "granted"),
+    (f"euconsent-v2={fresh_tc(GRANTED_TC, NOW - 400 * DAY)}", "unknown"),
+    (f"euconsent-v2={fresh_tc(DENIED_TC, NOW - 400 * DAY)}", "denied"),     # an old refusal still refuses
+    # OneTrust: its own date, a pending re-consent, and GPC recorded in the cookie
+    (onetrust(), "granted"),
+    (onetrust(ts=NOW - 400 * DAY), "unknown"),
+    (onetrust(awaiting="true"), "unknown"),
+    (onetrust(gpc=1), "denied"),
+    # Cookiebot: `utc` is when the choice was made; `iab2` embeds a TC string
+    (cookiebot(), "granted"),
+    (cookiebot(utc=NOW - 400 * DAY), "unknown"),
+    (cookiebot(iab2=fresh_tc(DENIED_TC)), "denied"),
+    (cookiebot(iab2=fresh_tc(GRANTED_TC)), "granted"),
+    # Borlabs: an expired cookie is not a current grant
+    ("borlabs-cookie=" + quote(json.dumps({"consents": {"marketing": ["tiktok"]},
+                                            "expires": formatdate(NOW + 30 * DAY, usegmt=True)})), "granted"),
+    ("borlabs-cookie=" + quote(json.dumps({"consents": {"marketing": ["tiktok"]},
+                                            "expires": formatdate(NOW - DAY, usegmt=True)})), "unknown"),
+    ("borlabs-cookie=" + quote(json.dumps({"consents": {"marketing": ["tiktok"]}, "expires": int(NOW - DAY)})),
+     "unknown"),
+    # Shopify: a sale-of-data opt-out wins over marketing
+    ("_tracking_consent=" + quote(json.dumps({"con": {"CMP": {"a": "1", "m": "1", "p": "1", "s": "0"}},
+                                              "v": "2.1"})), "denied"),
+    ("_tracking_consent=" + quote(json.dumps({"con": {"CMP": {"a": "1", "m": "1", "p": "1", "s": "1"}},
+                                              "v": "2.1"})), "granted"),
+    ("_tracking_consent=" + quote(json.dumps({"purposes": {"a": True, "m": True, "p": True, "s": False},
+                                              "v": "2.1"})), "denied"),
+])
+def test_current_and_opted_out(cookie, state):
+    assert verdict(cookie) == state
+
+
+def test_max_age_is_configurable():
+    tc = f"euconsent-v2={fresh_tc(GRANTED_TC, NOW - 200 * DAY)}"
+    assert verdict(tc) == "granted"
+    assert verdict(tc, ConsentEngine(ConsentSettings(max_age_days=180))) == "unknown"
+
+
+def test_onetrust_gpc_follows_honour_gpc():
+    assert verdict(onetrust(gpc=1), ConsentEngine(ConsentSettings(honour_gpc=False))) == "granted"
+
+
+@pytest.mark.parametrize(("cookie", "state"), [
+    ("cookielawinfo-checkbox-advertisement=yes", "granted"),
+    ("cookielawinfo-checkbox-advertisement=no", "denied"),
+    ("CookieLawInfoConsent=" + b64({"necessary": True, "advertisement": True}), "granted"),
+    ("CookieLawInfoConsent=" + b64({"necessary": True, "advertisement": False}), "denied"),
+    ("notice_gdpr_prefs=0,1,2:", "granted"),
+    ("notice_gdpr_prefs=0%2C1%3A", "denied"),
+    ("notice_preferences=2:", "granted"),
+    ("notice_preferences=0:", "denied"),
+    ("cmapi_cookie_privacy=permit 1,2,3", "granted"),
+    ("cmapi_cookie_privacy=permit%201%20required", "denied"),
+    ("osano_consentmanager=" + b64({"ESSENTIAL": "ACCEPT", "MARKETING": "ACCEPT", "OPT_OUT": "DENY"}), "granted"),
+    ("osano_consentmanager=" + b64({"ESSENTIAL": "ACCEPT", "MARKETING": "DENY"}), "denied"),
+    ("osano_consentmanager=" + b64({"MARKETING": "ACCEPT", "OPT_OUT": "ACCEPT"}), "denied"),
+    ("_ketch_consent_v1_=" + b64({"analytics": {"status": "granted"}, "targeted_advertising": {"status": "granted"}}),
+     "granted"),
+    ("_ketch_consent_v1_=" + b64({"targeted_advertising": {"status": "denied"}}), "denied"),
+    ("_ketch_consent_v1_=" + b64({"analytics": {"status": "granted"}}), "unknown"),
+    (f"CONSENTMGR=c1:1|c3:1|consent:true|ts:{int(NOW * 1000)}", "granted"),
+    ("CONSENTMGR=c1:1|c3:0|consent:true", "denied"),
+    ("CONSENTMGR=consent:false", "denied"),
+    (f"CONSENTMGR=c3:1|consent:true|ts:{int((NOW - 400 * DAY) * 1000)}", "unknown"),
+    ("orejime=" + quote(json.dumps({"tiktok": True, "analytics": False})), "granted"),
+    ("orejime=" + quote(json.dumps({"tiktok": False})), "denied"),
+    ("FCCDCF=" + quote(json.dumps([None, None, None, [fresh_tc(GRANTED_TC), "2~~dv.1"], None, None,
+                                   [[32, "[\"abc\",[1700000000,0]]"]]])), "granted"),
+    ("FCCDCF=" + quote(json.dumps([None, None, None, [fresh_tc(DENIED_TC), "2~~dv.1"]])), "denied"),
+    ("FCCDCF=" + quote(json.dumps([None, None, None, [fresh_tc(GRANTED_TC, NOW - 400 * DAY)]])), "unknown"),
+    ("FCCDCF=%5Bnull%5D", "unknown"),
+    ("notice_gdpr_prefs=garbage", "unknown"),
+    ("osano_consentmanager=not-base64!", "unknown"),
+])
+def test_more_cmps(cookie, state):
+    assert verdict(cookie) == state
