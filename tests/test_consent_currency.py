@@ -125,3 +125,51 @@ def test_onetrust_gpc_follows_honour_gpc():
 ])
 def test_more_cmps(cookie, state):
     assert verdict(cookie) == state
+
+
+def encode_tc(purposes: list[int], vendors: list[int], restrictions: list[tuple[int, int, list[int]]] = (),
+              when: float = NOW) -> str:
+    """A TC string core segment built field by field (IAB's layout), with publisher restrictions."""
+    bits: list[str] = []
+
+    def put(value: int, width: int) -> None:
+        bits.append(format(value, f"0{width}b"))
+
+    ds = int(when * 10)
+    put(2, 6), put(ds, 36), put(ds, 36), put(10, 12), put(2, 12), put(1, 6), put(4 * 64 + 13, 12)  # EN
+    put(150, 12), put(4, 6), put(0, 1), put(0, 1), put(0, 12)
+    put(sum(1 << (24 - p) for p in purposes), 24), put(0, 24), put(0, 1), put(5 * 64 + 17, 12)  # FR
+    max_v = max(vendors, default=0)
+    put(max_v, 16), put(0, 1)
+    bits.append("".join("1" if v in vendors else "0" for v in range(1, max_v + 1)))
+    put(0, 16), put(0, 1)  # vendor legitimate interest: none
+    put(len(restrictions), 12)
+    for purpose, rtype, ids in restrictions:
+        put(purpose, 6), put(rtype, 2), put(len(ids), 12)
+        for v in ids:
+            put(0, 1), put(v, 16)
+    s = "".join(bits)
+    s += "0" * (-len(s) % 6)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    return "".join(alphabet[int(s[i:i + 6], 2)] for i in range(0, len(s), 6))
+
+
+TT = ConsentEngine(ConsentSettings(tcf_vendor_ids=(42,)))
+
+
+@pytest.mark.parametrize(("tc", "state"), [
+    (encode_tc([1, 7], [42]), "granted"),
+    (encode_tc([1, 7], [41, 43]), "denied"),                                   # TikTok's vendor not consented
+    (encode_tc([1, 7], [42], [(7, 0, [42])]), "denied"),                       # publisher disallows purpose 7
+    (encode_tc([1, 7], [42], [(7, 0, [41])]), "granted"),                      # … for another vendor
+    (encode_tc([1, 7], [42], [(3, 0, [42])]), "granted"),                      # … for a purpose we do not use
+    (encode_tc([1, 7], [42], [(7, 1, [42])]), "granted"),                      # "require consent": it is given
+    (encode_tc([1], [42]), "denied"),
+    (encode_tc([1, 7], [42], when=NOW - 400 * DAY), "unknown"),
+])
+def test_tcf_vendor_and_publisher_restrictions(tc, state):
+    assert verdict(f"euconsent-v2={tc}", TT) == state
+
+
+def test_without_vendor_ids_only_purposes_decide():
+    assert verdict(f"euconsent-v2={encode_tc([1, 7], [41])}") == "granted"

@@ -138,7 +138,7 @@ _CB_UTC = re.compile(r"utc\s*(?::|%3[Aa])\s*(\d{10,13})")
 _CB_IAB = re.compile(r"iab2\s*(?::|%3[Aa])\s*(?:'|%27)([A-Za-z0-9_\-.]+)")
 
 
-def cookiebot(purposes: tuple[int, ...] = (1, 7), vendor_id: int | None = None,
+def cookiebot(purposes: tuple[int, ...] = (1, 7), vendor_ids: tuple[int, ...] = (),
               max_age_s: float = float("inf")) -> Reader:
     mask = purpose_mask(purposes)
 
@@ -148,7 +148,7 @@ def cookiebot(purposes: tuple[int, ...] = (1, 7), vendor_id: int | None = None,
             return state
         if (tc := _CB_IAB.search(raw(value))) is not None:  # Cookiebot's TCF mode embeds the TC string
             try:
-                tcf = tcf_state(decode_core(tc.group(1)), mask, vendor_id, max_age_s)
+                tcf = tcf_state(decode_core(tc.group(1)), mask, vendor_ids, max_age_s)
             except ValueError:
                 tcf = UNKNOWN
             if tcf == DENIED:
@@ -381,7 +381,7 @@ def tealium(categories: tuple[str, ...], max_age_s: float = float("inf")) -> Rea
     return read
 
 
-def funding_choices(purposes: tuple[int, ...], vendor_id: int | None, max_age_s: float) -> Reader:
+def funding_choices(purposes: tuple[int, ...], vendor_ids: tuple[int, ...], max_age_s: float) -> Reader:
     """Google Funding Choices `FCCDCF`: a JSON array that embeds the TC string."""
     mask = purpose_mask(purposes)
 
@@ -401,7 +401,7 @@ def funding_choices(purposes: tuple[int, ...], vendor_id: int | None, max_age_s:
                     core = decode_core(text)
                 except ValueError:
                     continue
-                return tcf_state(core, mask, vendor_id, max_age_s)
+                return tcf_state(core, mask, vendor_ids, max_age_s)
         return UNKNOWN
     return read
 
@@ -423,23 +423,29 @@ def _shopify_m(m: object) -> SignalState:
 
 # -- standards -----------------------------------------------------------------------------
 
-def tcf_state(core: TCCore, purposes: int, vendor_id: int | None, max_age_s: float = float("inf")) -> SignalState:
-    """A TC string records the visitor's choices: the needed purposes (a mask) and vendor, or not.
-    A grant older than `max_age_s` (by its `LastUpdated`) is not current: unknown."""
+def tcf_state(core: TCCore, purposes: int, vendor_ids: tuple[int, ...] = (),
+              max_age_s: float = float("inf")) -> SignalState:
+    """A TC string records the visitor's choices: the needed purposes (a mask) and, when the
+    vendor ids are known, consent for those vendors with no publisher restriction against them
+    for those purposes. A grant older than `max_age_s` (by its `LastUpdated`) is not current."""
     if not core.has_purposes(purposes):
         return DENIED
-    if vendor_id is not None and not core.vendor_consent(vendor_id):
-        return DENIED
+    if vendor_ids:
+        if not all(core.vendor_consent(v) for v in vendor_ids):
+            return DENIED
+        for purpose, rtype, vendors in core.pub_restrictions():
+            if rtype == 0 and purposes >> (24 - purpose) & 1 and any(v in vendors for v in vendor_ids):
+                return DENIED  # the publisher does not allow this purpose for TikTok
     if older_than(core.last_updated_ds / 10, max_age_s):
         return UNKNOWN
     return GRANTED
 
 
-def tcf(purposes: tuple[int, ...], vendor_id: int | None, max_age_s: float = float("inf")) -> Reader:
+def tcf(purposes: tuple[int, ...], vendor_ids: tuple[int, ...], max_age_s: float = float("inf")) -> Reader:
     mask = purpose_mask(purposes)
 
     def read(value: str) -> SignalState:
-        return tcf_state(decode_core(pct(value)), mask, vendor_id, max_age_s)
+        return tcf_state(decode_core(pct(value)), mask, vendor_ids, max_age_s)
     return read
 
 
@@ -457,7 +463,7 @@ def usp(value: str) -> SignalState:
     return usp_state(parse_usp(text))
 
 
-def gpp(purposes: tuple[int, ...], vendor_id: int | None, honour_gpc: bool,
+def gpp(purposes: tuple[int, ...], vendor_ids: tuple[int, ...], honour_gpc: bool,
         max_age_s: float = float("inf")) -> Reader:
     mask = purpose_mask(purposes)
 
@@ -477,7 +483,7 @@ def gpp(purposes: tuple[int, ...], vendor_id: int | None, honour_gpc: bool,
         if (u := g.uspv1()) is not None:
             states.append(usp_state(u))
         if (t := g.tcfeuv2()) is not None:
-            states.append(tcf_state(t, mask, vendor_id, max_age_s))
+            states.append(tcf_state(t, mask, vendor_ids, max_age_s))
         if DENIED in states:
             return DENIED
         for state in (GRANTED, IMPLIED):
@@ -519,7 +525,7 @@ def readers(s: ConsentSettings) -> tuple[dict[str, list[CookieReader]], dict[str
     age = s.max_age_days * 86_400
     table: dict[str, list[tuple[str, Reader]]] = {
         "onetrust": [("OptanonConsent", onetrust(s.onetrust_groups, s.honour_gpc, age))],
-        "cookiebot": [("CookieConsent", cookiebot(s.tcf_purposes, s.tcf_vendor_id, age))],
+        "cookiebot": [("CookieConsent", cookiebot(s.tcf_purposes, s.vendor_ids, age))],
         "cookieyes": [("cookieyes-consent", cookieyes)],
         "complianz": [("cmplz_marketing", complianz), ("cmplz_rt_marketing", complianz)],
         "didomi": [("didomi_token", didomi(s.didomi_purposes, s.didomi_vendors))],
@@ -530,9 +536,9 @@ def readers(s: ConsentSettings) -> tuple[dict[str, list[CookieReader]], dict[str
                     ("axeptio_authorized_vendors", axeptio_authorized(s.axeptio_vendors))],
         "klaro": [("klaro", klaro(s.klaro_services))],
         "shopify": [("_tracking_consent", shopify_tracking), ("_cmp_a", shopify_cmp_a)],
-        "tcf": [("euconsent-v2", tcf(s.tcf_purposes, s.tcf_vendor_id, age))],
+        "tcf": [("euconsent-v2", tcf(s.tcf_purposes, s.vendor_ids, age))],
         "usp": [("usprivacy", usp)],
-        "gpp": [(name, gpp(s.tcf_purposes, s.tcf_vendor_id, s.honour_gpc, age))
+        "gpp": [(name, gpp(s.tcf_purposes, s.vendor_ids, s.honour_gpc, age))
                 for name in ("__gpp", "OTGPPConsent")],
         "cookielawinfo": [("cookielawinfo-checkbox-advertisement", cookielawinfo_checkbox),
                           ("CookieLawInfoConsent", cookielawinfo_consent)],
@@ -542,7 +548,7 @@ def readers(s: ConsentSettings) -> tuple[dict[str, list[CookieReader]], dict[str
         "ketch": [("_ketch_consent_v1_", ketch(s.ketch_purposes))],
         "tealium": [("CONSENTMGR", tealium(s.tealium_categories, age))],
         "orejime": [("orejime", klaro(s.orejime_services))],
-        "fundingchoices": [("FCCDCF", funding_choices(s.tcf_purposes, s.tcf_vendor_id, age))],
+        "fundingchoices": [("FCCDCF", funding_choices(s.tcf_purposes, s.vendor_ids, age))],
     }
     exact: dict[str, list[CookieReader]] = {}
     prefix: dict[str, list[CookieReader]] = {}

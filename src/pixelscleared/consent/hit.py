@@ -49,7 +49,7 @@ def npa_state(value: str) -> SignalState:
 def readers(settings: ConsentSettings) -> dict[str, Callable[[str], SignalState]]:
     """Parameter → reader, bound to the site's settings once (GPP needs its purposes)."""
     return {"gcs": gcs_state, "gcd": gcd_state, "npa": npa_state, "us_privacy": usp,
-            "gpp": gpp(settings.tcf_purposes, settings.tcf_vendor_id, settings.honour_gpc,
+            "gpp": gpp(settings.tcf_purposes, settings.vendor_ids, settings.honour_gpc,
                        settings.max_age_days * 86_400)}
 
 

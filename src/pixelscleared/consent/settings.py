@@ -86,7 +86,10 @@ class ConsentSettings(Settings):
     iubenda_purposes: tuple[str, ...] = ("5",)
     borlabs_groups: tuple[str, ...] = ("marketing",)
     tcf_purposes: tuple[int, ...] = (1, 7)
-    tcf_vendor_id: int | None = Field(None, ge=1, le=65535)
+    # TikTok's ids in IAB's Global Vendor List: when set, a TC string grants only with consent
+    # for each of them and no publisher restriction against them (docs/consent.md).
+    tcf_vendor_ids: tuple[int, ...] = ()
+    tcf_vendor_id: int | None = Field(None, ge=1, le=65535)  # one id; kept for existing configs
     # A recorded choice older than this is not a current grant (IAB's 13 months; some regulators
     # say 6): TCF `LastUpdated`, Cookiebot's `utc`, the date in other CMPs' cookies.
     max_age_days: int = Field(390, ge=1, le=3650)
@@ -95,6 +98,18 @@ class ConsentSettings(Settings):
     orejime_services: tuple[str, ...] = ("tiktok",)
 
     custom: tuple[CustomRule, ...] = ()
+
+    @property
+    def vendor_ids(self) -> tuple[int, ...]:
+        return tuple(dict.fromkeys((*self.tcf_vendor_ids, *((self.tcf_vendor_id,) if self.tcf_vendor_id else ()))))
+
+    @field_validator("tcf_vendor_ids")
+    @classmethod
+    def _vendor_ids(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        for i in v:
+            if not 1 <= i <= 65535:
+                raise ValueError(f"vendor id {i} is not in 1-65535")
+        return v
 
     @field_validator("tcf_purposes")
     @classmethod

@@ -64,15 +64,16 @@ class TCCore:
     """A validated core segment. Fields are read from the bits on access: the proxy needs two
     of them per request, support tools and tests read the rest."""
 
-    __slots__ = ("_b", "_vendor_ranges", "is_range", "max_vendor_id", "purposes_mask")
+    __slots__ = ("_after_vendors", "_b", "_vendor_ranges", "is_range", "max_vendor_id", "purposes_mask")
 
     def __init__(self, b: Bits, purposes_mask: int, max_vendor_id: int, is_range: bool,
-                 ranges: tuple[tuple[int, int], ...]):
+                 ranges: tuple[tuple[int, int], ...], after_vendors: int):
         self._b = b
         self.purposes_mask = purposes_mask  # 24 bits, purpose 1 first: read on every request
         self.max_vendor_id = max_vendor_id
         self.is_range = is_range
         self._vendor_ranges = ranges
+        self._after_vendors = after_vendors  # where the vendor legitimate-interest section starts
 
     def __repr__(self) -> str:
         return (f"TCCore(cmp_id={self.cmp_id}, vendor_list_version={self.vendor_list_version}, "
@@ -111,10 +112,67 @@ class TCCore:
             return any(a <= vendor_id <= b for a, b in self._vendor_ranges)
         return self._b.bit(230 + vendor_id - 1)
 
+    def vendor_li(self, vendor_id: int) -> bool:
+        """The vendor's legitimate-interest bit (the section after the vendor consents)."""
+        ids, _ = self._id_section(self._after_vendors)
+        return vendor_id in ids
+
+    def pub_restrictions(self) -> list[tuple[int, int, IdSet]]:
+        """(purpose, restriction type, vendors) for each publisher restriction: type 0 means the
+        publisher does not allow the purpose for those vendors, 1 requires consent, 2 requires
+        legitimate interest."""
+        _, pos = self._id_section(self._after_vendors)
+        b = self._b
+        out: list[tuple[int, int, IdSet]] = []
+        count, pos = b.uint(pos, 12), pos + 12
+        for _ in range(count):
+            purpose, rtype, entries = b.uint(pos, 6), b.uint(pos + 6, 2), b.uint(pos + 8, 12)
+            ranges, pos = _ranges(b, pos + 20, entries)
+            out.append((purpose, rtype, IdSet(ranges)))
+        return out
+
+    def _id_section(self, pos: int) -> tuple[IdSet, int]:
+        """A MaxVendorId + bitfield-or-ranges section at `pos`: (its ids, where the next starts)."""
+        b = self._b
+        max_id, is_range = b.uint(pos, 16), b.bit(pos + 16)
+        pos += 17
+        if not is_range:
+            bits = b.uint(pos, max_id) if max_id else 0
+            return IdSet(tuple((max_id - i, max_id - i) for i in range(max_id) if bits >> i & 1)), pos + max_id
+        entries = b.uint(pos, 12)
+        ranges, pos = _ranges(b, pos + 12, entries)
+        return IdSet(ranges), pos
+
     def vendor_consents(self) -> frozenset[int]:
         if self.is_range:
             return frozenset(v for a, b in self._vendor_ranges for v in range(a, b + 1))
         return _ids(self._b.uint(230, self.max_vendor_id), self.max_vendor_id)
+
+
+class IdSet:
+    """Vendor ids as sorted inclusive ranges."""
+
+    __slots__ = ("ranges",)
+
+    def __init__(self, ranges: tuple[tuple[int, int], ...]):
+        self.ranges = ranges
+
+    def __contains__(self, vendor_id: object) -> bool:
+        return isinstance(vendor_id, int) and any(a <= vendor_id <= b for a, b in self.ranges)
+
+
+def _ranges(b: Bits, pos: int, entries: int) -> tuple[tuple[tuple[int, int], ...], int]:
+    """`entries` range entries (IsARange, StartOrOnlyVendorId[, EndVendorId]) from `pos`."""
+    out: list[tuple[int, int]] = []
+    for _ in range(entries):
+        is_a_range, start = b.bit(pos), b.uint(pos + 1, 16)
+        pos += 17
+        end = start
+        if is_a_range:
+            end = b.uint(pos, 16)
+            pos += 16
+        out.append((start, end))
+    return tuple(out), pos
 
 
 def purpose_mask(purposes: tuple[int, ...] | list[int]) -> int:
@@ -134,6 +192,7 @@ def decode_core(tc_string: str) -> TCCore:
     max_vendor = head >> 1 & 0xFFFF  # bits [213, 229)
     is_range = head & 1 == 1  # bit 229
     ranges: list[tuple[int, int]] = []
+    pos = 230 + max_vendor
     if not is_range:
         if b.length < 230 + max_vendor:
             raise TCFError("vendor bitfield truncated")
@@ -155,4 +214,4 @@ def decode_core(tc_string: str) -> TCCore:
             if not 1 <= start <= end <= max_vendor:
                 raise TCFError("vendor range out of bounds")
             ranges.append((start, end))
-    return TCCore(b, head >> 54 & 0xFFFFFF, max_vendor, is_range, tuple(ranges))  # purposes: [152, 176)
+    return TCCore(b, head >> 54 & 0xFFFFFF, max_vendor, is_range, tuple(ranges), pos)  # purposes: [152, 176)
