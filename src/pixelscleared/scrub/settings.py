@@ -16,9 +16,10 @@ from pydantic import Field, field_validator, model_validator
 
 from pixelscleared.model import Settings
 
-Detector = Literal["email", "phone", "card", "iban", "ssn", "ip", "jwt", "token", "secret", "base64", "birth_date"]
+Detector = Literal["email", "phone", "card", "iban", "ssn", "ip", "jwt", "token", "secret", "base64", "birth_date",
+                   "name"]
 DETECTORS: tuple[str, ...] = ("email", "phone", "card", "iban", "ssn", "ip", "jwt", "token", "secret", "base64",
-                              "birth_date")
+                              "birth_date", "name")
 
 # Kept as sent (only the high-confidence text detectors still run on them): ids and amounts
 # that look like numbers a loose detector might take for a phone or a card.

@@ -1,0 +1,152 @@
+"""Person names in free text: a dictionary of given names and surnames, used only with context.
+
+The lists in `data/` are the ~11,000 given names and ~32,000 surnames ranked in the top 1,000 /
+2,000 of at least one of 27 countries (Americas, Europe, Oceania, South Africa) in the
+`names-dataset` package (Apache-2.0; `tools/make_name_lists.py` rebuilds them). A name alone
+is no evidence — "Paris", "Rose" and "Hilton" are names and also cities, flowers and hotels —
+so a name counts only:
+
+1. after words that introduce a person: "my name is", "Name:", "from", "regards,", "Dear",
+   "Hi", "c/o", "ich heiße", "je m'appelle", "me llamo", "mi chiamo", "mijn naam is",
+   "meu nome é", "nazywam się", "jag heter"…; or
+2. as a given name followed by a surname, both capitalised, standing alone in lower-case
+   text (`order for Jane Doe shipped`): a run of three or more capitalised words is a title
+   or a product (`Calvin Klein Eternity Eau De Parfum`), and a pair followed by a place or
+   thing word (`Paris Hilton Hotel`, `Jack Daniels Whiskey`) is that place or thing.
+
+Measured on the test corpus of product names, cities, brands and headlines
+(tests/test_scrub_person_names.py), no false positive remains; names of brands written in
+lower-case prose after a person word ("a gift from Calvin Klein") are still removed.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+
+def _load(name: str) -> frozenset[str]:
+    text = resources.files("pixelscleared.scrub").joinpath("data", name).read_text(encoding="utf-8")
+    return frozenset(line for line in text.splitlines() if line)
+
+
+GIVEN = _load("given_names.txt")
+SURNAMES = _load("surnames.txt")
+
+# Names that are also everyday words, months or colours: never enough on their own (rule 2).
+COMMON_WORDS = frozenset("""
+may june april august will mark bill rose grace joy hope faith summer autumn winter spring page chase
+black white green brown gray grey young king long rich smart gold silver love honey star sky river
+lane little hill wood woods stone field ford holiday christmas easter sunday monday friday tuesday
+best free new sale price order home shop star rock berry cherry olive ruby amber jade pearl crystal
+dawn eve iris lily daisy ivy violet sage basil ginger pepper candy bliss blue red pink
+""".split())
+
+# Words after a name pair that make it a place or thing.
+THING_AFTER = frozenset("""
+hotel hotels street st avenue ave road rd lane drive boulevard blvd square plaza way collection edition
+bag bags dress shirt jeans store shop restaurant bar cafe café museum park station airport university
+college school hospital bridge center centre tower building hall house brand perfume parfum watch
+shoes boots whiskey whisky gin vodka wine beer sauce cream set kit tour show band bay beach valley city
+county island islands lake mountain mountains falls springs heights village town port harbour harbor coast
+""".split())
+
+# First words of place names: "San Francisco", "Santa Monica", "Saint Louis", "Fort Worth".
+PLACE_PREFIXES = frozenset("san santa santo sao são saint st mount mt lake fort port new north south east west "
+                           "el la los las le de del".split())
+
+# Cities, regions and days that are also given names: one such word after a person word is a place.
+PLACES = frozenset("""
+paris london florence victoria sydney austin jackson lincoln madison charlotte orlando phoenix houston
+dallas denver chelsea jersey adelaide regina alexandria georgia virginia carolina india china jordan
+israel kent devon bristol lyon valencia sofia santiago lima santa monica vienna berlin hamilton
+""".split())
+
+_CONTEXT = re.compile(
+    r"(?i)(?:\bmy name is|\bname\s*:|\bnamed|\b(?P<weak>from)|\bregards,?|\bthanks,?|\bcheers,?|\bdear|\bhi|\bhello|"
+    r"\battn\.?:?|\bc/o|\bcontact:|\bsigned,?|\bmein name ist|\bich hei(?:ß|ss)e|\bje m'appelle|\bje suis|"
+    r"\bme llamo|\bmi nombre es|\bmi chiamo|\bmijn naam is|\bik ben|\bmeu nome é|\bnazywam się|\bjag heter|"
+    r"\bmvh,?|\bgrü(?:ß|ss)e,?|\bcordialement,?|\bsaludos,?|\bun saluto,?|\bgroeten,?)[ \t]*[:,]?[ \t]+"
+)
+_WORD = re.compile(r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?(?:[-'’][A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ]+)?(?![\w])")
+# Cheap gate: a capitalised word after a space (every rule needs one).
+HINT = re.compile(r"[ \t][A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]")
+
+
+def _name_word(word: str) -> bool:
+    low = word.lower()
+    return low in GIVEN or low in SURNAMES or any(p in GIVEN or p in SURNAMES for p in re.split(r"[-'’]", low))
+
+
+_CONTEXT_FRAGMENTS = ("name", "from", "regard", "thank", "cheer", "dear", "hi", "hello", "attn", "c/o",
+                      "contact", "signed", "hei", "appelle", "suis", "llamo", "nombre", "chiamo", "naam",
+                      "ik ben", "nome", "nazywam", "heter", "mvh", "grü", "grus", "cordial", "salud", "saluto",
+                      "groeten")
+
+
+def _after_context(text: str) -> list[tuple[int, int]]:
+    """Names right after a person word; after a weak one ("from") only a given name + surname."""
+    low = text.lower()
+    if not any(f in low for f in _CONTEXT_FRAGMENTS):  # substring tests in C before the regex
+        return []
+    spans = []
+    for m in _CONTEXT.finditer(text):
+        pos, end = m.end(), m.end()
+        found: list[str] = []
+        while len(found) < 3 and (w := _WORD.match(text, pos)) is not None and _name_word(w.group()):
+            end = w.end()
+            found.append(w.group().lower())
+            gap = re.match(r"[ \t]+", text[end:])
+            if gap is None:
+                break
+            pos = end + gap.end()
+        if not found:
+            continue
+        if len(found) == 1 and (found[0] in PLACES or found[0] in COMMON_WORDS):
+            continue  # "from Paris", "Dear Customer"
+        if m.group("weak") and not (len(found) >= 2 and found[0] in GIVEN and found[1] in SURNAMES):
+            continue
+        spans.append((m.end(), end))
+    return spans
+
+
+def _pairs(text: str) -> list[tuple[int, int]]:
+    spans = []
+    words = list(_WORD.finditer(text))
+    for i in range(len(words) - 1):
+        a, b = words[i], words[i + 1]
+        if text[a.end():b.start()] != " ":
+            continue
+        first, last = a.group().lower(), b.group().lower()
+        if first not in GIVEN or last not in SURNAMES or first in COMMON_WORDS or last in COMMON_WORDS \
+                or first in PLACE_PREFIXES:
+            continue
+        before = text[max(0, a.start() - 2):a.start()]
+        if i > 0 and words[i - 1].end() == a.start() - 1 and before.endswith(" "):
+            continue  # a third capitalised word before: a title or a product name
+        nxt = words[i + 2] if i + 2 < len(words) else None
+        if nxt is not None and nxt.start() == b.end() + 1:
+            if nxt.group().lower() in THING_AFTER or nxt.group().lower() not in SURNAMES:
+                continue  # "Paris Hilton Hotel", "Calvin Klein Eternity"
+            end = nxt.end()  # "Mary Jane Watson"
+        else:
+            end = b.end()
+        rest = text[end:end + 16].lower().split()
+        if rest and rest[0].strip(".,;:!?") in THING_AFTER:
+            continue
+        spans.append((a.start(), end))
+    return spans
+
+
+def find(text: str) -> list[tuple[int, int]]:
+    """Spans of person names in `text` (see the module docstring for when a name counts)."""
+    if HINT.search(text) is None:
+        return []
+    spans = sorted(set(_after_context(text)) | set(_pairs(text)))
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return merged
