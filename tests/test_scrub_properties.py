@@ -9,6 +9,7 @@ contain no digits, so any run of the planted digits in the output is a leak).
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import os
 import re
@@ -159,7 +160,41 @@ def secrets(draw: st.DrawFn) -> Pii:
     return Pii(f"{name}={value}", "secret", value)
 
 
-any_pii = st.one_of(emails(), phones(), cards(), ibans(), ssns(), ips(), jwts(), secrets())
+@st.composite
+def national_ids(draw: st.DrawFn) -> Pii:
+    """Formats found anywhere by their shape: ES DNI and NIE, BR CPF as written."""
+    from stdnum.br import cpf
+    from stdnum.es import dni
+
+    kind = draw(st.sampled_from(["dni", "nie", "cpf"]))
+    if kind == "cpf":
+        body = draw(st.from_regex(r"[1-9][0-9]{8}", fullmatch=True))
+        d1 = (sum((10 - i) * int(c) for i, c in enumerate(body)) * 10) % 11 % 10  # CPF's two mod-11 digits
+        d2 = (sum((11 - i) * int(c) for i, c in enumerate(body + str(d1))) * 10) % 11 % 10
+        number = f"{body}{d1}{d2}"
+        if not cpf.is_valid(number):  # all digits equal: CPF excludes those
+            number = "52998224725"
+        return Pii(f"{number[:3]}.{number[3:6]}.{number[6:9]}-{number[9:]}", "ssn", number)
+    digits = draw(st.from_regex(r"[0-9]{7}" if kind == "nie" else r"[1-9][0-9]{7}", fullmatch=True))
+    if kind == "nie":
+        prefix = draw(st.sampled_from("XYZ"))
+        letter = dni.calc_check_digit(str("XYZ".index(prefix)) + digits)
+        return Pii(f"{prefix}{digits}{letter}", "ssn", digits)
+    return Pii(digits + dni.calc_check_digit(digits), "ssn", digits)
+
+
+@st.composite
+def birth_dates(draw: st.DrawFn) -> Pii:
+    d = draw(st.dates(min_value=datetime.date(1930, 1, 1), max_value=datetime.date(2012, 12, 31)))
+    word = draw(st.sampled_from(["born on", "Date of birth:", "DOB", "geboren am", "née le", "nacido el",
+                                 "Geburtsdatum:", "birthday:"]))
+    written = draw(st.sampled_from([d.strftime("%d.%m.%Y"), d.isoformat(), d.strftime("%d/%m/%Y"),
+                                    d.strftime("%d %B %Y")]))
+    return Pii(f"{word} {written}", "birth_date", written)
+
+
+any_pii = st.one_of(emails(), phones(), cards(), ibans(), ssns(), ips(), jwts(), secrets(), national_ids(),
+                    birth_dates())
 
 # --- embedding: filler, encodings, positions ---------------------------------------------------
 
@@ -216,7 +251,9 @@ def assert_gone(pii: Pii, out: str) -> None:
     b64 = base64.b64encode(pii.text.encode()).decode().rstrip("=")
     assert b64 not in out
     assert base64.urlsafe_b64encode(pii.text.encode()).decode().rstrip("=") not in out
-    if pii.digits:
+    if pii.kind == "birth_date":
+        assert pii.digits not in decoded  # the written date itself (the birth word may stay)
+    elif pii.digits:
         assert pii.digits not in re.sub(r"\D", "", decoded)
 
 
