@@ -19,6 +19,8 @@ WORKDIR /var/lib/pixelscleared
 # The outbox (SQLite) lives here: mount a volume so queued events survive restarts.
 VOLUME ["/var/lib/pixelscleared"]
 EXPOSE 8080
-HEALTHCHECK --interval=15s --timeout=3s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8080/_pc/health', timeout=2)" || exit 1
+# Follows the config's listen.port and prefix (the same file `run` reads); `--ready` would also
+# check the origin, the outbox and the deliverer.
+HEALTHCHECK --interval=15s --timeout=5s CMD ["pixelscleared", "health", "-c", "/etc/pixelscleared/config.yaml"]
 ENTRYPOINT ["pixelscleared"]
 CMD ["run", "-c", "/etc/pixelscleared/config.yaml"]
