@@ -81,8 +81,8 @@ async def test_collect_during_startup_is_acknowledged_once_the_outbox_has_it(tmp
     with taddons.context(addon):
         f = collect_flow()
         request = asyncio.create_task(addon.request(f))
-        await asyncio.sleep(0.2)
-        assert not request.done() and f.response is None  # not acknowledged: nothing is on disk yet
+        done, _ = await asyncio.wait({request}, timeout=0.2)  # it must still be waiting after 0.2 s
+        assert not done and f.response is None  # not acknowledged: nothing is on disk yet
         await addon.running()
         await asyncio.wait_for(request, 5)
         rows = await addon.pipeline.outbox.query(lambda c: c.execute("SELECT event_id FROM events").fetchall())

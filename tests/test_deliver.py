@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import random
 import sqlite3
 import time
@@ -203,3 +204,16 @@ async def test_events_arriving_during_an_outage_wait_and_go_out_together(tmp_pat
         # the first event used up max_attempts; the late ones keep their own count and get through
         assert st["e0"] == ("dead", 4)
         assert {st[f"late{i}"] for i in range(1, 6)} == {("delivered", 4)}
+
+
+@pytest.mark.parametrize("scripted", [[(200, {"code": 40100, "message": "rate"})] * 4], indirect=True)
+async def test_a_long_outage_logs_once_per_change_of_state(tmp_path, scripted, caplog):
+    """Four refused batches, then success: one warning when it starts, one info when it ends."""
+    caplog.set_level(logging.DEBUG, logger="pixelscleared")
+    async with run_delivery(tmp_path, scripted.url, 1, backoff_base_s=0.05, backoff_max_s=0.05, max_attempts=10) as ob:
+        await settled(ob, lambda st: st["e0"][0] == "delivered")
+    changes = [(r.levelname, getattr(r, "code", None)) for r in caplog.records
+               if r.getMessage() == "tiktok answer changed"]
+    assert changes == [("WARNING", 40100), ("INFO", 0)]
+    assert len(scripted.bodies) == 5
+    assert all("{" not in r.getMessage() for r in caplog.records)  # fields, never reprs in the message

@@ -133,7 +133,6 @@ outbox: {{path: {db}}}
 
 @pytest.mark.parametrize("args, message", [
     (["--db", "x", "--status", "bogus"], "invalid choice: 'bogus' (choose from queued, retrying"),
-    ([], "one of the arguments -c/--config --db is required"),
     (["--db", "x", "--limit", "0"], "limit must be between 1 and 1000"),
 ])
 def test_events_command_usage_errors(args, message):
@@ -186,3 +185,16 @@ async def test_events_piped_into_head(big_db):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stderr == ""
     assert len(r.stdout.splitlines()) == 5
+
+
+def test_events_finds_the_demo_log_without_arguments(db, tmp_path):
+    """Run in the project after `make run`: the demo's log is found with no -c/--db."""
+    project = tmp_path / "project"
+    (project / ".pixelscleared" / "demo").mkdir(parents=True)
+    none = subprocess.run([str(BIN / "pixelscleared"), "events"], capture_output=True, text=True, cwd=project)
+    assert none.returncode == 2 and ".pixelscleared/demo/outbox.sqlite" in none.stderr
+    (project / ".pixelscleared" / "demo" / "outbox.sqlite").write_bytes(db.read_bytes())
+    r = subprocess.run([str(BIN / "pixelscleared"), "events", "--json"], capture_output=True, text=True, cwd=project)
+    assert r.returncode == 0, r.stderr
+    assert "events log: .pixelscleared/demo/outbox.sqlite" in r.stderr
+    assert [json.loads(line)["event_id"] for line in r.stdout.splitlines()] == ["e1", "e2"]

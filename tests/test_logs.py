@@ -56,3 +56,16 @@ def test_asyncio_cancellations_at_shutdown_are_not_errors(exc, kept):
     record = logging.LogRecord("asyncio", logging.ERROR, __file__, 1, "Exception in callback", None,
                                (type(exc), exc, None) if exc is not None else None)
     assert bool(logging.getLogger("asyncio").filter(record)) is kept
+
+
+def test_stdlib_calls_carry_fields_as_keys_and_secrets_stay_redacted(capsys):
+    logs.configure("info", "json")
+    logs.register_secrets(["tok-SECRET-123456"])
+    logging.getLogger("pixelscleared.deliver").warning(
+        "tiktok answer changed", extra={"pixel_id": "CK1", "code": 40105, "tiktok_message": "token tok-SECRET-123456",
+                                        **logs.NOT_FATAL})
+    [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert line["event"] == "tiktok answer changed" and line["pixel_id"] == "CK1" and line["code"] == 40105
+    assert line["tiktok_message"] == "token [redacted]"
+    assert "pixelscleared_one_flow" not in line  # internal markers are not fields
+

@@ -125,7 +125,7 @@ async def test_validate_on_start_logs_and_counts_without_stopping_the_site(origi
         cfg = sidecar_config(tmp_path, origin.url, fake.url, delivery={"validate_on_start": True})
         sc = await run_sidecar(cfg, env={"TEST_TIKTOK_TOKEN": "revoked-token-12345"})
         await wait_for(lambda: "TikTok refused" in sc.log(), timeout=20)
-        assert "code 40105" in sc.log() and "revoked-token-12345" not in sc.log()
+        assert '"code": 40105' in sc.log() and "revoked-token-12345" not in sc.log()
         import aiohttp
 
         async with aiohttp.ClientSession() as s:

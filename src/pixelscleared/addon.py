@@ -204,8 +204,9 @@ class PixelsCleared:
                 await self._tracking_call(flow, route)
         except Exception:
             self.pipeline.count_hook_error("request")
-            logger.exception("PixelsCleared error on %s %s (site traffic unaffected)",
-                             flow.request.method, flow.request.path.split("?")[0], extra=logs.ONE_FLOW)
+            logger.exception("PixelsCleared error on a request (site traffic unaffected)",
+                             extra={"method": flow.request.method, "path": flow.request.path.split("?")[0],
+                                    **logs.ONE_FLOW})
             if name is not None:  # never pass our endpoints to the origin
                 flow.response = http.Response.make(500, b'{"error":"internal"}', {"Content-Type": "application/json"})
             elif route is not None:  # a tracking call we could not clean is not passed on (fail closed)

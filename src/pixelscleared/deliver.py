@@ -391,8 +391,8 @@ class Deliverer:
         try:
             await self._deliver(batch)
         except Exception:
-            logger.exception("delivery of %d events for pixel %s failed unexpectedly", len(batch.ids), batch.pixel_id,
-                             extra=logs.NOT_FATAL)
+            logger.exception("delivery failed unexpectedly",
+                             extra={"pixel_id": batch.pixel_id, "events": len(batch.ids), **logs.NOT_FATAL})
             await self._record(batch.ids, Status.RETRYING, None, reason="internal error",
                                next_attempt_at=time.time() + backoff(1, self.settings))
         finally:
@@ -412,11 +412,16 @@ class Deliverer:
             return
         outcome = await self._post(pixel, build_request(pixel, batch.events, batch.test_event_code))
         self.metrics.requests.labels(pixel.pixel_id, outcome.result).inc()
-        self.last[pixel.pixel_id] = {"at": time.time(), "result": outcome.result, "code": outcome.response.get("code"),
-                                     "message": outcome.response.get("message", outcome.response.get("error", ""))}
-        log = logger.info if outcome.result == "delivered" else logger.warning
-        log("tiktok pixel=%s events=%d result=%s response=%s", pixel.pixel_id, len(batch.ids), outcome.result,
-            outcome.response)
+        code, message = outcome.response.get("code"), outcome.response.get("message", outcome.response.get("error", ""))
+        before = self.last.get(pixel.pixel_id)
+        self.last[pixel.pixel_id] = {"at": time.time(), "result": outcome.result, "code": code, "message": message}
+        fields = {"pixel_id": pixel.pixel_id, "events": len(batch.ids), "result": outcome.result, "code": code,
+                  "tiktok_message": str(message)[:200]}
+        if before is None or (before["result"], before["code"]) != (outcome.result, code):
+            # one line per change of a pixel's state, not one per batch of a long outage
+            (logger.info if outcome.result == "delivered" else logger.warning)("tiktok answer changed", extra=fields)
+        else:
+            logger.debug("tiktok answer", extra=fields)
         await self._settle(pixel, batch, outcome)
 
     async def _settle(self, pixel: TikTokPixel, batch: Claimed, outcome: Outcome) -> None:

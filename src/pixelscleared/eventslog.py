@@ -53,7 +53,7 @@ def format_line(row: dict[str, Any]) -> str:
 # --- CLI ------------------------------------------------------------------------------------
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    src = p.add_mutually_exclusive_group(required=True)
+    src = p.add_mutually_exclusive_group()  # neither: the newest log under .pixelscleared/ (the demo's too)
     src.add_argument("-c", "--config", metavar="FILE",
                      help="config file, to find outbox.path (secrets such as the access token need not be set)")
     src.add_argument("--db", metavar="FILE", help="the outbox SQLite file itself, e.g. .pixelscleared/outbox.sqlite")
@@ -86,9 +86,27 @@ def no_match_line(q: EventsQuery, db: Path) -> str:
     return f"no events match ({filters})" if (filters := _filters(q)) else f"no events yet in {db}"
 
 
+# Where an events log is found without -c/--db, relative to the working directory: the
+# default `outbox.path`, and the one `make run` / `pixelscleared demo` writes.
+DEFAULT_LOGS = (Path(".pixelscleared/outbox.sqlite"), Path(".pixelscleared/demo/outbox.sqlite"))
+
+
+def default_db() -> Path | None:
+    """The most recently written of the usual events logs, if any exists here."""
+    found = [p for p in DEFAULT_LOGS if p.is_file()]
+    return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
 def main(args: argparse.Namespace) -> int:
     if args.db:
         db = Path(args.db)
+    elif not args.config:
+        if (found := default_db()) is None:
+            print("error: no events log here: give -c CONFIG or --db FILE (looked for "
+                  + " and ".join(str(p) for p in DEFAULT_LOGS) + ")", file=sys.stderr)
+            return 2
+        db = found
+        print(f"events log: {db}", file=sys.stderr)
     else:
         from pixelscleared.config import load_for_command
 

@@ -24,6 +24,10 @@ ONE_FLOW = {"pixelscleared_one_flow": True}
 # `extra=` of an error the sidecar lives with while the site is served (an unwritable outbox):
 # reported, and never a reason for errorcheck to stop a starting proxy.
 NOT_FATAL = ONE_FLOW
+# Key-value fields a log call may pass in `extra=`: they become keys of the JSON line (or
+# `key=value` on a TTY) instead of being formatted into the message.
+FIELDS = ("pixel_id", "event_id", "code", "attempts", "events", "result", "tiktok_message", "advice", "reason",
+          "outbox", "pixels", "url", "upstream", "method", "path", "state")
 _secrets: set[str] = set()
 
 
@@ -92,7 +96,7 @@ def configure(level: str = "info", fmt: str = "auto", *, install_handler: bool =
         cache_logger_on_first_use=False,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, structlog.stdlib.ExtraAdder(FIELDS), *shared],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,

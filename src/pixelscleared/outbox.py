@@ -343,10 +343,10 @@ class Outbox:
             return
         self.writable = writable
         if writable:
-            logger.warning("outbox %s is writable again; accepting events", self.path)
+            logger.warning("outbox writable again; accepting events", extra={"outbox": str(self.path)})
         else:
-            logger.error("outbox %s is not writable (%s); events are refused until it is", self.path, why,
-                         extra=logs.NOT_FATAL)
+            logger.error("outbox not writable; events are refused until it is",
+                         extra={"outbox": str(self.path), "reason": why, **logs.NOT_FATAL})
 
     # -- write path (called from proxy hooks: never blocks) ---------------------------------
     def put_all(self, rows: list[OutboxRow], *, wait: bool = True) -> asyncio.Future[None] | None:

@@ -175,7 +175,8 @@ class Pipeline:
         if decision.drop is not None:
             self.metrics.dropped.labels(decision.drop).inc()
         if decision.drop == Drop.SCRUB_FAILED:
-            logger.warning("scrub failed, event %s not sent: %s", scrubbed.event.event_id, scrubbed.problem)
+            logger.warning("scrub failed, event not sent",
+                           extra={"event_id": scrubbed.event.event_id, "reason": scrubbed.problem})
 
     def visitor_cookie(self, facts: RequestFacts) -> str | None:
         """A Set-Cookie value for the sidecar's own visitor id (consent granted, none yet), or None."""
@@ -246,8 +247,8 @@ class Pipeline:
         self._spawn("outbox-writer", self.outbox.run_writer())
         self._spawn("deliverer", self.deliverer.run())
         self._spawn("retention", self._retention())
-        logger.info("pipeline started: outbox=%s pixels=%s", self.cfg.outbox.path,
-                    ",".join(p.pixel_id for p in self.cfg.destinations.tiktok) or "-")
+        logger.info("pipeline started", extra={"outbox": str(self.cfg.outbox.path),
+                                               "pixels": [p.pixel_id for p in self.cfg.destinations.tiktok]})
 
     def _spawn(self, name: str, coro: Coroutine[Any, Any, None]) -> None:
         from mitmproxy.utils.asyncio_utils import create_task
@@ -275,11 +276,12 @@ class Pipeline:
             self.pixel_checks[check.pixel_id] = check.as_dict()
             self.metrics.pixel_check.labels(check.pixel_id).set(int(check.ok))
             if check.ok:
-                logger.info("pixel %s: TikTok accepted the token", check.pixel_id)
+                logger.info("pixel check: TikTok accepted the token", extra={"pixel_id": check.pixel_id})
             else:
                 # never a reason for mitmproxy's errorcheck to stop the proxy: the site is served regardless
-                logger.error("pixel %s: TikTok refused: code %s %s; %s", check.pixel_id, check.code, check.message,
-                             check.advice, extra=logs.NOT_FATAL)
+                logger.error("pixel check: TikTok refused the token",
+                             extra={"pixel_id": check.pixel_id, "code": check.code, "tiktok_message": check.message,
+                                    "advice": check.advice, **logs.NOT_FATAL})
 
     async def _retention(self) -> None:
         while True:

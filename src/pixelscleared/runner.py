@@ -105,7 +105,7 @@ class WebAnnounce:
         else:
             print(f"mitmweb UI: {url} (log in with the password from {WEB_PASSWORD_ENV})", file=sys.stderr,
                   flush=True)
-        logger.info("mitmweb UI on %s", url)  # the token is a registered secret: redacted here
+        logger.info("mitmweb UI", extra={"url": url})  # the token is a registered secret: redacted here
 
 
 class Sidecar:
@@ -216,7 +216,7 @@ async def serve(sidecar: Sidecar) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, sidecar.shutdown)
-    logger.info("sidecar listening on %s → %s", sidecar.url, sidecar.cfg.upstream)
+    logger.info("sidecar listening", extra={"url": sidecar.url, "upstream": sidecar.cfg.upstream})
     await sidecar.run()
     logger.info("sidecar stopped")
     return 0

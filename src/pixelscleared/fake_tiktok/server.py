@@ -393,7 +393,7 @@ class FakeTikTok:
             return web.json_response({"error": "; ".join(problems)}, status=400)
         except (ValueError, TypeError, RecursionError) as e:
             return web.json_response({"error": f"invalid control request: {show(str(e), 200)}"}, status=400)
-        logger.info("fake TikTok control: %s", {k: v for k, v in state.items() if k != "message"})
+        logger.info("fake TikTok control", extra={"state": {k: v for k, v in state.items() if k != "message"}})
         return web.json_response(state)
 
     async def _get_events(self, request: web.Request) -> web.Response:
