@@ -26,7 +26,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from pixelscleared.scrub.detectors import Deadline, TextDetectors, undisguise, unquote
 from pixelscleared.scrub.keys import AMBIGUOUS_NAME, AMOUNT_OR_PERSON, KEEP, KeyRules
-from pixelscleared.scrub.secrets import secret_param, secret_path, secret_segment
+from pixelscleared.scrub.secrets import could_be_secret, secret_param, secret_path, secret_segment
 from pixelscleared.scrub.settings import DETECTORS, ScrubSettings
 
 
@@ -118,11 +118,12 @@ class Scrubber:
         self.key_cache: dict[str, tuple[str | None, Any]] = {}  # clean keys: (rule, is thing container)
         self.clean_urls: dict[str, None] = {}
         self.clean_pairs: dict[str, None] = {}
+        self.clean_paths: dict[str, None] = {}
 
     def clear_caches(self) -> None:
         """Forget the strings, keys, URLs and query pairs already found clean."""
         for cache in (self.detectors.clean, self.detectors.clean_light, self.key_cache, self.clean_urls,
-                      self.clean_pairs):
+                      self.clean_pairs, self.clean_paths):
             cache.clear()
 
     def __repr__(self) -> str:
@@ -181,7 +182,7 @@ class Scrubber:
 class _Run:
     """The state of one scrub call: findings, limits and the deadline."""
 
-    __slots__ = ("_seen", "bytes", "clean_pairs", "clean_urls", "cpu_start", "deadline", "det", "key_cache", "keys",
+    __slots__ = ("_seen", "bytes", "clean_pairs", "clean_paths", "clean_urls", "cpu_start", "deadline", "det", "key_cache", "keys",
                  "max_bytes", "max_depth", "max_strings", "removed", "s", "strings")
 
     def __init__(self, scrubber: Scrubber):
@@ -190,6 +191,7 @@ class _Run:
         self.key_cache = scrubber.key_cache
         self.clean_urls = scrubber.clean_urls
         self.clean_pairs = scrubber.clean_pairs
+        self.clean_paths = scrubber.clean_paths
         s = self.s = scrubber.settings
         self.max_strings, self.max_bytes, self.max_depth = s.max_strings, s.max_bytes, s.max_depth
         self.removed: list[Removed] = []
@@ -455,6 +457,8 @@ class _Run:
         return urlunsplit((scheme, netloc, upath, query, fragment))
 
     def url_path(self, upath: str, path: str) -> str:
+        if upath in self.clean_paths:
+            return upath
         segs = upath.split("/")
         offset = 1 if upath.startswith("/") else 0
         changed = False
@@ -476,7 +480,13 @@ class _Run:
                     self.add(where, kind)
                 segs[i] = _quote(out)
                 changed = True
-        return "/".join(segs) if changed else upath
+        if changed:
+            return "/".join(segs)
+        if len(upath) <= _CLEAN_URL_LEN:
+            if len(self.clean_paths) >= _KEY_CACHE_MAX:
+                self.clean_paths.clear()
+            self.clean_paths[upath] = None  # only paths with no finding are remembered
+        return upath
 
     def path_params(self, seg: str, where: str) -> str:
         base, *params = seg.split(";")
@@ -522,7 +532,8 @@ class _Run:
             self.strings += 1
             self.bytes += len(key)
             rule, extra = key_cache.get(key) or self.key(key)
-            if rule is None and len(v_raw) >= 4 and secret_param(key, unquote(v_raw) if "%" in v_raw else v_raw):
+            if rule is None and len(v_raw) >= 4 and could_be_secret(key, len(v_raw)) \
+                    and secret_param(key, unquote(v_raw) if "%" in v_raw else v_raw):
                 self.add(_join(path, key), "secret")  # a reset link's `key=`, a signed URL's `sig=`
                 changed = True
                 continue

@@ -80,6 +80,7 @@ FORMATS: tuple[IdFormat, ...] = (
 )
 
 _SHAPED = tuple(f for f in FORMATS if not f.needs_context)
+_SHAPED_RX = re.compile("|".join(f"(?P<f{i}>{f.pattern.pattern})" for i, f in enumerate(_SHAPED)))
 
 # Cheap gate: some format could start here (two capitals before digits, or a run of digits).
 HINT = re.compile(r"[A-Z]{2} ?\d\d|\d[\d ]{5}\d|\d{6}[-+]\d|[XYZ]-?\d{7}|\d{3}\.\d{3}")
@@ -96,7 +97,17 @@ def find(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     lower = text.lower()  # same length: str.lower never changes the length of these scripts' text
     named = len(lower) == len(text) and CONTEXT.search(lower) is not None  # else no bare number counts
-    for fmt in FORMATS if named else _SHAPED:
+    if not named:  # the usual case: one pass over the text for every shaped format at once
+        for m in _SHAPED_RX.finditer(text):
+            fmt = _SHAPED[int((m.lastgroup or "f0")[1:])]
+            try:
+                ok = fmt.valid(m.group())
+            except Exception:  # noqa: BLE001 — a validator's surprise is "not this format"
+                ok = False
+            if ok:
+                spans.append((m.start(), m.end()))
+        return spans
+    for fmt in FORMATS:
         for m in fmt.pattern.finditer(text):
             if any(s <= m.start() < e for s, e in spans):
                 continue

@@ -110,6 +110,14 @@ def _key_class(key: str) -> int:
     return GENERIC_KEYS.get(k, 1_000_000)
 
 
+def could_be_secret(key: str, length: int) -> bool:
+    """Cheap first look from the key and the value's length alone (most pairs stop here)."""
+    cls = _key_class(key)
+    if cls < 0:
+        return False
+    return length >= 20 or (cls == 0 and length >= 4) or (0 < cls < 1_000_000 and length >= cls)
+
+
 def secret_param(key: str, value: str) -> bool:
     """Whether `key=value` in a query string (or a `;key=value` path parameter) is a secret."""
     if not value:
