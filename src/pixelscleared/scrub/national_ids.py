@@ -90,6 +90,13 @@ def _named_before(lower: str, start: int) -> bool:
     return CONTEXT.search(lower, max(0, start - _CONTEXT_WINDOW), start) is not None
 
 
+def _valid(fmt: IdFormat, candidate: str) -> bool:
+    try:
+        return fmt.valid(candidate)
+    except Exception:  # noqa: BLE001 — a validator's surprise is "not this format"
+        return False
+
+
 def find(text: str) -> list[tuple[int, int]]:
     """Spans of valid national identity numbers in `text`."""
     if not HINT.search(text):
@@ -99,12 +106,7 @@ def find(text: str) -> list[tuple[int, int]]:
     named = len(lower) == len(text) and CONTEXT.search(lower) is not None  # else no bare number counts
     if not named:  # the usual case: one pass over the text for every shaped format at once
         for m in _SHAPED_RX.finditer(text):
-            fmt = _SHAPED[int((m.lastgroup or "f0")[1:])]
-            try:
-                ok = fmt.valid(m.group())
-            except Exception:  # noqa: BLE001 — a validator's surprise is "not this format"
-                ok = False
-            if ok:
+            if _valid(_SHAPED[int((m.lastgroup or "f0")[1:])], m.group()):
                 spans.append((m.start(), m.end()))
         return spans
     for fmt in FORMATS:
@@ -113,10 +115,6 @@ def find(text: str) -> list[tuple[int, int]]:
                 continue
             if fmt.needs_context and not _named_before(lower, m.start()):
                 continue
-            try:
-                ok = fmt.valid(m.group())
-            except Exception:  # noqa: BLE001 — a validator's surprise is "not this format"
-                ok = False
-            if ok:
+            if _valid(fmt, m.group()):
                 spans.append((m.start(), m.end()))
     return sorted(spans)
