@@ -135,3 +135,36 @@ async def test_validate_on_start_logs_and_counts_without_stopping_the_site(origi
                 assert f'pixelscleared_pixel_check_ok{{pixel="{PIXEL}"}} 0.0' in await r.text()
     finally:
         await fake.close()
+
+
+def in_terminal(argv: list[str], env: dict[str, str]) -> str:
+    """Run a command with stdout and stderr on a pseudo-terminal, as a person at a shell would."""
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(argv, stdout=follower, stderr=follower, env={**os.environ, **env})
+    os.close(follower)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    proc.wait(60)
+    os.close(leader)
+    return out.decode(errors="replace")
+
+
+async def test_on_a_terminal_progress_and_colours_and_no_color_turns_colours_off(fake, tmp_path):
+    config = write(tmp_path, fake.url, {"pixel_id": PIXEL, "access_token": TOKEN},
+                   {"pixel_id": OTHER, "access_token": OTHER_TOKEN})
+    argv = [str(BIN / "pixelscleared"), "validate", "-c", str(config)]
+    out = await asyncio.to_thread(in_terminal, argv, {})
+    assert "checked 1/2 pixels" in out and "checked 2/2 pixels" in out  # progress on the terminal
+    assert "\033[32m✔" in out  # green
+    plain = await asyncio.to_thread(in_terminal, argv, {"NO_COLOR": "1"})
+    assert "✔" in plain and "\033[32m" not in plain

@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -89,10 +91,32 @@ async def check_pixel(session: aiohttp.ClientSession, pixel: TikTokPixel, now: f
         code, "see TikTok's Events API error codes"), pixel.test_event_code, notes(pixel))
 
 
-async def check_all(pixels: list[TikTokPixel], timeout_s: float = TIMEOUT_S) -> list[Check]:
-    """Every pixel at once (one request each)."""
+async def check_all(pixels: list[TikTokPixel], timeout_s: float = TIMEOUT_S,
+                    progress: Callable[[int, int], None] | None = None) -> list[Check]:
+    """Every pixel at once (one request each); `progress(done, total)` after each answer."""
+    done = 0
+
+    async def one(session: aiohttp.ClientSession, pixel: TikTokPixel) -> Check:
+        nonlocal done
+        check = await check_pixel(session, pixel)
+        done += 1
+        if progress is not None:
+            progress(done, len(pixels))
+        return check
+
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
-        return list(await asyncio.gather(*(check_pixel(session, p) for p in pixels)))
+        return list(await asyncio.gather(*(one(session, p) for p in pixels)))
+
+
+def terminal_progress(done: int, total: int) -> None:
+    """`checked 3/12 pixels` on one line of stderr, rewritten in place; cleared at the end."""
+    end = "\r\033[K" if done == total else ""
+    print(f"\rchecked {done}/{total} pixels{end}", end="", file=sys.stderr, flush=True)
+
+
+def wants_color(stream: Any) -> bool:
+    """Colours only on a terminal, and never with NO_COLOR set (https://no-color.org)."""
+    return bool(stream.isatty()) and not os.environ.get("NO_COLOR")
 
 
 # --- command ---------------------------------------------------------------------------------
@@ -116,9 +140,10 @@ def main(args: argparse.Namespace) -> int:
     if not pixels:
         print(f"error: {args.config} lists no pixels under destinations.tiktok", file=sys.stderr)
         return 2
-    checks = asyncio.run(check_all(pixels, cfg.delivery.timeout_s))
+    progress = terminal_progress if len(pixels) > 1 and sys.stderr.isatty() else None
+    checks = asyncio.run(check_all(pixels, cfg.delivery.timeout_s, progress))
     for check in checks:
-        print(json.dumps(check.as_dict()) if args.json else render(check, color=sys.stdout.isatty()))
+        print(json.dumps(check.as_dict()) if args.json else render(check, color=wants_color(sys.stdout)))
     return 0 if all(c.ok for c in checks) else 1
 
 
