@@ -175,6 +175,14 @@ def count_statuses(conn: sqlite3.Connection) -> dict[str, int]:
     return dict(conn.execute("SELECT status, COUNT(*) FROM events GROUP BY status").fetchall())
 
 
+def count_by_pixel(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
+    """pixel → status → events."""
+    out: dict[str, dict[str, int]] = {}
+    for pixel, status, n in conn.execute("SELECT pixel_id, status, COUNT(*) FROM events GROUP BY pixel_id, status"):
+        out.setdefault(pixel, {})[status] = n
+    return out
+
+
 def requeue_dead(conn: sqlite3.Connection, q: EventsQuery, now: float) -> int:
     """Put dead events (those matching `q`'s event and pixel) back in the queue, attempts reset; how many.
 
@@ -574,6 +582,9 @@ class Outbox:
 
     async def counts(self) -> dict[str, int]:
         return await self._read_query(count_statuses)
+
+    async def counts_by_pixel(self) -> dict[str, dict[str, int]]:
+        return await self._read_query(count_by_pixel)
 
     async def fates(self, keys: list[FateKey]) -> dict[FateKey, str]:
         return await self._read_query(select_fates, keys)

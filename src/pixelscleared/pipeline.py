@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pixelscleared import logs
+from pixelscleared.admin.destinations import describe, test_connection
 from pixelscleared.capture import CaptureError, Forwarded, Route, parse_collect, scrub_forwarded
 from pixelscleared.config import Config
 from pixelscleared.consent import ConsentEngine, Verdict
@@ -205,6 +206,17 @@ class Pipeline:
     async def events(self, q: EventsQuery) -> tuple[list[dict[str, Any]], dict[str, int]]:
         """The events log's rows matching `q`, and the count of every status."""
         return await self.outbox.events(q), await self.outbox.counts()
+
+    async def destinations(self) -> list[dict[str, Any]]:
+        """Each configured pixel with its event counts and TikTok's last answer (admin/destinations.py)."""
+        counts = await self.outbox.counts_by_pixel()
+        return [describe(i, p, counts.get(p.pixel_id, {}), self.deliverer.last.get(p.pixel_id))
+                for i, p in enumerate(self.cfg.destinations.tiktok)]
+
+    async def test_pixels(self, pixel_ids: list[str]) -> list[dict[str, Any]]:
+        """`pixelscleared validate` for these pixels (all when empty): TikTok's answer and what to do."""
+        pixels = [p for p in self.cfg.destinations.tiktok if not pixel_ids or p.pixel_id in pixel_ids]
+        return await test_connection(pixels, self.cfg.delivery.timeout_s)
 
     async def fates(self, keys: list[FateKey]) -> dict[FateKey, str]:
         return await self.outbox.fates(keys)

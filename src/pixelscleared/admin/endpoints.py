@@ -15,14 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pixelscleared.admin.access import AdminAccess
-from pixelscleared.admin.pages import EVENTS_PAGE
+from pixelscleared.admin.destinations import same_origin
+from pixelscleared.admin.pages import DESTINATIONS_PAGE, EVENTS_PAGE
 from pixelscleared.capture import CaptureError, plain_path
 from pixelscleared.event import RequestFacts
 from pixelscleared.eventslog import parse_query
 from pixelscleared.outbox import Refused, Unwritable
 from pixelscleared.pipeline import Accepted, Pipeline
 
-OPERATOR_ENDPOINTS = frozenset({"events", "events.html", "metrics"})
+OPERATOR_ENDPOINTS = frozenset({"events", "events.html", "metrics", "destinations", "destinations.html",
+                                "destinations/test"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,20 @@ class OwnEndpoints:
             return Reply(200, await self.pipeline.metrics_text(), "text/plain; version=0.0.4")
         if name == "events.html":
             return Reply(200, EVENTS_PAGE.encode(), "text/html; charset=utf-8")
+        if name == "destinations.html":
+            return Reply(200, DESTINATIONS_PAGE.encode(), "text/html; charset=utf-8")
+        if name == "destinations":
+            try:
+                return Reply.json(200, {"pixels": await self.pipeline.destinations()})
+            except Unwritable as e:
+                return Reply.json(503, {"error": f"the events log cannot be opened: {e}"}, {"Retry-After": "5"})
+        if name == "destinations/test":
+            if method != "POST":
+                return Reply.json(405, {"error": "use POST"})
+            if not same_origin(facts.headers):
+                return Reply.json(403, {"error": "send from the destinations page (same origin, with its header)"})
+            wanted = [p for p in query.get("pixel", "").split(",") if p]
+            return Reply.json(200, {"checks": await self.pipeline.test_pixels(wanted)})
         try:
             q = parse_query(dict(query))
         except ValueError as e:

@@ -55,3 +55,64 @@ async function load() {
 load(); setInterval(load, 2000);
 </script></body></html>
 """
+
+DESTINATIONS_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>PixelsCleared — destinations</title>
+<style>body{font:14px system-ui,sans-serif;margin:1.5rem;color:#222}
+.pixel{border:1px solid #ddd;border-radius:6px;padding:.8rem 1rem;margin:0 0 1rem;max-width:60rem}
+.pixel h2{font-size:1.05rem;margin:0 0 .5rem}dl{display:grid;grid-template-columns:12rem 1fr;gap:.2rem .8rem;margin:0}
+dt{color:#555}dd{margin:0}code{font:12px ui-monospace,monospace}
+.ok{color:#176f2c}.bad{color:#a31919}.result{margin-top:.6rem;padding:.5rem .7rem;border-radius:4px}
+.result.ok{background:#eaf6ec}.result.bad{background:#fbeaea}button{font:inherit;padding:.3rem .8rem}</style>
+</head><body>
+<h1>PixelsCleared — destinations</h1>
+<p>Each TikTok pixel this sidecar sends to. Configuration stays in the YAML file given to
+<code>pixelscleared run -c</code>: edit the key shown on each card and restart. <b>Test connection</b>
+runs the same check as <code>pixelscleared validate</code>: one request to TikTok with the pixel's
+token (with its <code>test_event_code</code> it lands in Test Events). Also:
+<a href="events.html">events log</a> · <a href="destinations">JSON</a> · <a href="metrics">metrics</a>.</p>
+<div id="pixels">loading…</div>
+<script>
+const esc = s => String(s ?? "").replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
+const counts = c => Object.entries(c || {}).map(([k, v]) => `${esc(k)} ${esc(v)}`).join(" · ") || "none yet";
+const last = a => a ? `${esc(a.result)}${a.code !== null && a.code !== undefined ? " · code " + esc(a.code) : ""}`
+  + `${a.message ? " · " + esc(a.message) : ""} · ${esc(new Date(a.at * 1000).toISOString())}` : "no request yet";
+function card(p) {
+  return `<div class="pixel" data-pixel="${esc(p.pixel_id)}"><h2><code>${esc(p.pixel_id)}</code></h2><dl>
+  <dt>config key</dt><dd><code>${esc(p.config_key)}</code></dd>
+  <dt>access token</dt><dd><code>${esc(p.access_token)}</code></dd>
+  <dt>events it takes</dt><dd>${p.events.map(esc).join(", ") || "all"}</dd>
+  <dt>hosts</dt><dd>${p.hosts.map(esc).join(", ")}</dd>
+  <dt>test event code</dt><dd>${esc(p.test_event_code) || "none (live)"}${p.test_event_code_hosts.length
+      ? " on " + p.test_event_code_hosts.map(esc).join(", ") : ""}</dd>
+  <dt>events</dt><dd>${counts(p.counts)}</dd>
+  <dt>TikTok's last answer</dt><dd>${last(p.last_answer)}</dd></dl>
+  <p><button type="button">Test connection</button></p><div class="result" hidden></div></div>`;
+}
+async function test(box) {
+  const out = box.querySelector(".result"), button = box.querySelector("button");
+  button.disabled = true; out.hidden = false; out.className = "result"; out.textContent = "asking TikTok…";
+  try {
+    const r = await fetch("destinations/test?pixel=" + encodeURIComponent(box.dataset.pixel),
+                          {method: "POST", headers: {"X-PixelsCleared-Action": "test"}});
+    const doc = await r.json();
+    if (!r.ok) throw new Error(doc.error || ("HTTP " + r.status));
+    const c = doc.checks[0];
+    out.className = "result " + (c.ok ? "ok" : "bad");
+    out.innerHTML = c.ok
+      ? `✔ TikTok accepted the token${c.test_event_code ? " (test event code " + esc(c.test_event_code) + ")" : ""}`
+      : `✘ ${c.code !== null ? "code " + esc(c.code) + ": " : ""}${esc(c.message)}<br>→ ${esc(c.advice)}`;
+  } catch (e) {
+    out.className = "result bad"; out.textContent = "✘ " + e.message;
+  } finally { button.disabled = false; }
+}
+async function load() {
+  const r = await fetch("destinations");
+  const doc = await r.json();
+  const el = document.getElementById("pixels");
+  el.innerHTML = doc.pixels.length ? doc.pixels.map(card).join("") : "<p>No pixels: add them under <code>destinations.tiktok</code>.</p>";
+  el.querySelectorAll(".pixel button").forEach(b => b.addEventListener("click", () => test(b.closest(".pixel"))));
+}
+load();
+</script></body></html>
+"""
