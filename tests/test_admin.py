@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from pathlib import Path
 
@@ -102,3 +103,50 @@ async def test_events_page_fits_a_1280_wide_window(origin, tiktok, run_sidecar, 
         assert m["table"] <= m["box"], m  # no column cut off inside its container either
         assert all(right <= m["viewport"] for _, right in m["headers"]), m["headers"]
         assert m["cells"] <= m["viewport"], m
+
+
+async def test_events_page_filters_times_identity_and_the_trail_of_one_event(origin, tiktok, run_sidecar, tmp_path):
+    playwright_api = pytest.importorskip("playwright.async_api")
+    if not CHROMIUM.exists():
+        pytest.skip("no /usr/bin/chromium")
+    sc = await run_sidecar(sidecar_config(tmp_path, origin.url, tiktok.url))
+    granted = {"Cookie": "cookieyes-consent=consentid:abc,consent:yes,action:yes,necessary:yes,advertisement:yes",
+               "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0"}
+    async with aiohttp.ClientSession() as s:
+        async with s.post(sc.url + "/_pc/collect", headers=granted, json={
+                "event": "CompletePayment", "event_id": "trail-1", "url": "https://shop.example/thanks",
+                "properties": {"value": 10, "currency": "EUR", "email": "jane@example.com"}}) as r:
+            assert r.status == 204
+        await settled_rows(sc.url, 1)
+        tiktok.set_control("code", code=40002, message="Invalid value", times=1)
+        async with s.post(sc.url + "/_pc/collect", json={"event": "ClickButton", "event_id": "trail-2",
+                                                         "url": "https://other.example/x"}) as r:
+            assert r.status == 204
+    await settled_rows(sc.url, 2)
+    async with playwright_api.async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = await chromium.new_page(viewport={"width": 1280, "height": 900})
+            await page.goto(sc.url + "/_pc/events.html")
+            await page.wait_for_function("document.querySelectorAll('#rows tr').length === 2")
+            times = await page.eval_on_selector_all("#rows tr td:first-child", "tds => tds.map(td => td.innerText)")
+            identity = await page.eval_on_selector_all("#rows td.identity", "tds => tds.map(td => td.innerText)")
+            await page.click("#rows tr:last-child summary")  # the older row: the purchase
+            trail = await page.inner_text("#rows tr:last-child ol.trail")
+            await page.select_option("select[name=status]", "dead")
+            await page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
+            dead = await page.inner_text("#rows tr td:nth-child(4)")
+            await page.select_option("select[name=status]", "")
+            await page.fill("input[name=host]", "shop.example")
+            await page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
+            by_host = await page.inner_text("#rows tr td:nth-child(4)")
+            url = page.url
+            await page.screenshot(path=str(tmp_path / "events-filters.png"), full_page=True)
+        finally:
+            await chromium.close()
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d\n\d\d:\d\d:\d\dZ", t) for t in times), times
+    assert "ip hashed" in identity[1] and "UA yes" in identity[1] and "LDU false" in identity[1], identity
+    assert "captured by collect" in trail and "properties.email email" in trail and "consent: granted" in trail
+    assert '"event_id": "trail-1"' in trail and "HTTP 200 · code 0" in trail
+    assert dead == "trail-2" and by_host == "trail-1" and "host=shop.example" in url

@@ -198,3 +198,11 @@ def test_events_finds_the_demo_log_without_arguments(db, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "events log: .pixelscleared/demo/outbox.sqlite" in r.stderr
     assert [json.loads(line)["event_id"] for line in r.stdout.splitlines()] == ["e1", "e2"]
+
+
+@pytest.mark.parametrize(("params", "field", "value"), [
+    ({"event": "CompletePayment"}, "event_name", "CompletePayment"),
+    ({"source": "collect"}, "source", "collect"),
+])
+def test_event_and_source_filters(params, field, value):
+    assert getattr(parse_query(params), field) == value

@@ -36,7 +36,8 @@ def parse_query(params: dict[str, str]) -> EventsQuery:
         raise ValueError("limit must be a number") from None
     if not 1 <= limit <= 1000:
         raise ValueError("limit must be between 1 and 1000")
-    return EventsQuery(params.get("event_id", ""), params.get("pixel_id", ""), status, limit)
+    return EventsQuery(params.get("event_id", ""), params.get("pixel_id", ""), status, limit,
+                       params.get("event", ""), params.get("source", ""))
 
 
 def format_line(row: dict[str, Any]) -> str:
@@ -59,6 +60,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--db", metavar="FILE", help="the outbox SQLite file itself, e.g. .pixelscleared/outbox.sqlite")
     p.add_argument("--event-id", default="", metavar="ID", help="only this event_id (all its pixels)")
     p.add_argument("--pixel-id", default="", metavar="ID", help="only this pixel")
+    p.add_argument("--event", default="", metavar="NAME", help="only this event name, as sent (e.g. CompletePayment)")
+    p.add_argument("--source", default="", metavar="SOURCE", help="only events from this capture source (e.g. collect)")
     p.add_argument("--status", default="", choices=STATUSES, metavar="STATUS",
                    help=f"only events with this status: {', '.join(STATUSES)}")
     p.add_argument("--limit", type=_limit, default=50, help="newest N events, shown oldest first (default 50, at most 1000)")
@@ -78,7 +81,8 @@ def _limit(text: str) -> int:
 
 def _filters(q: EventsQuery) -> str:
     """The filters a query sets, as `event_id=…, status=…` ("" for none)."""
-    return ", ".join(f"{name}={value}" for name in ("event_id", "pixel_id", "status") if (value := getattr(q, name)))
+    return ", ".join(f"{name}={value}" for name in ("event_id", "pixel_id", "status", "event_name", "source")
+                     if (value := getattr(q, name)))
 
 
 def no_match_line(q: EventsQuery, db: Path) -> str:
@@ -117,7 +121,7 @@ def main(args: argparse.Namespace) -> int:
     if not db.is_file():
         print(f"error: no events log at {db} (has the sidecar run with this config?)", file=sys.stderr)
         return 1
-    q = EventsQuery(args.event_id, args.pixel_id, args.status, args.limit)
+    q = EventsQuery(args.event_id, args.pixel_id, args.status, args.limit, args.event, args.source)
     if args.requeue:
         return _requeue(db, q)
     try:

@@ -124,6 +124,8 @@ class EventsQuery:
     pixel_id: str = ""
     status: str = ""
     limit: int = 100
+    event_name: str = ""
+    source: str = ""
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -148,7 +150,7 @@ def connect_existing(path: Path, *, read_only: bool) -> sqlite3.Connection:
 
 def _where(q: EventsQuery, *always: str) -> tuple[str, list[str]]:
     where, args = list(always), []
-    for column in ("event_id", "pixel_id", "status"):
+    for column in ("event_id", "pixel_id", "status", "event_name", "source"):
         if value := getattr(q, column):
             where.append(f"{column} = ?")
             args.append(value)

@@ -10,19 +10,32 @@ th{background:#f5f5f5}.nowrap{white-space:nowrap}
 /* fits a 1280 px window: ids and JSON wrap anywhere, the wide columns get a share; narrower windows
    scroll inside .rows, never the page */
 code,pre{font:12px ui-monospace,monospace;overflow-wrap:anywhere}pre{white-space:pre-wrap;margin:0}
-col.id,col.removed{width:10%}col.tiktok{width:17%}col.payload{width:30%}
+col.id,col.removed{width:10%}col.tiktok{width:14%}col.payload{width:22%}
 .delivered{color:#176f2c}.dead,.dropped{color:#a31919}.retrying,.queued{color:#8a5a00}
-details summary{cursor:pointer}</style></head><body>
+details summary{cursor:pointer}form.filters{display:flex;gap:.5rem;flex-wrap:wrap;margin:0 0 .8rem}
+form.filters label{display:flex;flex-direction:column;font-size:12px;color:#555}
+ol.trail{margin:.3rem 0;padding-left:1.2rem}ol.trail li{margin:.15rem 0}</style></head><body>
 <h1>PixelsCleared — events log</h1>
-<p>Each row is one event for one pixel: consent verdict and the signals that decided it, what the
-scrubber removed (paths and kinds, never values), the exact payload sent, and TikTok's answer.
-JSON: <a href="events">events</a> (filters: <code>?event_id=</code>, <code>?status=</code>,
-<code>?pixel_id=</code>) · <a href="metrics">metrics</a>. Refreshes every 2 s.</p>
-<div class="rows"><table><colgroup><col span="3"><col class="id"><col><col><col class="removed"><col class="tiktok">
-<col class="payload"></colgroup><thead><tr><th>time</th><th>status</th><th>event</th><th>event_id</th><th>pixel</th>
-<th>consent</th><th>removed</th><th>TikTok</th><th>payload</th></tr></thead><tbody id="rows"></tbody></table></div>
+<p>Each row is one event for one pixel: where it was captured, consent verdict and the signals that
+decided it, what the scrubber removed (paths and kinds, never values), the identity actually sent,
+the exact payload and TikTok's answer. Times are UTC. JSON: <a href="events">events</a> (filters:
+<code>?event_id=</code>, <code>?status=</code>, <code>?pixel_id=</code>, <code>?event=</code>,
+<code>?source=</code>) · <a href="destinations.html">destinations</a> · <a href="metrics">metrics</a>.
+Refreshes every 2 s.</p>
+<form class="filters" id="filters">
+<label>status<select name="status"><option value="">any</option><option>queued</option><option>retrying</option>
+<option>delivered</option><option>dead</option><option>dropped</option><option>dry_run</option></select></label>
+<label>event<input name="event" size="14"></label><label>pixel<input name="pixel_id" size="22"></label>
+<label>source<input name="source" size="10"></label><label>host<input name="host" size="16"></label>
+<label>event_id<input name="event_id" size="20"></label></form>
+<div class="rows"><table><colgroup><col span="3"><col class="id"><col><col><col><col class="removed"><col>
+<col class="tiktok"><col class="payload"></colgroup><thead><tr><th>time (UTC)</th><th>status</th><th>event</th>
+<th>event_id</th><th>pixel</th><th>source</th><th>consent</th><th>removed</th>
+<th title="ip: hashed, plain or no; UA: user agent; ext_id: external id; LDU: limited_data_use">identity</th><th>TikTok</th>
+<th>follow the event</th></tr></thead><tbody id="rows"></tbody></table></div>
 <script>
 const esc = s => String(s ?? "").replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
+const utc = t => new Date(t * 1000).toISOString().replace("T", " ").replace(/\\.\\d+Z$/, "Z");
 // TikTok's answer as a tester reads it: HTTP status, code and message, then the request id
 const answer = a => {
   if (!a) return "";
@@ -32,24 +45,51 @@ const answer = a => {
     + (request_id ? `<br><small>request_id <code>${esc(request_id)}</code></small>` : "")
     + (Object.keys(rest).length ? `<br><code>${esc(JSON.stringify(rest))}</code>` : "") + "<br>";
 };
+// what identity went to TikTok, read from the payload itself
+const identity = p => {
+  if (!p) return "—";
+  const u = p.user || {};
+  const ip = !u.ip ? "no" : /^[0-9a-f]{64}$/.test(u.ip) ? "hashed" : "plain";
+  const parts = [`ip ${ip}`, `UA ${u.user_agent ? "yes" : "no"}`, `ext_id ${u.external_id ? "yes" : "no"}`,
+                 `LDU ${p.limited_data_use ? "true" : "false"}`];
+  if (u.ttclid) parts.push("ttclid yes");
+  if (u.ttp) parts.push("ttp yes");
+  return parts.map(esc).join("<br>");
+};
+const host = p => { try { return new URL(p.page.url).host; } catch (e) { return ""; } };
+const trail = e => `<ol class="trail">
+  <li>captured by <b>${esc(e.source)}</b> at ${esc(utc(e.created_at))}</li>
+  <li>removed: ${e.removed.length ? e.removed.map(x => `<code>${esc(x.path)}</code> ${esc(x.kind)}`).join(", ") : "nothing"}</li>
+  <li>consent: <b>${esc(e.verdict)}</b>${e.consent_sources.length ? " from " + e.consent_sources.map(esc).join(", ") : ""}</li>
+  <li>${e.payload ? `sent: <pre>${esc(JSON.stringify(e.payload, null, 2))}</pre>` : "not sent" + (e.reason ? ": " + esc(e.reason) : "")}</li>
+  <li>TikTok: ${e.response ? answer(e.response) : "no answer yet"} ${esc(e.status)} after ${e.attempts} attempt(s)</li></ol>`;
+const form = document.getElementById("filters");
+for (const [k, v] of new URLSearchParams(location.search)) if (form.elements[k]) form.elements[k].value = v;
+form.addEventListener("input", () => {
+  const q = new URLSearchParams([...new FormData(form)].filter(([, v]) => v));
+  history.replaceState(null, "", q.toString() ? "?" + q : location.pathname); last = ""; load();
+});
 let last = "";
 async function load() {
-  const r = await fetch("events" + location.search); const text = await r.text();
+  const q = new URLSearchParams(location.search); const wantHost = q.get("host") || ""; q.delete("host");
+  const r = await fetch("events?" + q); const text = await r.text();
   if (text === last) return;  // unchanged: keep the reader's selection and scroll
   last = text; const doc = JSON.parse(text);
   const rows = document.getElementById("rows");
-  // a payload the reader opened stays open when new rows arrive
+  // a detail view the reader opened stays open when new rows arrive
   const open = new Set([...rows.querySelectorAll("details[open]")].map(d => d.dataset.id));
-  rows.innerHTML = doc.events.map(e => `<tr>
-    <td class="nowrap">${esc(new Date(e.updated_at*1000).toLocaleTimeString())}</td>
+  rows.innerHTML = (doc.events || []).filter(e => !wantHost || (e.payload && host(e.payload).includes(wantHost)))
+    .map(e => `<tr>
+    <td class="nowrap">${esc(utc(e.updated_at).slice(0, 10))}<br>${esc(utc(e.updated_at).slice(11))}</td>
     <td class="${esc(e.status)}">${esc(e.status)}${e.reason ? "<br><small>"+esc(e.reason)+"</small>" : ""}</td>
     <td>${esc(e.event_name)}</td><td><code>${esc(e.event_id)}</code></td>
-    <td class="nowrap"><code>${esc(e.pixel_id)}</code></td>
+    <td class="nowrap"><code>${esc(e.pixel_id)}</code></td><td>${esc(e.source)}</td>
     <td>${esc(e.verdict)}<br><small>${esc(e.consent_sources.join(", "))}</small></td>
     <td>${e.removed.map(x => `<code>${esc(x.path)}</code> ${esc(x.kind)}`).join("<br>")}</td>
+    <td class="identity"><small>${identity(e.payload)}</small></td>
     <td class="answer">${answer(e.response)}<small>attempts ${e.attempts}</small></td>
-    <td>${e.payload ? `<details data-id="${esc(e.id)}"${open.has(String(e.id)) ? " open" : ""}><summary>show</summary>
-      <pre>${esc(JSON.stringify(e.payload, null, 2))}</pre></details>` : ""}</td>
+    <td><details data-id="${esc(e.id)}"${open.has(String(e.id)) ? " open" : ""}><summary>show</summary>
+      ${trail(e)}</details></td>
   </tr>`).join("");
 }
 load(); setInterval(load, 2000);
