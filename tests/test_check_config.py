@@ -117,3 +117,31 @@ def test_an_unwritable_outbox_path_is_a_warning(tmp_path: Path):
     r = check(config)
     assert r.returncode == 0, r.stderr  # valid: the sidecar runs, and says what it will refuse
     assert f"warning: outbox.path {blocker}/outbox.sqlite: {blocker} is not a directory" in r.stderr
+
+
+def test_the_kubernetes_example_keeps_the_outbox_on_a_claim_and_probes_the_new_endpoints():
+    docs = {d["kind"]: d for d in yaml.safe_load_all((ROOT / "examples/kubernetes-sidecar.yaml").read_text())}
+    sts = docs["StatefulSet"]
+    pod = sts["spec"]["template"]["spec"]
+    [sidecar] = [c for c in pod["containers"] if c["name"] == "pixelscleared"]
+    config = yaml.safe_load(docs["ConfigMap"]["data"]["config.yaml"])
+    outbox_dir = str(Path(config["outbox"]["path"]).parent)
+    mounts = {m["name"]: m["mountPath"] for m in sidecar["volumeMounts"]}
+    claims = {c["metadata"]["name"] for c in sts["spec"]["volumeClaimTemplates"]}
+    assert mounts["outbox"] == outbox_dir and "outbox" in claims  # survives a pod move
+    assert "outbox" not in {v["name"] for v in pod.get("volumes", [])}  # not an emptyDir
+    assert sidecar["readinessProbe"]["httpGet"]["path"] == "/_pc/ready"
+    assert sidecar["livenessProbe"]["httpGet"]["path"] == "/_pc/health"
+    assert sidecar["resources"]["limits"]["memory"] and sidecar["resources"]["requests"]["memory"]
+    annotations = sts["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/path"] == "/_pc/metrics" and annotations["prometheus.io/port"] == "8080"
+    # every ${VAR} in the config comes from the Secret the container loads
+    used = {v for line in docs["ConfigMap"]["data"]["config.yaml"].splitlines()
+            for v in re.findall(r"\$\{(\w+)", line.split("#")[0])}
+    assert used <= set(docs["Secret"]["stringData"]) and sidecar["envFrom"] == [{"secretRef": {"name": "pixelscleared"}}]
+
+
+def test_the_dockerfile_health_check_runs_the_health_command_on_the_shipped_config():
+    text = (ROOT / "Dockerfile").read_text()
+    assert 'HEALTHCHECK' in text and '"pixelscleared", "health", "-c", "/etc/pixelscleared/config.yaml"' in text
+    assert "8080/_pc/health" not in text  # no hard-coded port or prefix
