@@ -88,7 +88,8 @@ _NUMERIC_HINT = re.compile(r"\d(?:(?:\D{0,3}+\d){6}|\.\d{1,3}\.\d{1,3}\.\d)")
 _PHONE_RUN = re.compile(r"\d(?:[().\-\u00a0 ]{0,40}\d){6}")
 _PHONE_INTL = re.compile(r"(?<![\w+])(?:\+\s?\(?\d(?:[().\-\u00a0 ]{0,40}\d){6}|00\(?\d(?:[().\-\u00a0 ]{0,40}\d){4})")
 _PHONE_TRUNK = re.compile(r"(?<![\w+])\(?0(?:[().\-\u00a0 ]{0,40}\d){6}")
-_PHONE_WORD = re.compile(r"(?i)tel|phone|call|mobil|cell|whatsapp|sms|text|fax|nummer|handy|portable|contact|reach|ring")
+_PHONE_WORD = re.compile(r"(?i)tel|phone|call|mobil|cell|whatsapp|sms|text|fax|nummer|handy|portable|contact|reach|ring"
+                         r"|llam|lläm|llám|movil|móvil|celular|appel|chiam|bel |ruf|zadzwo|numero|número")
 # the same words for ASCII text lower-cased (faster; (?i) also matches ı, ſ and K, which are not ASCII)
 _PHONE_WORD_ASCII = re.compile(_PHONE_WORD.pattern[4:])
 
@@ -107,7 +108,8 @@ _NOT_PHONE = re.compile(
 _PHONE_CANDIDATE = re.compile(r"(?<![\w+])(?<![A-Za-z]-)(?:\+\s?|00)?\(?\d[\d().\-\u00a0 ]{5,40}\d")
 _PHONE_CONTEXT = re.compile(
     r"(?i)\b(?:tel|phone|call|mobile|mobil|cell|whatsapp|sms|text|fax|telefon|nummer|handy|portable|"
-    r"contact|reach|ring)\W{0,20}(?:\w+\W+){0,3}$"
+    r"contact|reach|ring|ll[aá]m\w*|m[oó]vil|celular|cellulare|appel\w*|chiam\w*|bel|ruf\w*|anruf\w*|"
+    r"zadzwo\w*|telefoon\w*|telefone|tel[eé]fono|n[uú]mero)\W{0,20}(?:\w+\W+){0,3}$"
 )
 _TEL = re.compile(r"(?i)(?:tel|callto|sms):\s{0,2}$")
 _SEVEN_DIGITS = re.compile(r"\d(?:\D{0,3}+\d){6}")  # possessive: giving back a non-digit never helps

@@ -55,6 +55,7 @@ _MAX_URL_NESTING = 4
 _KEY_CACHE_MAX = 4096  # entries per cache; clean URLs and pairs are ≤ 2 KB each
 _PII_KEY = "pii-key"
 _CLEAN_URL_LEN = 2048
+_REGIONAL_MAX = 64  # scrubbers for other phone regions kept at once (each compiles its detectors)
 _PAIR_VALUES = ("value", "values", "answer")
 _PAIR_LABELS = ("name", "field", "fieldName", "field_name", "key", "id", "label", "question")
 _LABEL = re.compile(r"[^\W\d][\w .\-\[\]:]{0,79}")  # a field's name or label, not free text
@@ -119,6 +120,21 @@ class Scrubber:
         self.clean_urls: dict[str, None] = {}
         self.clean_pairs: dict[str, None] = {}
         self.clean_paths: dict[str, None] = {}
+        self._regional: dict[tuple[str, ...], Scrubber] = {}
+
+    def with_regions(self, regions: tuple[str, ...]) -> Scrubber:
+        """This scrubber, also recognising national phone formats of `regions` (from the event's
+        own hints, scrub/regions.py). One scrubber per set, made once: its clean-value caches are
+        its own, since a value clean for US formats may hold a Spanish number."""
+        extra = tuple(r for r in regions if r not in self.settings.phone_regions)
+        if not extra:
+            return self
+        if (found := self._regional.get(extra)) is None:
+            if len(self._regional) >= _REGIONAL_MAX:
+                self._regional.clear()
+            settings = self.settings.model_copy(update={"phone_regions": [*self.settings.phone_regions, *extra]})
+            found = self._regional[extra] = Scrubber(settings)
+        return found
 
     def clear_caches(self) -> None:
         """Forget the strings, keys, URLs and query pairs already found clean."""

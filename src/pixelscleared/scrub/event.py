@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from pixelscleared.event import CapturedEvent
 from pixelscleared.scrub.engine import Removed, Scrubber, ScrubError
+from pixelscleared.scrub.regions import hint_regions
 
 # What an event name that held personal data is stored as: a name has no stand-in, so the
 # event is not sent, but its row in the events log needs some name.
@@ -31,7 +32,12 @@ class ScrubbedEvent:
 
 
 def scrub_event(scrubber: Scrubber, event: CapturedEvent) -> ScrubbedEvent:
-    """Ids first (they are stored, logged and shown even when nothing is sent), then the rest."""
+    """Ids first (they are stored, logged and shown even when nothing is sent), then the rest;
+    national phone formats of the countries the event points at are recognised too."""
+    try:
+        scrubber = scrubber.with_regions(hint_regions(event.url, event.properties))
+    except Exception:  # noqa: BLE001 — a hint is optional; the configured regions still apply
+        pass
     event, removed, problem = _scrub_ids(scrubber, event)
     if not problem:
         try:
