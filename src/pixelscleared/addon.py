@@ -6,8 +6,11 @@ counted); the sidecar's own endpoints never reach the origin.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
+import uuid
 from typing import Any
 
 from mitmproxy import ctx, exceptions, http
@@ -16,12 +19,15 @@ from pixelscleared import logs
 from pixelscleared.admin.access import AdminAccess
 from pixelscleared.admin.endpoints import OwnEndpoints, endpoint_name
 from pixelscleared.capture import Route, build_routes, match_route
+from pixelscleared.capture.pageviews import PAGEVIEW, BotCheck, PathMatcher, is_navigation
+from pixelscleared.capture.pageviews import SOURCE as PAGEVIEW_SOURCE
 from pixelscleared.config import Config, ConfigError, load_config
-from pixelscleared.event import RequestFacts
+from pixelscleared.event import CapturedEvent, RequestFacts
 from pixelscleared.flowview import FateWatch, annotate, call_note
 from pixelscleared.forwarding import forwarded_headers
 from pixelscleared.guard import Door, abort_client, error_page, header_problem, install_error_page, page_template
 from pixelscleared.limits import BodyPolicy, BodyTooLarge, BodyUndecodable, body_policy, decode_body
+from pixelscleared.outbox import Refused
 from pixelscleared.pipeline import Pipeline
 
 logger = logging.getLogger("pixelscleared")
@@ -55,6 +61,8 @@ class PixelsCleared:
         self._max_body_bytes = 0
         self.watch: FateWatch | None = None
         self.door: Door | None = None
+        self._pageviews: PathMatcher | None = None
+        self._bots: BotCheck | None = None
         self._page = ""
         if cfg is not None:
             self._use(cfg)
@@ -67,6 +75,8 @@ class PixelsCleared:
         self.routes = build_routes(cfg.capture)
         self._visitor_cookie = bool(cfg.identity.visitor_cookie)
         self._max_body_bytes = cfg.max_body_bytes
+        self._pageviews = cfg.capture.pageviews.matcher() if cfg.capture.pageviews is not None else None
+        self._bots = BotCheck() if cfg.capture.pageviews is not None and not cfg.capture.pageviews.bots else None
         self.door = Door(cfg.guard, self.pipeline.count_refused)
         self._page = page_template(cfg.guard)
         install_error_page(self._page)
@@ -235,6 +245,44 @@ class PixelsCleared:
             return
         if flow.request.http_version.startswith("HTTP/1"):  # an idle HTTP/1 connection waits for its next request
             self.door.waiting_for_headers(flow.client_conn.id)
+        if self._pageviews is not None:
+            try:
+                self._pageview(flow)
+            except Exception:
+                self.count_error("pageview")
+
+    def _pageview(self, flow: http.HTTPFlow) -> None:
+        """A successful HTML navigation becomes a Pageview, decided after the page is on its way:
+        the work runs in a later turn of the event loop, never before the response is sent."""
+        assert self._pageviews is not None and flow.response is not None
+        req = flow.request
+        if endpoint_name(req.path, self.prefix) is not None or self._route(flow):
+            return
+        headers = {k.lower(): v for k, v in req.headers.items()}
+        if not is_navigation(req.method, flow.response.status_code, flow.response.headers.get("content-type", ""),
+                             headers) or not self._pageviews(req.path.split("?", 1)[0]):
+            return
+        if self._bots is not None and self._bots(headers.get("user-agent", "")):
+            assert self.pipeline is not None
+            self.pipeline.count_drop("bot")  # counted, not logged: crawlers make most of some sites' traffic
+            return
+        event = CapturedEvent(PAGEVIEW, str(uuid.uuid4()), int(time.time()), PAGEVIEW_SOURCE, url=req.pretty_url,
+                              referrer=headers.get("referer", ""))
+        asyncio.get_running_loop().call_soon(self._take_pageview, event, request_facts(flow))
+
+    def _take_pageview(self, event: CapturedEvent, facts: RequestFacts) -> None:
+        assert self.pipeline is not None
+        try:
+            self.pipeline.accept([event], facts)
+        except Refused:
+            self.pipeline.count_drop("outbox_refused")  # the outbox is not writable: counted, the site unaffected
+        except Exception:
+            self.count_error("pageview")
+
+    def count_error(self, where: str) -> None:
+        if self.pipeline is not None:
+            self.pipeline.count_hook_error(where)
+        logger.exception("PixelsCleared error in %s (site traffic unaffected)", where, extra=logs.ONE_FLOW)
 
     # -- helpers ---------------------------------------------------------------------------
     def _route(self, flow: http.HTTPFlow) -> Route | None:

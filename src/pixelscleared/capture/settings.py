@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
+from pixelscleared.capture.pageviews import PageviewSettings
 from pixelscleared.model import Settings
 
 
@@ -34,3 +35,5 @@ class CaptureSettings(Settings):
     # GA4 gtag hits sent first-party (`/g/collect`, server-side GTM): mirrored to TikTok by the GA4
     # name mapping, and by default scrubbed inline and forwarded to the site.
     ga4: Ga4Capture = Ga4Capture()
+    # Successful HTML navigations → Pageview (capture/pageviews.py); present = on.
+    pageviews: PageviewSettings | None = None
