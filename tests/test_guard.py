@@ -153,9 +153,22 @@ async def test_slow_header_and_body_senders_are_cut_off_and_healthy_clients_are_
                 await asyncio.sleep(0.25)
         return statuses
 
-    header_s, body_s, statuses = await asyncio.gather(slow_headers, slow_body, healthy())
+    async def slow_site_upload() -> bytes:
+        """A form posted to the site from a slow phone: 30 bytes over ~3 s, past body_timeout_s."""
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        w.write(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 30\r\nConnection: close\r\n\r\n")
+        for _ in range(10):
+            await w.drain()
+            w.write(b"abc")
+            await asyncio.sleep(0.3)
+        out = await asyncio.wait_for(r.read(), 10)
+        w.close()
+        return out
+
+    header_s, body_s, statuses, upload = await asyncio.gather(slow_headers, slow_body, healthy(), slow_site_upload())
     assert header_s < 5 and body_s < 5  # ~1 s deadline, 1 s sweep; the drip alone would take 40 s / 20 s
     assert statuses == [200] * 12
+    assert upload.startswith(b"HTTP/1.1 200") and b'"len": 30' in upload  # the site's own upload went through
     async with aiohttp.ClientSession() as s, s.get(sc.url + "/_pc/metrics") as r:
         text = await r.text()
     assert 'pixelscleared_requests_refused_total{reason="header_timeout"}' in text

@@ -159,6 +159,10 @@ class PixelsCleared:
         policy = body_policy(headers.get("content-length"), "transfer-encoding" in headers,
                              self._max_body_bytes, bool(flow.request.stream))
         if policy is BodyPolicy.READ:
+            if "content-length" in headers or "transfer-encoding" in headers:
+                # a beacon's body must finish in time (slow-body senders); the site's own uploads
+                # are left to mitmproxy's idle timeout: a large form on a slow phone is no attack
+                self.door.waiting_for_body(flow.client_conn.id)
             return
         self.pipeline.count_drop("body_too_large")
         if policy is BodyPolicy.ANSWER_413:  # mitmproxy reads (and drops) a body it already answered
@@ -169,7 +173,7 @@ class PixelsCleared:
             self._cut(flow)
 
     def _refused_at_the_door(self, flow: http.HTTPFlow) -> bool:
-        """guard.py's rules on the header block; also starts the clock for a buffered body."""
+        """guard.py's rules on the header block."""
         assert self.pipeline is not None and self.door is not None and self.cfg is not None
         req = flow.request
         try:
@@ -179,8 +183,6 @@ class PixelsCleared:
                 self.pipeline.count_refused(problem.reason)
                 self._refuse(flow, problem.status)
                 return True
-            if not req.stream and ("content-length" in req.headers or "transfer-encoding" in req.headers):
-                self.door.waiting_for_body(flow.client_conn.id)  # a buffered body must finish in time
         except Exception:
             self.pipeline.count_hook_error("requestheaders")
             logger.exception("PixelsCleared error in the header checks (request passed on)", extra=logs.ONE_FLOW)

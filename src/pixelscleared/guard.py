@@ -35,8 +35,9 @@ class GuardSettings(Settings):
     max_headers: int = Field(100, ge=16, le=1000)
     # from connect (or the end of the last response) to a complete header block
     header_timeout_s: float = Field(20.0, gt=0, le=600)
-    # from the headers to the end of a body the sidecar buffers (≤ 1 MiB); streamed uploads are
-    # bounded only by mitmproxy's idle `tcp_timeout`
+    # from the headers to the end of a body the sidecar itself reads (collect calls, tracking
+    # calls); the site's own uploads are bounded only by mitmproxy's idle `tcp_timeout`, since a
+    # large form posted from a slow phone is no attack
     body_timeout_s: float = Field(60.0, gt=0, le=3600)
     # HTML served instead of mitmproxy's error page (502 when the origin is down, …); `{status}`
     # and `{reason}` are replaced. Default: a plain page that names nothing internal.
