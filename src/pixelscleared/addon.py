@@ -21,17 +21,59 @@ from pixelscleared.admin.endpoints import OwnEndpoints, endpoint_name
 from pixelscleared.capture import Route, build_routes, match_route
 from pixelscleared.capture.pageviews import PAGEVIEW, BotCheck, PathMatcher, is_navigation
 from pixelscleared.capture.pageviews import SOURCE as PAGEVIEW_SOURCE
+from pixelscleared.capture.rules import (
+    MAX_RESPONSE_BYTES,
+    CompiledRule,
+    RequestParts,
+    compile_rules,
+    cookies_of,
+    read_request,
+    read_response,
+)
 from pixelscleared.config import Config, ConfigError, load_config
 from pixelscleared.event import CapturedEvent, RequestFacts
 from pixelscleared.flowview import FateWatch, annotate, call_note
 from pixelscleared.forwarding import forwarded_headers
 from pixelscleared.guard import Door, abort_client, error_page, header_problem, install_error_page, page_template
 from pixelscleared.limits import BodyPolicy, BodyTooLarge, BodyUndecodable, body_policy, decode_body
+from pixelscleared.names import CAPTURED_NAME
 from pixelscleared.outbox import Refused
 from pixelscleared.pipeline import Pipeline
 
 logger = logging.getLogger("pixelscleared")
 OPTION = "pixelscleared_config"
+RULE_KEY = "pixelscleared_rule"  # flow.metadata: (rule, values read so far, request facts)
+TEE_KEY = "pixelscleared_tee"
+
+
+class ResponseTee:
+    """mitmproxy's `response.stream` callable: passes every chunk on unchanged and keeps the
+    first `limit` bytes for a rule to read once the response is complete."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.data = bytearray()
+
+    def __call__(self, chunk: bytes) -> bytes:
+        if len(self.data) < self.limit:
+            self.data += chunk[: self.limit - len(self.data)]
+        return chunk
+
+    def text(self, content_encoding: str, content_type: str) -> str:
+        """The kept body decoded (gzip/br/deflate/zstd, then its charset); "" when it cannot be."""
+        try:
+            raw = decode_body(bytes(self.data), content_encoding, MAX_RESPONSE_BYTES)
+        except (BodyTooLarge, BodyUndecodable):
+            return ""
+        charset = "utf-8"
+        for param in content_type.split(";")[1:]:
+            key, _, value = param.strip().partition("=")
+            if key.lower() == "charset" and value:
+                charset = value.strip('"')
+        try:
+            return raw.decode(charset, "replace")
+        except LookupError:
+            return raw.decode("utf-8", "replace")
 
 
 def request_facts(flow: http.HTTPFlow) -> RequestFacts:
@@ -63,6 +105,7 @@ class PixelsCleared:
         self.door: Door | None = None
         self._pageviews: PathMatcher | None = None
         self._bots: BotCheck | None = None
+        self._rules: list[CompiledRule] = []
         self._page = ""
         if cfg is not None:
             self._use(cfg)
@@ -77,6 +120,7 @@ class PixelsCleared:
         self._max_body_bytes = cfg.max_body_bytes
         self._pageviews = cfg.capture.pageviews.matcher() if cfg.capture.pageviews is not None else None
         self._bots = BotCheck() if cfg.capture.pageviews is not None and not cfg.capture.pageviews.bots else None
+        self._rules = compile_rules(cfg.capture.rules)
         self.door = Door(cfg.guard, self.pipeline.count_refused)
         self._page = page_template(cfg.guard)
         install_error_page(self._page)
@@ -214,6 +258,8 @@ class PixelsCleared:
                 await self._own(flow, name)
             elif route := self._route(flow):
                 await self._tracking_call(flow, route)
+            elif self._rules:
+                self._rule_request(flow)
         except Exception:
             self.pipeline.count_hook_error("request")
             logger.exception("PixelsCleared error on a request (site traffic unaffected)",
@@ -228,6 +274,11 @@ class PixelsCleared:
         if self.pipeline is None or flow.response is None or flow.response.stream:
             return
         resp = flow.response
+        if RULE_KEY in flow.metadata and flow.metadata[RULE_KEY][0].rule.needs_response:
+            try:
+                self._rule_response_body(flow)
+            except Exception:
+                self.count_error("responseheaders")
         try:
             if self._visitor_cookie and flow.request.method == "GET" and resp.status_code == 200 \
                     and resp.headers.get("content-type", "").startswith("text/html"):
@@ -238,8 +289,8 @@ class PixelsCleared:
             logger.exception("PixelsCleared error while adding the visitor cookie (response unaffected)",
                              extra=logs.ONE_FLOW)
         # Bodies we do not inspect are streamed: keeps SSE, long polling and downloads live.
-        if "content-length" not in resp.headers or resp.headers.get("content-type", "").startswith(
-                "text/event-stream"):
+        if not resp.stream and ("content-length" not in resp.headers or resp.headers.get(
+                "content-type", "").startswith("text/event-stream")):
             resp.stream = True
 
     def response(self, flow: http.HTTPFlow) -> None:
@@ -247,11 +298,78 @@ class PixelsCleared:
             return
         if flow.request.http_version.startswith("HTTP/1"):  # an idle HTTP/1 connection waits for its next request
             self.door.waiting_for_headers(flow.client_conn.id)
+        if RULE_KEY in flow.metadata:
+            try:
+                self._rule_event(flow)
+            except Exception:
+                self.count_error("rule")
         if self._pageviews is not None:
             try:
                 self._pageview(flow)
             except Exception:
                 self.count_error("pageview")
+
+    # -- capture rules (capture/rules.py) --------------------------------------------------
+    def _rule_request(self, flow: http.HTTPFlow) -> None:
+        """Read the request side of the first matching rule; answer or scrub the request if asked."""
+        assert self.pipeline is not None
+        req = flow.request
+        path, _, query = req.path.partition("?")
+        rule = next((r for r in self._rules if r.matches_request(req.method, path)), None)
+        if rule is None:
+            return
+        headers = {k.lower(): v for k, v in req.headers.items()}
+        try:
+            body = decode_body(req.raw_content or b"", headers.get("content-encoding", ""), self._max_body_bytes)
+        except (BodyTooLarge, BodyUndecodable):
+            body = b""
+        parts = RequestParts(req.method, path, query, headers, cookies_of("; ".join(req.headers.get_all("cookie"))),
+                             body, headers.get("content-type", ""))
+        values = {key: read_request(src, parts) for key, src in rule.rule.sources() if not src.from_response}
+        flow.metadata[RULE_KEY] = (rule, values, request_facts(flow))
+        if rule.rule.respond is not None:
+            flow.response = http.Response.make(rule.rule.respond, b"", {"Cache-Control": "no-store"})
+            self._rule_event(flow)
+        elif rule.rule.forward == "scrubbed":
+            forward = self.pipeline.scrub_for_forward(req.path, headers.get("content-type", ""), body)
+            if forward is None:  # cannot be cleaned: answered here, never passed on
+                flow.response = http.Response.make(204, b"", {"Cache-Control": "no-store"})
+                self._rule_event(flow)
+            else:
+                req.path = forward.path_qs
+                if forward.body != body:
+                    req.content = forward.body
+
+    def _rule_response_body(self, flow: http.HTTPFlow) -> None:
+        """Keep (a bounded copy of) the response body for `html`/`response_json` values; the
+        visitor's bytes pass unchanged, streamed or not."""
+        tee = ResponseTee(MAX_RESPONSE_BYTES)
+        assert flow.response is not None
+        flow.response.stream = tee
+        flow.metadata[TEE_KEY] = tee
+
+    def _rule_event(self, flow: http.HTTPFlow) -> None:
+        rule, values, facts = flow.metadata.pop(RULE_KEY)
+        resp = flow.response
+        if resp is None or (rule.rule.respond is None and not rule.matches_status(resp.status_code)):
+            return
+        if rule.rule.needs_response and (tee := flow.metadata.pop(TEE_KEY, None)) is not None:
+            ctype = resp.headers.get("content-type", "")
+            text = tee.text(resp.headers.get("content-encoding", ""), ctype)
+            for key, src in rule.rule.sources():
+                if src.from_response:
+                    values[key] = read_response(src, text, "html" in ctype.lower())
+        name = rule.rule.event if isinstance(rule.rule.event, str) else values.get("event")
+        if not isinstance(name, str) or not CAPTURED_NAME.fullmatch(name):
+            assert self.pipeline is not None
+            self.pipeline.count_drop("rule_without_event")
+            return
+        props = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("properties.") and v is not None}
+        event_id = values.get("event_id")
+        event = CapturedEvent(name, str(event_id) if event_id not in (None, "") else str(uuid.uuid4()),
+                              int(time.time()), f"rule:{rule.rule.name}", url=flow.request.pretty_url,
+                              referrer=flow.request.headers.get("referer", ""), properties=props)
+        asyncio.get_running_loop().call_soon(self._take_pageview, event, facts)
 
     def _pageview(self, flow: http.HTTPFlow) -> None:
         """A successful HTML navigation becomes a Pageview, decided after the page is on its way:

@@ -141,6 +141,18 @@ class Pipeline:
             self.metrics.removed.labels(r.kind).inc()
         return TrackingCall(accepted, forward, problem)
 
+    def scrub_for_forward(self, path_qs: str, content_type: str, body: bytes) -> Forwarded | None:
+        """A site's request with personal data removed (`forward: scrubbed` rules), or None when it
+        cannot be cleaned: then it is answered by the sidecar, never passed on (fail closed)."""
+        try:
+            forward = scrub_forwarded(self.scrubber, path_qs, content_type, body)
+        except ScrubError:
+            self.metrics.dropped.labels("forward_scrub_failed").inc()
+            return None
+        for r in forward.removed:
+            self.metrics.removed.labels(r.kind).inc()
+        return forward
+
     def accept(self, events: list[CapturedEvent], facts: RequestFacts, *, wait: bool = False) -> Intake:
         """The events of one request, all or none: every event is decided before any row is queued,
         so a call that fails anywhere (or that the outbox refuses) leaves nothing half-written."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from pixelscleared.capture.pageviews import PageviewSettings
+from pixelscleared.capture.rules import Rule
 from pixelscleared.model import Settings
 
 
@@ -37,3 +38,6 @@ class CaptureSettings(Settings):
     ga4: Ga4Capture = Ga4Capture()
     # Successful HTML navigations → Pageview (capture/pageviews.py); present = on.
     pageviews: PageviewSettings | None = None
+    # Events from ordinary requests and responses: forms, thank-you pages, the site's own
+    # tracking endpoints (capture/rules.py).
+    rules: list[Rule] = Field(default_factory=list)
