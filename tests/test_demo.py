@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -26,9 +27,9 @@ from pixelscleared.demo import DEMO_PIXEL_ID, DemoPorts, demo_config, port_probl
 EXE = Path(sys.executable).parent / "pixelscleared"
 
 
-def demo_cmd(ports: DemoPorts, data_dir: Path) -> list[str]:
+def demo_cmd(ports: DemoPorts, data_dir: Path, *extra: str) -> list[str]:
     return [str(EXE), "demo", "--host", ports.host, "--port", str(ports.port), "--shop-port", str(ports.shop_port),
-            "--tiktok-port", str(ports.tiktok_port), "--data-dir", str(data_dir)]
+            "--tiktok-port", str(ports.tiktok_port), "--data-dir", str(data_dir), *extra]
 
 
 def three_free_ports() -> DemoPorts:
@@ -194,10 +195,10 @@ async def wait_serving(proc: subprocess.Popen[str], url: str, timeout: float = 3
 
 
 @asynccontextmanager
-async def running_demo(tmp_path: Path, data_dir: Path) -> AsyncIterator[Demo]:
+async def running_demo(tmp_path: Path, data_dir: Path, *extra: str) -> AsyncIterator[Demo]:
     ports = three_free_ports()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(demo_cmd(ports, data_dir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen(demo_cmd(ports, data_dir, *extra), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env=env, cwd=tmp_path)
     d = Demo(proc, f"http://127.0.0.1:{ports.port}", f"http://127.0.0.1:{ports.tiktok_port}",
              f"http://127.0.0.1:{ports.shop_port}")
@@ -400,3 +401,38 @@ async def test_a_real_browser_sends_the_shops_events(demo):
     assert limited == ["Pageview"], [(e["event"], sorted(e["user"])) for e in events]
     assert len({e["event_id"] for e in events}) == len(events)  # the page makes a fresh id per event
 
+
+
+async def test_the_no_code_demo_gets_pageviews_the_form_and_the_purchase_from_traffic_alone(tmp_path):
+    """`pixelscleared demo --no-tag`: the shop sends no tracking call; the sidecar's rules read its pages."""
+    chrome = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0"}
+    async with running_demo(tmp_path, tmp_path / "data", "--no-tag") as demo, \
+            aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(), headers=chrome) as s:
+        browser = Browser(s)
+        status, _, page = await browser.request("GET", demo.shop + "/product/1001")
+        assert status == 200 and "/_pc/collect" not in page  # no tag on the page
+        await browser.request("POST", demo.shop + "/consent", data={"choice": "accept", "next": "/"})
+        status, path, _ = await browser.request("POST", demo.shop + "/contact", data={
+            "name": "Anna Schmidt", "email": "anna.schmidt@example.com", "message": "Where is my order?"})
+        assert (status, path) == (200, "/contact/thanks")
+        await browser.request("POST", demo.shop + "/cart/add", data={"product_id": "1001", "quantity": "2"})
+        status, path, page = await browser.request("POST", demo.shop + "/checkout", data={
+            "name": "Anna Schmidt", "email": "anna.schmidt@example.com", "phone": "+49 151 23456789",
+            "address": "Hauptstraße 12, 10115 Berlin"})
+        assert status == 200 and path == "/checkout/thank-you"
+        order_id = page.split('data-order-id="', 1)[1].split('"', 1)[0]
+        deadline = time.monotonic() + 20
+        while True:
+            async with s.get(demo.tiktok + "/_fake/events") as r:
+                events = (await r.json())["events"]
+            names = {e["event"] for e in events}
+            if {"Pageview", "Contact", "CompletePayment"} <= names or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        assert {"Pageview", "Contact", "CompletePayment"} <= names, names
+        [purchase] = [e for e in events if e["event"] == "CompletePayment"]
+        assert purchase["event_id"] == order_id and purchase["properties"]["currency"] == "EUR"
+        assert purchase["properties"]["value"] > 0 and purchase["properties"].get("order_id") == order_id
+        assert "anna" not in json.dumps(events).lower()
+        code, out = demo.stop(signal.SIGINT)
+    assert code == 0 and "Traceback" not in out, out

@@ -51,10 +51,26 @@ def clear_outbox(data_dir: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def demo_config(ports: DemoPorts, data_dir: Path) -> dict[str, Any]:
+# The no-code demo (`--no-tag`): the shop sends no tracking call at all; these read its traffic.
+NO_TAG_CAPTURE: dict[str, Any] = {
+    "pageviews": {"exclude": ["/consent", "/cart/**"]},
+    "rules": [
+        # the form redirects to its thank-you page: a 303 is the form's success
+        {"name": "contact-form", "match": {"method": "POST", "path": "/contact", "status": "3xx"}, "event": "Contact"},
+        {"name": "order-complete", "match": {"path": "/checkout/thank-you"}, "event": "CompletePayment",
+         "event_id": {"html": "[data-order-id]", "attr": "data-order-id"},
+         "properties": {"value": {"html": "[data-value]", "attr": "data-value"},
+                        "currency": {"html": "[data-currency]", "attr": "data-currency", "default": "EUR"},
+                        "order_id": {"html": ".order-id"}}},
+    ],
+}
+
+
+def demo_config(ports: DemoPorts, data_dir: Path, no_tag: bool = False) -> dict[str, Any]:
     """The sidecar's config for the demo, as the dict a YAML file would give."""
     here = reachable(ports.host)
-    return {
+    extra = {"capture": NO_TAG_CAPTURE} if no_tag else {}
+    return extra | {
         "listen": {"host": ports.host, "port": ports.port},
         "upstream": f"http://{here}:{ports.shop_port}",
         "destinations": {"tiktok": [{
@@ -134,6 +150,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=_port, default=8080, help="the sidecar: the URL to open (default 8080)")
     p.add_argument("--shop-port", type=_port, default=3000, help="the demo shop, the sidecar's upstream (default 3000)")
     p.add_argument("--tiktok-port", type=_port, default=9300, help="the TikTok Events API stand-in (default 9300)")
+    p.add_argument("--no-tag", action="store_true",
+                   help="the no-code setup: the shop sends no tracking call; page views, the contact form and "
+                        "the order's thank-you page are read from its traffic by capture rules")
     p.add_argument("--data-dir", type=Path, default=Path(".pixelscleared/demo"),
                    help="where the outbox database goes, emptied at each start (default .pixelscleared/demo)")
 
@@ -158,17 +177,17 @@ def main(args: argparse.Namespace) -> int:
         print(f"error: cannot clear the earlier events log in {args.data_dir}: {e.strerror or e}", file=sys.stderr)
         return 1
     try:
-        cfg = parse_config(demo_config(ports, args.data_dir), env={})
+        cfg = parse_config(demo_config(ports, args.data_dir, args.no_tag), env={})
     except ConfigError as e:  # only a bad --host can get here
         print("error: the demo configuration is invalid:", file=sys.stderr)
         for problem in e.problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
     logs.configure(cfg.log.level, cfg.log.format)
-    return asyncio.run(serve(cfg, ports))
+    return asyncio.run(serve(cfg, ports, tag=not args.no_tag))
 
 
-async def serve(cfg: Any, ports: DemoPorts) -> int:
+async def serve(cfg: Any, ports: DemoPorts, tag: bool = True) -> int:
     """Run the stand-in, the shop and the sidecar until SIGINT/SIGTERM; stop all three."""
     from pixelscleared.fake_tiktok import start_fake_tiktok
     from pixelscleared.runner import Sidecar
@@ -179,7 +198,7 @@ async def serve(cfg: Any, ports: DemoPorts) -> int:
         for option, port, start in (
                 ("--tiktok-port", ports.tiktok_port,
                  lambda: start_fake_tiktok({DEMO_PIXEL_ID: DEMO_TOKEN}, host=ports.host, port=ports.tiktok_port)),
-                ("--shop-port", ports.shop_port, lambda: start_shop(ports.host, ports.shop_port))):
+                ("--shop-port", ports.shop_port, lambda: start_shop(ports.host, ports.shop_port, tag))):
             try:
                 started.append(await start())
             except OSError as e:  # lost a race for the port since the check

@@ -98,6 +98,7 @@ class ShopState:
 
 
 STATE = web.AppKey("state", ShopState)
+TAGGED = web.AppKey("tagged", bool)
 SESSION = web.RequestKey("session", str)
 
 
@@ -213,6 +214,7 @@ def render(request: web.Request, template: str, *, status: int = 200,
     html = _env.get_template(template).render(
         css=_CSS,
         track_js=_TRACK_JS,
+        tag=request.app[TAGGED],  # False: the no-code demo, a shop without any tracking script
         collect_path=COLLECT_PATH,
         # Pageview on every page, then the page's own events.
         events=[{"event": "Pageview", "properties": {}}] + (events or []),
@@ -396,9 +398,10 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     return resp
 
 
-def make_shop_app() -> web.Application:
+def make_shop_app(tag: bool = True) -> web.Application:
     app = web.Application(middlewares=[session_middleware], client_max_size=64 * 1024)
     app[STATE] = ShopState()
+    app[TAGGED] = tag
     app.add_routes([
         web.get("/", home),
         web.get("/product/{pid}", product),
@@ -428,9 +431,9 @@ class ShopServer:
         await self.runner.cleanup()
 
 
-async def start_shop(host: str = "127.0.0.1", port: int = 0) -> ShopServer:
+async def start_shop(host: str = "127.0.0.1", port: int = 0, tag: bool = True) -> ShopServer:
     """Serve the shop on host:port (0 = ephemeral); `await shop.close()` stops it."""
-    runner = web.AppRunner(make_shop_app(), access_log=None)
+    runner = web.AppRunner(make_shop_app(tag), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     try:
