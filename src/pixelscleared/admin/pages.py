@@ -69,12 +69,15 @@ form.addEventListener("input", () => {
   const q = new URLSearchParams([...new FormData(form)].filter(([, v]) => v));
   history.replaceState(null, "", q.toString() ? "?" + q : location.pathname); last = ""; load();
 });
-let last = "";
+let last = "", latest = 0;
 async function load() {
   const q = new URLSearchParams(location.search); const wantHost = q.get("host") || ""; q.delete("host");
+  const seq = ++latest;
   const r = await fetch("events?" + q); const text = await r.text();
-  if (text === last) return;  // unchanged: keep the reader's selection and scroll
-  last = text; const doc = JSON.parse(text);
+  if (seq !== latest) return;  // a newer load (the filters changed) answers instead
+  const key = wantHost + " " + text;  // the host filter (no spaces in a host) is applied here, not by the server
+  if (key === last) return;  // unchanged: keep the reader's selection and scroll
+  last = key; const doc = JSON.parse(text);
   const rows = document.getElementById("rows");
   // a detail view the reader opened stays open when new rows arrive
   const open = new Set([...rows.querySelectorAll("details[open]")].map(d => d.dataset.id));
