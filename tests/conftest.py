@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -264,3 +264,22 @@ def fresh_tc(tc: str, when: float | None = None) -> str:
         shift = length - start - 36
         n = (n & ~(((1 << 36) - 1) << shift)) | (ds << shift)
     return "".join(_B64URL[(n >> (length - 6 * (i + 1))) & 63] for i in range(length // 6)) + dot + rest
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@asynccontextmanager
+async def chromium_browser() -> AsyncIterator[Any]:
+    """Debian's chromium driven by Playwright (never `playwright install`); the test skips
+    where either is missing."""
+    playwright_api = pytest.importorskip("playwright.async_api")
+    if not CHROMIUM.exists():
+        pytest.skip("no /usr/bin/chromium")
+    async with playwright_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            yield browser
+        finally:
+            await browser.close()

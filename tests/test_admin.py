@@ -5,14 +5,11 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from pathlib import Path
 
 import aiohttp
-import pytest
 
-from conftest import sidecar_config
+from conftest import chromium_browser, sidecar_config
 
-CHROMIUM = Path("/usr/bin/chromium")
 LONG_MESSAGE = ("Invalid value for field properties.contents[0].content_id: expected a string of at most 50 "
                 "characters; see https://business-api.tiktok.com/portal/docs?id=1771101303285761 for details")
 
@@ -48,9 +45,6 @@ async def settled_rows(url: str, want: int, timeout: float = 20.0) -> list[dict]
 
 
 async def test_events_page_fits_a_1280_wide_window(origin, tiktok, run_sidecar, tmp_path):
-    playwright_api = pytest.importorskip("playwright.async_api")
-    if not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium")
     sc = await run_sidecar(sidecar_config(tmp_path, origin.url, tiktok.url))
     cookie = {"Cookie": "cookieyes-consent=consent:yes,advertisement:yes; shop_session=abc",
               "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0"}
@@ -73,26 +67,21 @@ async def test_events_page_fits_a_1280_wide_window(origin, tiktok, run_sidecar, 
             assert r.status == 204
     await settled_rows(sc.url, 2)
 
-    async with playwright_api.async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = await chromium.new_page(viewport={"width": 1280, "height": 800})
-            await page.goto(sc.url + "/_pc/events.html")
-            await page.wait_for_function("document.querySelectorAll('#rows tr').length === 2")
-            shut = await page.evaluate(MEASURE)
-            answers = await page.eval_on_selector_all("#rows td.answer", "tds => tds.map(td => td.innerText)")
-            for summary in await page.query_selector_all("#rows summary"):
-                await summary.click()
-            opened = await page.evaluate(MEASURE)
-            await page.screenshot(path=str(tmp_path / "events.png"), full_page=True)  # to look at on failure
-            async with aiohttp.ClientSession() as s:  # a new row arrives: what the tester opened stays open
-                async with s.post(sc.url + "/_pc/collect", json={"event": "PageView", "event_id": "late-1"}) as r:
-                    assert r.status == 204
-            await page.wait_for_function("document.querySelectorAll('#rows tr').length === 3", timeout=10_000)
-            refreshed = await page.evaluate(MEASURE)
-        finally:
-            await chromium.close()
+    async with chromium_browser() as chromium:
+        page = await chromium.new_page(viewport={"width": 1280, "height": 800})
+        await page.goto(sc.url + "/_pc/events.html")
+        await page.wait_for_function("document.querySelectorAll('#rows tr').length === 2")
+        shut = await page.evaluate(MEASURE)
+        answers = await page.eval_on_selector_all("#rows td.answer", "tds => tds.map(td => td.innerText)")
+        for summary in await page.query_selector_all("#rows summary"):
+            await summary.click()
+        opened = await page.evaluate(MEASURE)
+        await page.screenshot(path=str(tmp_path / "events.png"), full_page=True)  # to look at on failure
+        async with aiohttp.ClientSession() as s:  # a new row arrives: what the tester opened stays open
+            async with s.post(sc.url + "/_pc/collect", json={"event": "PageView", "event_id": "late-1"}) as r:
+                assert r.status == 204
+        await page.wait_for_function("document.querySelectorAll('#rows tr').length === 3", timeout=10_000)
+        refreshed = await page.evaluate(MEASURE)
     assert opened["open"] == 2 and refreshed["open"] == 2, refreshed
     # TikTok's answer reads as status, code and message (newest first), not as raw JSON
     assert answers[0].startswith("HTTP 200 · code 40002 Invalid value for field"), answers
@@ -106,9 +95,6 @@ async def test_events_page_fits_a_1280_wide_window(origin, tiktok, run_sidecar, 
 
 
 async def test_events_page_filters_times_identity_and_the_trail_of_one_event(origin, tiktok, run_sidecar, tmp_path):
-    playwright_api = pytest.importorskip("playwright.async_api")
-    if not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium")
     sc = await run_sidecar(sidecar_config(tmp_path, origin.url, tiktok.url))
     granted = {"Cookie": "cookieyes-consent=consentid:abc,consent:yes,action:yes,necessary:yes,advertisement:yes",
                "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0"}
@@ -123,28 +109,23 @@ async def test_events_page_filters_times_identity_and_the_trail_of_one_event(ori
                                                          "url": "https://other.example/x"}) as r:
             assert r.status == 204
     await settled_rows(sc.url, 2)
-    async with playwright_api.async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = await chromium.new_page(viewport={"width": 1280, "height": 900})
-            await page.goto(sc.url + "/_pc/events.html")
-            await page.wait_for_function("document.querySelectorAll('#rows tr').length === 2")
-            times = await page.eval_on_selector_all("#rows tr td:first-child", "tds => tds.map(td => td.innerText)")
-            identity = await page.eval_on_selector_all("#rows td.identity", "tds => tds.map(td => td.innerText)")
-            await page.click("#rows tr:last-child summary")  # the older row: the purchase
-            trail = await page.inner_text("#rows tr:last-child ol.trail")
-            await page.select_option("select[name=status]", "dead")
-            await page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
-            dead = await page.inner_text("#rows tr td:nth-child(4)")
-            await page.select_option("select[name=status]", "")
-            await page.fill("input[name=host]", "shop.example")
-            await page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
-            by_host = await page.inner_text("#rows tr td:nth-child(4)")
-            url = page.url
-            await page.screenshot(path=str(tmp_path / "events-filters.png"), full_page=True)
-        finally:
-            await chromium.close()
+    async with chromium_browser() as chromium:
+        page = await chromium.new_page(viewport={"width": 1280, "height": 900})
+        await page.goto(sc.url + "/_pc/events.html")
+        await page.wait_for_function("document.querySelectorAll('#rows tr').length === 2")
+        times = await page.eval_on_selector_all("#rows tr td:first-child", "tds => tds.map(td => td.innerText)")
+        identity = await page.eval_on_selector_all("#rows td.identity", "tds => tds.map(td => td.innerText)")
+        await page.click("#rows tr:last-child summary")  # the older row: the purchase
+        trail = await page.inner_text("#rows tr:last-child ol.trail")
+        await page.select_option("select[name=status]", "dead")
+        await page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
+        dead = await page.inner_text("#rows tr td:nth-child(4)")
+        await page.select_option("select[name=status]", "")
+        await page.fill("input[name=host]", "shop.example")
+        await page.wait_for_function("document.querySelectorAll('#rows tr').length === 1")
+        by_host = await page.inner_text("#rows tr td:nth-child(4)")
+        url = page.url
+        await page.screenshot(path=str(tmp_path / "events-filters.png"), full_page=True)
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d\n\d\d:\d\d:\d\dZ", t) for t in times), times
     assert "ip hashed" in identity[1] and "UA yes" in identity[1] and "LDU false" in identity[1], identity
     assert "captured by collect" in trail and "properties.email email" in trail and "consent: granted" in trail

@@ -4,15 +4,12 @@ a real chromium."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import aiohttp
 import pytest
 
-from conftest import sidecar_config
+from conftest import chromium_browser, sidecar_config
 from pixelscleared.admin.destinations import masked, same_origin
 
-CHROMIUM = Path("/usr/bin/chromium")
 GOOD, BAD = "CKTESTPIXEL000000001", "CKOTHERPIXEL00000002"
 
 
@@ -77,29 +74,21 @@ async def test_destinations_need_admin_access(origin, tiktok, run_sidecar, tmp_p
 
 
 async def test_the_page_in_chromium_shows_green_and_red(origin, tiktok, run_sidecar, tmp_path):
-    playwright_api = pytest.importorskip("playwright.async_api")
-    if not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium")
     sc = await run_sidecar(config(tmp_path, origin.url, tiktok.url))
-    async with playwright_api.async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = await chromium.new_page(viewport={"width": 1280, "height": 900})
-            await page.goto(sc.url + "/_pc/destinations.html")
-            await page.wait_for_selector(f'.pixel[data-pixel="{BAD}"] button')
-            cards = await page.eval_on_selector_all(".pixel", "els => els.map(e => e.innerText)")
-            for pixel in (GOOD, BAD):
-                await page.click(f'.pixel[data-pixel="{pixel}"] button')
-            await page.wait_for_function(
-                "[...document.querySelectorAll('.result')].every(r => r.classList.contains('ok') || "
-                "r.classList.contains('bad'))", timeout=15_000)
-            good = await page.inner_text(f'.pixel[data-pixel="{GOOD}"] .result')
-            bad = await page.inner_text(f'.pixel[data-pixel="{BAD}"] .result')
-            good_class = await page.get_attribute(f'.pixel[data-pixel="{GOOD}"] .result', "class")
-            await page.screenshot(path=str(tmp_path / "destinations.png"), full_page=True)
-        finally:
-            await chromium.close()
+    async with chromium_browser() as chromium:
+        page = await chromium.new_page(viewport={"width": 1280, "height": 900})
+        await page.goto(sc.url + "/_pc/destinations.html")
+        await page.wait_for_selector(f'.pixel[data-pixel="{BAD}"] button')
+        cards = await page.eval_on_selector_all(".pixel", "els => els.map(e => e.innerText)")
+        for pixel in (GOOD, BAD):
+            await page.click(f'.pixel[data-pixel="{pixel}"] button')
+        await page.wait_for_function(
+            "[...document.querySelectorAll('.result')].every(r => r.classList.contains('ok') || "
+            "r.classList.contains('bad'))", timeout=15_000)
+        good = await page.inner_text(f'.pixel[data-pixel="{GOOD}"] .result')
+        bad = await page.inner_text(f'.pixel[data-pixel="{BAD}"] .result')
+        good_class = await page.get_attribute(f'.pixel[data-pixel="{GOOD}"] .result', "class")
+        await page.screenshot(path=str(tmp_path / "destinations.png"), full_page=True)
     assert "destinations.tiktok[0]" in cards[0] and "••••••••cdef" in cards[0] and "pageview" in cards[0].lower()
     assert good.startswith("✔ TikTok accepted the token") and "ok" in good_class
     assert bad.startswith("✘ code 40105") and "→ the access token is wrong or was revoked" in bad

@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from conftest import free_port
+from conftest import chromium_browser, free_port
 from pixelscleared.config import parse_config
 from pixelscleared.demo import DEMO_PIXEL_ID, DemoPorts, demo_config, port_problems
 
@@ -344,37 +344,26 @@ async def test_sigterm_stops_all_three(demo):
 
 # --- a real browser (optional: skipped without Playwright and Debian's chromium) ------------
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-
 async def test_a_real_browser_sends_the_shops_events(demo):
-    playwright_api = pytest.importorskip("playwright.async_api")
-    if not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium")
-    async with playwright_api.async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = await chromium.new_page()
-            failed: list[str] = []  # e.g. a /favicon.ico 404
-            page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-            await page.goto(demo.shop + "/")
-            await page.click("#consent-banner button[value=accept]")
-            await page.wait_for_url(demo.shop + "/")
-            await page.goto(demo.shop + "/product/1001")
-            await page.fill("input[name=quantity]", "2")
-            await page.click("#add-to-cart")
-            await page.wait_for_url(demo.shop + "/cart")
-            await page.click("text=Checkout")
-            assert (await page.text_content("#checkout-items")) == "2 items"  # two totes, one line
-            await page.click("text=Pay €48.00")
-            await page.wait_for_url("**/checkout/thank-you?order=*")
-            order_id = (await page.text_content(".order-id")).strip()
-            await page.goto(demo.shop + "/contact")
-            await page.click("text=Send")
-            await page.wait_for_url(demo.shop + "/contact/thanks")
-        finally:
-            await chromium.close()
+    async with chromium_browser() as chromium:
+        page = await chromium.new_page()
+        failed: list[str] = []  # e.g. a /favicon.ico 404
+        page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        await page.goto(demo.shop + "/")
+        await page.click("#consent-banner button[value=accept]")
+        await page.wait_for_url(demo.shop + "/")
+        await page.goto(demo.shop + "/product/1001")
+        await page.fill("input[name=quantity]", "2")
+        await page.click("#add-to-cart")
+        await page.wait_for_url(demo.shop + "/cart")
+        await page.click("text=Checkout")
+        assert (await page.text_content("#checkout-items")) == "2 items"  # two totes, one line
+        await page.click("text=Pay €48.00")
+        await page.wait_for_url("**/checkout/thank-you?order=*")
+        order_id = (await page.text_content(".order-id")).strip()
+        await page.goto(demo.shop + "/contact")
+        await page.click("text=Send")
+        await page.wait_for_url(demo.shop + "/contact/thanks")
     assert failed == []
 
     wanted = {"ClickButton", "CompletePayment", "SubmitForm", "Contact", "Pageview"}
