@@ -44,6 +44,15 @@ app.router.add_route("*", "/{tail:.*}", page)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 '''
 
+# A browser navigating: every request is a page view when capture.pageviews is on.
+NAVIGATE_LUA = r'''
+wrk.headers["Accept"] = "text/html"
+wrk.headers["Sec-Fetch-Dest"] = "document"
+wrk.headers["Sec-Fetch-Mode"] = "navigate"
+wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0"
+wrk.headers["Cookie"] = "cookieyes-consent=consent:yes,advertisement:yes; shop_session=abc"
+'''
+
 COLLECT_LUA = r'''
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -144,6 +153,8 @@ def main() -> int:
         op, tp, mp, sp = free_port(), free_port(), free_port(), free_port()
         (tmp / "origin.py").write_text(ORIGIN)
         (tmp / "collect.lua").write_text(COLLECT_LUA)
+        (tmp / "navigate.lua").write_text(NAVIGATE_LUA)
+        cp = free_port()
         procs.append(Proc([sys.executable, str(tmp / "origin.py"), str(op)]))
         procs.append(Proc([str(BIN / "pixelscleared"), "fake-tiktok", "--port", str(tp),
                            "--pixel", "CKBENCH0000000000001=bench-token"]))
@@ -163,15 +174,26 @@ destinations:
 """)
         sidecar = Proc([str(BIN / "pixelscleared"), "run", "-c", str(tmp / "config.yaml")])
         procs.append(sidecar)
+        # the same sidecar with no-code capture on: page views and a rule on every page
+        (tmp / "capture.yaml").write_text(
+            (tmp / "config.yaml").read_text().replace(f"port: {sp}", f"port: {cp}")
+            .replace("outbox.sqlite", "outbox-capture.sqlite")
+            + "capture:\n  pageviews: {}\n  rules:\n    - {name: any-page, match: {path: \"/p/**\"}, event: ViewContent,"
+              " properties: {content_id: {path: \"/p/([^/]+)\"}}}\n")
+        procs.append(Proc([str(BIN / "pixelscleared"), "run", "-c", str(tmp / "capture.yaml")]))
         for port in (op, tp, mp):
             wait_http(f"http://127.0.0.1:{port}/" if port != tp else f"http://127.0.0.1:{tp}/_fake/health")
         wait_http(f"http://127.0.0.1:{sp}/_pc/health")
+        wait_http(f"http://127.0.0.1:{cp}/_pc/health")
 
         rss_start = rss_mb(sidecar.p.pid)
         setups = [
             ("origin direct (aiohttp)", f"http://127.0.0.1:{op}/", None),
             ("plain mitmdump -q, reverse", f"http://127.0.0.1:{mp}/", None),
             ("pixelscleared run, page requests", f"http://127.0.0.1:{sp}/", None),
+            ("pixelscleared run, navigations, capture off", f"http://127.0.0.1:{sp}/p/1", str(tmp / "navigate.lua")),
+            ("pixelscleared run, navigations, page views + a rule", f"http://127.0.0.1:{cp}/p/1",
+             str(tmp / "navigate.lua")),
             ("pixelscleared run, collect calls", f"http://127.0.0.1:{sp}/", str(tmp / "collect.lua")),
         ]
         runs: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in setups}
@@ -192,7 +214,12 @@ destinations:
                   f"{median([x['p50'] for x in rs]):.2f} | {median([x['p99'] for x in rs]):.2f} | "
                   f"{sum(int(x['non2xx']) for x in rs)} |")
         print(f"\nsidecar RSS: {rss_start:.0f} MB at start, {rss_end:.0f} MB after the runs")
-        sent = sum(int(x["total"]) for x in runs[setups[3][0]])
+        on, off = runs["pixelscleared run, navigations, page views + a rule"], \
+            runs["pixelscleared run, navigations, capture off"]
+        capture_ratio = median([a["rps"] / b["rps"] for a, b in zip(on, off, strict=True)])
+        print(f"\nno-code capture on vs off (navigations): {capture_ratio:.2f}× "
+              f"(target ≥ 0.90: {'met' if capture_ratio >= 0.9 else 'NOT met'})")
+        sent = sum(int(x["total"]) for x in runs["pixelscleared run, collect calls"])
         delivered = counts.get("delivered", 0)
         print(f"collect calls answered 204: {sent:,}; delivered to the TikTok stand-in: {delivered:,} "
               f"({'all' if delivered >= sent else 'NOT all'}), {drained_in:.1f} s after the load stopped; "
