@@ -158,3 +158,19 @@ async def test_forms_thank_you_pages_and_the_sites_own_endpoints(shop, tiktok, r
     async with aiohttp.ClientSession() as s, s.get(sc.url + "/_pc/events?source=rule:order-complete") as r:
         rows = (await r.json())["events"]
     assert [row["event_id"] for row in rows] == ["ORD-1001"]
+
+
+@pytest.mark.parametrize(("event", "values", "name", "event_id"), [
+    ("Contact", {}, "Contact", None),                                          # a fresh id is made
+    ({"json": "$.event"}, {"event": "AddToCart", "event_id": "o-1"}, "AddToCart", "o-1"),
+    ({"json": "$.event"}, {"event": 7}, None, None),                            # not a name: no event
+    ({"json": "$.event"}, {"event": "<script>"}, None, None),
+])
+def test_rule_event(event, values, name, event_id):
+    from pixelscleared.capture.rules import Rule, rule_event
+    rule = Rule.model_validate({"name": "r", "match": {"path": "/x"}, "event": event})
+    made = rule_event(rule, {**values, "properties.value": 3, "properties.none": None}, "https://s.example/x", "")
+    assert (made.name if made else None) == name
+    if made:
+        assert made.properties == {"value": 3} and made.source == "rule:r" and made.event_id
+        assert event_id is None or made.event_id == event_id

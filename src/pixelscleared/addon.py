@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
-import uuid
 from typing import Any
 
 from mitmproxy import ctx, exceptions, http
@@ -19,16 +17,17 @@ from pixelscleared import logs
 from pixelscleared.admin.access import AdminAccess
 from pixelscleared.admin.endpoints import OwnEndpoints, endpoint_name
 from pixelscleared.capture import Route, build_routes, match_route
-from pixelscleared.capture.pageviews import PAGEVIEW, BotCheck, PathMatcher, is_navigation
-from pixelscleared.capture.pageviews import SOURCE as PAGEVIEW_SOURCE
+from pixelscleared.capture.pageviews import BotCheck, PathMatcher, is_navigation, pageview_event
 from pixelscleared.capture.rules import (
     MAX_RESPONSE_BYTES,
     CompiledRule,
     RequestParts,
+    ResponseTee,
     compile_rules,
     cookies_of,
     read_request,
-    read_response,
+    read_response_values,
+    rule_event,
 )
 from pixelscleared.config import Config, ConfigError, load_config
 from pixelscleared.event import CapturedEvent, RequestFacts
@@ -36,7 +35,6 @@ from pixelscleared.flowview import FateWatch, annotate, call_note
 from pixelscleared.forwarding import forwarded_headers
 from pixelscleared.guard import Door, abort_client, error_page, header_problem, install_error_page, page_template
 from pixelscleared.limits import BodyPolicy, BodyTooLarge, BodyUndecodable, body_policy, decode_body
-from pixelscleared.names import CAPTURED_NAME
 from pixelscleared.outbox import Refused
 from pixelscleared.pipeline import Pipeline
 
@@ -44,36 +42,6 @@ logger = logging.getLogger("pixelscleared")
 OPTION = "pixelscleared_config"
 RULE_KEY = "pixelscleared_rule"  # flow.metadata: (rule, values read so far, request facts)
 TEE_KEY = "pixelscleared_tee"
-
-
-class ResponseTee:
-    """mitmproxy's `response.stream` callable: passes every chunk on unchanged and keeps the
-    first `limit` bytes for a rule to read once the response is complete."""
-
-    def __init__(self, limit: int):
-        self.limit = limit
-        self.data = bytearray()
-
-    def __call__(self, chunk: bytes) -> bytes:
-        if len(self.data) < self.limit:
-            self.data += chunk[: self.limit - len(self.data)]
-        return chunk
-
-    def text(self, content_encoding: str, content_type: str) -> str:
-        """The kept body decoded (gzip/br/deflate/zstd, then its charset); "" when it cannot be."""
-        try:
-            raw = decode_body(bytes(self.data), content_encoding, MAX_RESPONSE_BYTES)
-        except (BodyTooLarge, BodyUndecodable):
-            return ""
-        charset = "utf-8"
-        for param in content_type.split(";")[1:]:
-            key, _, value = param.strip().partition("=")
-            if key.lower() == "charset" and value:
-                charset = value.strip('"')
-        try:
-            return raw.decode(charset, "replace")
-        except LookupError:
-            return raw.decode("utf-8", "replace")
 
 
 def request_facts(flow: http.HTTPFlow) -> RequestFacts:
@@ -354,22 +322,14 @@ class PixelsCleared:
         if resp is None or (rule.rule.respond is None and not rule.matches_status(resp.status_code)):
             return
         if rule.rule.needs_response and (tee := flow.metadata.pop(TEE_KEY, None)) is not None:
-            ctype = resp.headers.get("content-type", "")
-            text = tee.text(resp.headers.get("content-encoding", ""), ctype)
-            for key, src in rule.rule.sources():
-                if src.from_response:
-                    values[key] = read_response(src, text, "html" in ctype.lower())
-        name = rule.rule.event if isinstance(rule.rule.event, str) else values.get("event")
-        if not isinstance(name, str) or not CAPTURED_NAME.fullmatch(name):
+            values |= read_response_values(rule.rule, tee, resp.headers.get("content-encoding", ""),
+                                           resp.headers.get("content-type", ""))
+        event = rule_event(rule.rule, values, flow.request.pretty_url, flow.request.headers.get("referer", ""))
+        if event is None:
             assert self.pipeline is not None
             self.pipeline.count_drop("rule_without_event")
             return
-        props = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("properties.") and v is not None}
-        event_id = values.get("event_id")
-        event = CapturedEvent(name, str(event_id) if event_id not in (None, "") else str(uuid.uuid4()),
-                              int(time.time()), f"rule:{rule.rule.name}", url=flow.request.pretty_url,
-                              referrer=flow.request.headers.get("referer", ""), properties=props)
-        asyncio.get_running_loop().call_soon(self._take_pageview, event, facts)
+        asyncio.get_running_loop().call_soon(self._take_later, event, facts)
 
     def _pageview(self, flow: http.HTTPFlow) -> None:
         """A successful HTML navigation becomes a Pageview, decided after the page is on its way:
@@ -386,11 +346,11 @@ class PixelsCleared:
             assert self.pipeline is not None
             self.pipeline.count_drop("bot")  # counted, not logged: crawlers make most of some sites' traffic
             return
-        event = CapturedEvent(PAGEVIEW, str(uuid.uuid4()), int(time.time()), PAGEVIEW_SOURCE, url=req.pretty_url,
-                              referrer=headers.get("referer", ""))
-        asyncio.get_running_loop().call_soon(self._take_pageview, event, request_facts(flow))
+        event = pageview_event(req.pretty_url, headers.get("referer", ""))
+        asyncio.get_running_loop().call_soon(self._take_later, event, request_facts(flow))
 
-    def _take_pageview(self, event: CapturedEvent, facts: RequestFacts) -> None:
+    def _take_later(self, event: CapturedEvent, facts: RequestFacts) -> None:
+        """Page views and rule events, queued after the page is on its way (never awaited)."""
         assert self.pipeline is not None
         try:
             self.pipeline.accept([event], facts)

@@ -9,10 +9,13 @@ paths — decided from the request and response headers alone (`is_navigation`, 
 from __future__ import annotations
 
 import re
+import time
+import uuid
 from collections.abc import Mapping
 
 from pydantic import Field, field_validator
 
+from pixelscleared.event import CapturedEvent
 from pixelscleared.model import Settings
 
 PAGEVIEW = "Pageview"
@@ -82,6 +85,10 @@ class BotCheck:
 
     def __call__(self, user_agent: str) -> bool:
         return not user_agent or bool(self._detect.isCrawler(user_agent))
+
+
+def pageview_event(url: str, referrer: str) -> CapturedEvent:
+    return CapturedEvent(PAGEVIEW, str(uuid.uuid4()), int(time.time()), SOURCE, url=url, referrer=referrer)
 
 
 def is_navigation(method: str, status: int, content_type: str, request_headers: Mapping[str, str]) -> bool:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.parser import BytesParser
@@ -26,7 +28,10 @@ from pydantic import Field, field_validator, model_validator
 from selectolax.lexbor import LexborHTMLParser
 
 from pixelscleared.capture.pageviews import glob_regex
+from pixelscleared.event import CapturedEvent
+from pixelscleared.limits import BodyTooLarge, BodyUndecodable, decode_body
 from pixelscleared.model import Settings
+from pixelscleared.names import CAPTURED_NAME
 
 Scalar = str | int | float | bool
 REQUEST_SOURCES = ("query", "form", "json", "path", "header", "cookie", "const")
@@ -271,3 +276,51 @@ def cookies_of(cookie_header: str) -> dict[str, str]:
         if eq and name:
             out[name] = value.strip().strip('"')
     return out
+
+
+class ResponseTee:
+    """mitmproxy's `response.stream` callable: passes every chunk on unchanged and keeps the
+    first `limit` bytes for a rule to read once the response is complete."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.data = bytearray()
+
+    def __call__(self, chunk: bytes) -> bytes:
+        if len(self.data) < self.limit:
+            self.data += chunk[: self.limit - len(self.data)]
+        return chunk
+
+    def text(self, content_encoding: str, content_type: str) -> str:
+        """The kept body decoded (gzip/br/deflate/zstd, then its charset); "" when it cannot be."""
+        try:
+            raw = decode_body(bytes(self.data), content_encoding, MAX_RESPONSE_BYTES)
+        except (BodyTooLarge, BodyUndecodable):
+            return ""
+        charset = "utf-8"
+        for param in content_type.split(";")[1:]:
+            key, _, value = param.strip().partition("=")
+            if key.lower() == "charset" and value:
+                charset = value.strip('"')
+        try:
+            return raw.decode(charset, "replace")
+        except LookupError:
+            return raw.decode("utf-8", "replace")
+
+
+def read_response_values(rule: Rule, tee: ResponseTee, content_encoding: str, content_type: str) -> dict[str, Any]:
+    """The rule's response-side values from the kept (decoded) response body."""
+    text = tee.text(content_encoding, content_type)
+    is_html = "html" in content_type.lower()
+    return {key: read_response(src, text, is_html) for key, src in rule.sources() if src.from_response}
+
+
+def rule_event(rule: Rule, values: Mapping[str, Any], url: str, referrer: str) -> CapturedEvent | None:
+    """The event a matched rule makes from its values; None when it has no usable name."""
+    name = rule.event if isinstance(rule.event, str) else values.get("event")
+    if not isinstance(name, str) or not CAPTURED_NAME.fullmatch(name):
+        return None
+    props = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("properties.") and v is not None}
+    event_id = values.get("event_id")
+    return CapturedEvent(name, str(event_id) if event_id not in (None, "") else str(uuid.uuid4()),
+                         int(time.time()), f"rule:{rule.name}", url=url, referrer=referrer, properties=props)
