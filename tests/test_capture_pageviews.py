@@ -107,3 +107,27 @@ async def test_bots_do_not_become_pageviews(origin, tiktok, run_sidecar, tmp_pat
     assert [e["event"] for e in tiktok.events] == ["Pageview"]
     assert "Chrome/126.0" in tiktok.events[0]["user"].get("user_agent", "") or tiktok.events[0]["limited_data_use"]
     assert 'pixelscleared_events_dropped_total{reason="bot"} 1.0' in metrics
+
+
+async def test_landing_click_id_and_browser_id_kept_in_first_party_cookies(origin, tiktok, run_sidecar, tmp_path):
+    """identity.send_ttclid/send_ttp: a TikTok ad click's landing page keeps `ttclid` (30 days) and a
+    `_ttp` browser id (13 months) — only under granted consent — and later events carry both."""
+    sc = await run_sidecar(sidecar_config(tmp_path, origin.url, tiktok.url, capture={"pageviews": {}},
+                                          identity={"salt": "test-salt-value", "send_ttclid": True,
+                                                    "send_ttp": True}))
+    nav = {k.title(): v for k, v in NAV.items()} | {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0"}
+    granted = "cookieyes-consent=consentid:abc,consent:yes,action:yes,advertisement:yes"
+    click = "E.C.P.CqgBdXRtX2NhbXBhaWdu"
+    async with aiohttp.ClientSession() as s:
+        async with s.get(f"{sc.url}/landing?ttclid={click}",
+                         headers=nav | {"Cookie": "cookieyes-consent=consent:no,advertisement:no"}) as r:
+            assert not [c for c in r.headers.getall("Set-Cookie", []) if c.startswith(("ttclid=", "_ttp="))]
+        async with s.get(f"{sc.url}/landing?ttclid={click}", headers=nav | {"Cookie": granted}) as r:
+            cookies = {c.partition("=")[0]: c for c in r.headers.getall("Set-Cookie", [])}
+        assert cookies["ttclid"].startswith(f"ttclid={click}; Max-Age={30 * 86400};")
+        ttp = cookies["_ttp"].partition("=")[2].partition(";")[0]
+        assert len(ttp) >= 20 and f"Max-Age={395 * 86400};" in cookies["_ttp"]
+        async with s.get(f"{sc.url}/next-page", headers=nav | {"Cookie": f"{granted}; ttclid={click}; _ttp={ttp}"}) as r:
+            assert not [c for c in r.headers.getall("Set-Cookie", []) if c.startswith(("ttclid=", "_ttp="))]
+    [later] = await wait_for(lambda: [e for e in tiktok.events if e["page"]["url"].endswith("/next-page")], timeout=15)
+    assert later["user"]["ttclid"] == click and later["user"]["ttp"] == ttp

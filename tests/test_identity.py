@@ -250,3 +250,46 @@ def test_visitor_ids_are_random():
 def test_identity_settings_validation(kw, message):
     with pytest.raises(ValidationError, match=message):
         IdentitySettings(**kw)
+
+
+# -- click id and browser id cookies (ttclid, _ttp) -----------------------------------------
+
+CLICK = "E.C.P.CqgBdXRtX2NhbXBhaWdu-_~"
+
+
+@pytest.mark.parametrize("verdict, cookie, landing, kw, expect", [
+    (GRANTED, "", CLICK, {}, {"ttclid", "_ttp"}),
+    (DENIED, "", CLICK, {}, set()),                       # no consent: no cookie at all
+    (UNKNOWN, "", CLICK, {}, set()),
+    (GRANTED, "", CLICK, {"send_ttclid": False}, {"_ttp"}),  # only what will be sent
+    (GRANTED, "", CLICK, {"send_ttp": False}, {"ttclid"}),
+    (GRANTED, f"ttclid={CLICK}; _ttp=kept", CLICK, {}, set()),  # the same click, a kept browser id
+    (GRANTED, "ttclid=older; _ttp=kept", CLICK, {}, {"ttclid"}),  # a new ad click replaces the old
+    (GRANTED, "_ttp=kept", "", {}, set()),                # no click id on this page
+    (GRANTED, "_ttp=kept", "bad value;x=1", {}, set()),   # never a cookie header injection
+    (GRANTED, "_ttp=kept", "x" * 513, {}, set()),
+])
+def test_click_and_browser_id_cookies(verdict, cookie, landing, kw, expect):
+    r = resolver(**({"send_ttclid": True, "send_ttp": True} | kw))
+    got = r.cookies_to_set(verdict, facts(cookie=cookie), landing)
+    assert {c.partition("=")[0] for c in got} == expect
+    for c in got:
+        name = c.partition("=")[0]
+        age = int(re.search(r"Max-Age=(\d+)", c).group(1))
+        assert age == {"ttclid": 30, "_ttp": 395}[name] * 86_400
+        assert c.endswith("; Path=/; SameSite=Lax; Secure")
+        if name == "ttclid":
+            assert c.startswith(f"ttclid={CLICK};")
+
+
+def test_ttp_ids_are_random_and_ttclid_cookie_is_sent_later():
+    r = resolver(send_ttclid=True, send_ttp=True)
+    ids = {r.cookies_to_set(GRANTED, facts())[0] for _ in range(20)}
+    assert len(ids) == 20
+    # a later page without the click id in its URL: the cookie's click id and browser id go out
+    user, _ = r.user(GRANTED, facts(cookie=f"ttclid={CLICK}; _ttp=abc"), event())
+    assert user["ttclid"] == CLICK and user["ttp"] == "abc"
+    user, _ = r.user(GRANTED, facts(cookie=f"ttclid={CLICK}"), event(ttclid="E.C.P.new"))
+    assert user["ttclid"] == "E.C.P.new"  # the event's own click id wins
+    user, _ = r.user(GRANTED, facts(cookie="ttclid=a b"), event())
+    assert "ttclid" not in user  # a mangled cookie is not a click id

@@ -67,7 +67,7 @@ class PixelsCleared:
         self.routes: dict[str, Route] = {}
         self._running = False
         self._keep_host = False
-        self._visitor_cookie = False
+        self._id_cookies = False  # visitor id, ttclid, _ttp: set on pages after consent
         self._max_body_bytes = 0
         self.watch: FateWatch | None = None
         self.door: Door | None = None
@@ -84,7 +84,7 @@ class PixelsCleared:
         self.endpoints = OwnEndpoints(self.pipeline, AdminAccess(cfg.admin))
         self.prefix = cfg.prefix
         self.routes = build_routes(cfg.capture)
-        self._visitor_cookie = bool(cfg.identity.visitor_cookie)
+        self._id_cookies = bool(cfg.identity.visitor_cookie or cfg.identity.send_ttclid or cfg.identity.send_ttp)
         self._max_body_bytes = cfg.max_body_bytes
         self._pageviews = cfg.capture.pageviews.matcher() if cfg.capture.pageviews is not None else None
         self._bots = BotCheck() if cfg.capture.pageviews is not None and not cfg.capture.pageviews.bots else None
@@ -248,13 +248,13 @@ class PixelsCleared:
             except Exception:
                 self.count_error("responseheaders")
         try:
-            if self._visitor_cookie and flow.request.method == "GET" and resp.status_code == 200 \
+            if self._id_cookies and flow.request.method == "GET" and resp.status_code == 200 \
                     and resp.headers.get("content-type", "").startswith("text/html"):
-                if cookie := self.pipeline.visitor_cookie(request_facts(flow)):
+                for cookie in self.pipeline.cookies_to_set(request_facts(flow)):
                     resp.headers.add("Set-Cookie", cookie)
         except Exception:
             self.pipeline.count_hook_error("responseheaders")
-            logger.exception("PixelsCleared error while adding the visitor cookie (response unaffected)",
+            logger.exception("PixelsCleared error while adding the first-party id cookies (response unaffected)",
                              extra=logs.ONE_FLOW)
         # Bodies we do not inspect are streamed: keeps SSE, long polling and downloads live.
         if not resp.stream and ("content-length" not in resp.headers or resp.headers.get(

@@ -24,6 +24,9 @@ _HEX64 = re.compile(r"[a-f0-9]{64}")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_HOPS = 32  # a longer forwarding chain is forged or broken: stop walking
+TTCLID_COOKIE, TTCLID_MAX_AGE_S = "ttclid", 30 * 86_400  # as TikTok's own tag keeps it
+TTP_COOKIE, TTP_MAX_AGE_S = "_ttp", 395 * 86_400
+_CLICK_ID = re.compile(r"[A-Za-z0-9._~+/=-]{1,512}")  # what may stand in a cookie value unquoted
 
 
 class IdentitySettings(Settings):
@@ -35,6 +38,9 @@ class IdentitySettings(Settings):
     session_cookie: str = ""
     visitor_cookie: str = ""  # set by the sidecar after consent when there is no session cookie
     visitor_cookie_max_age_days: int = Field(395, ge=1, le=400)  # ~13 months; browsers cap at 400
+    # TikTok's click id and browser id, sent as match keys only when on. With consent granted the
+    # sidecar also keeps them in first-party cookies (the ones TikTok's own tag uses): `ttclid`
+    # from a landing URL for 30 days, a `_ttp` id kept or created for 13 months.
     send_ttclid: bool = False
     send_ttp: bool = False
 
@@ -173,11 +179,31 @@ class IdentityResolver:
             user["locale"] = locale
         if external := self.external_id(facts.cookie_header):
             user["external_id"] = external
-        if self.settings.send_ttclid and event.ttclid:
-            user["ttclid"] = event.ttclid
+        if self.settings.send_ttclid and (ttclid := event.ttclid or self._ttclid_cookie(facts)):
+            user["ttclid"] = ttclid
         if self.settings.send_ttp and (ttp := cookie_value(facts.cookie_header, "_ttp")):
             user["ttp"] = ttp
         return user, False
+
+    def cookies_to_set(self, verdict: Verdict, facts: RequestFacts, landing_ttclid: str = "") -> list[str]:
+        """`Set-Cookie` values for the sidecar's first-party ids, only after consent: the visitor id,
+        the landing URL's `ttclid`, a `_ttp` browser id. The proxy glue adds them to a page."""
+        if verdict.state != "granted":
+            return []
+        secure = "; Secure" if self.visitor_scheme(facts) == "https" else ""
+        out = []
+        if visitor := self.visitor_cookie_to_set(verdict, facts):
+            out.append(visitor)
+        if self.settings.send_ttclid and _CLICK_ID.fullmatch(landing_ttclid) \
+                and landing_ttclid != self._ttclid_cookie(facts):  # a new ad click replaces the old one
+            out.append(f"{TTCLID_COOKIE}={landing_ttclid}; Max-Age={TTCLID_MAX_AGE_S}; Path=/; SameSite=Lax{secure}")
+        if self.settings.send_ttp and not cookie_value(facts.cookie_header, TTP_COOKIE):
+            out.append(f"{TTP_COOKIE}={secrets.token_urlsafe(20)}; Max-Age={TTP_MAX_AGE_S}; Path=/; SameSite=Lax{secure}")
+        return out
+
+    def _ttclid_cookie(self, facts: RequestFacts) -> str:
+        value = cookie_value(facts.cookie_header, TTCLID_COOKIE)
+        return value if _CLICK_ID.fullmatch(value) else ""
 
     def visitor_cookie_to_set(self, verdict: Verdict, facts: RequestFacts) -> str | None:
         """A `Set-Cookie` value for a new first-party visitor id, or None.

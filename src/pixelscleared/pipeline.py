@@ -17,6 +17,7 @@ from typing import Any
 from pixelscleared import logs
 from pixelscleared.admin.destinations import describe, test_connection
 from pixelscleared.capture import CaptureError, Forwarded, Route, parse_collect, scrub_forwarded
+from pixelscleared.capture.fields import query_param
 from pixelscleared.config import Config
 from pixelscleared.consent import ConsentEngine, Verdict
 from pixelscleared.decide import Decision, Drop, decide
@@ -191,12 +192,13 @@ class Pipeline:
             logger.warning("scrub failed, event not sent",
                            extra={"event_id": scrubbed.event.event_id, "reason": scrubbed.problem})
 
-    def visitor_cookie(self, facts: RequestFacts) -> str | None:
-        """A Set-Cookie value for the sidecar's own visitor id (consent granted, none yet), or None."""
-        if not self.cfg.identity.visitor_cookie:
-            return None
+    def cookies_to_set(self, facts: RequestFacts) -> list[str]:
+        """Set-Cookie values for the sidecar's first-party ids on a page (consent granted), or []."""
+        ident = self.cfg.identity
+        if not (ident.visitor_cookie or ident.send_ttclid or ident.send_ttp):
+            return []
         verdict = self.consent.evaluate(facts.cookie_header, facts.headers)
-        return self.identity.visitor_cookie_to_set(verdict, facts)
+        return self.identity.cookies_to_set(verdict, facts, query_param(facts.url, "ttclid"))
 
     def is_trusted_proxy(self, peer: str) -> bool:
         return self.identity.is_trusted_proxy(peer)

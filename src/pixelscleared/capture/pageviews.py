@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from pydantic import Field, field_validator
 
+from pixelscleared.capture.fields import query_param
 from pixelscleared.event import CapturedEvent
 from pixelscleared.model import Settings
 
@@ -88,7 +89,8 @@ class BotCheck:
 
 
 def pageview_event(url: str, referrer: str) -> CapturedEvent:
-    return CapturedEvent(PAGEVIEW, str(uuid.uuid4()), int(time.time()), SOURCE, url=url, referrer=referrer)
+    return CapturedEvent(PAGEVIEW, str(uuid.uuid4()), int(time.time()), SOURCE, url=url, referrer=referrer,
+                         ttclid=query_param(url, "ttclid"))
 
 
 def is_navigation(method: str, status: int, content_type: str, request_headers: Mapping[str, str]) -> bool:

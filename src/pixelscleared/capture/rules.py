@@ -27,6 +27,7 @@ import jsonpath
 from pydantic import Field, field_validator, model_validator
 from selectolax.lexbor import LexborHTMLParser
 
+from pixelscleared.capture.fields import query_param
 from pixelscleared.capture.pageviews import glob_regex
 from pixelscleared.event import CapturedEvent
 from pixelscleared.limits import BodyTooLarge, BodyUndecodable, decode_body
@@ -323,4 +324,5 @@ def rule_event(rule: Rule, values: Mapping[str, Any], url: str, referrer: str) -
     props = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("properties.") and v is not None}
     event_id = values.get("event_id")
     return CapturedEvent(name, str(event_id) if event_id not in (None, "") else str(uuid.uuid4()),
-                         int(time.time()), f"rule:{rule.name}", url=url, referrer=referrer, properties=props)
+                         int(time.time()), f"rule:{rule.name}", url=url, referrer=referrer, properties=props,
+                         ttclid=query_param(url, "ttclid"))
