@@ -90,7 +90,7 @@ async def test_navigations_become_pageviews_and_pages_are_unchanged(origin, tikt
 ])
 def test_bot_check(ua, bot):
     from pixelscleared.capture.pageviews import BotCheck
-    assert BotCheck()(ua) is bot
+    assert bool(BotCheck()(ua)) is bot
 
 
 async def test_bots_do_not_become_pageviews(origin, tiktok, run_sidecar, tmp_path):
@@ -104,6 +104,9 @@ async def test_bots_do_not_become_pageviews(origin, tiktok, run_sidecar, tmp_pat
         await wait_for(lambda: tiktok.events, timeout=15)
         async with s.get(sc.url + "/_pc/metrics") as r:
             metrics = await r.text()
+        async with s.get(sc.url + "/_pc/events?status=dropped") as r:
+            [row] = (await r.json())["events"]  # visible in the events log, never sent
+    assert row["source"] == "pageview" and row["reason"] == "bot: known bot 'Googlebot'"
     assert [e["event"] for e in tiktok.events] == ["Pageview"]
     assert "Chrome/126.0" in tiktok.events[0]["user"].get("user_agent", "") or tiktok.events[0]["limited_data_use"]
     assert 'pixelscleared_events_dropped_total{reason="bot"} 1.0' in metrics

@@ -137,6 +137,8 @@ async def test_forms_thank_you_pages_and_the_sites_own_endpoints(shop, tiktok, r
         async with s.get(sc.url + "/checkout/thank-you?total=49.90", headers=granted) as r:
             assert await r.text() == HTML  # the page, byte for byte once decoded (it came compressed)
             assert r.headers.get("Content-Encoding") in ("gzip", "deflate")  # compressed by the origin
+        async with s.get(sc.url + "/checkout/thank-you?total=49.90", headers=granted) as r:
+            assert r.status == 200  # the visitor reloads the thank-you page: the same order id again
         async with s.post(sc.url + "/api/track", headers=granted,
                           json={"event": "AddToCart", "total": 10, "cur": "EUR", "email": "jane@example.com"}) as r:
             assert r.status == 204
@@ -157,7 +159,8 @@ async def test_forms_thank_you_pages_and_the_sites_own_endpoints(shop, tiktok, r
     assert "beacon" not in seen  # answered by the sidecar
     async with aiohttp.ClientSession() as s, s.get(sc.url + "/_pc/events?source=rule:order-complete") as r:
         rows = (await r.json())["events"]
-    assert [row["event_id"] for row in rows] == ["ORD-1001"]
+    assert [(row["event_id"], row["repeats"]) for row in rows] == [("ORD-1001", 1)]
+    assert [e["event_id"] for e in tiktok.events].count("ORD-1001") == 1  # a reload is not a second purchase
 
 
 @pytest.mark.parametrize(("event", "values", "name", "event_id"), [

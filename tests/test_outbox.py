@@ -39,11 +39,39 @@ async def test_full_buffer_is_a_counted_drop(outbox):
     assert outbox.metrics.dropped.labels("outbox_full")._value.get() == 1
 
 
-async def test_duplicate_event_ids_are_stored_once(outbox):
+async def test_duplicate_event_ids_are_stored_once_and_repeats_counted_on_the_first(outbox):
     outbox.put(row("same"))
-    outbox.put(row("same"))
+    outbox.put(row("same"))  # in the same write
     await outbox.flush()
-    assert await outbox.pending_count() == 1
+    outbox.put(row("same"))  # in a later one
+    outbox.put(row("same", "P2"))  # another pixel's row is its own
+    await outbox.flush()
+    assert await outbox.pending_count() == 2
+    rows = {r["pixel_id"]: r for r in await outbox.events(Query(event_id="same"))}
+    assert (rows["P1"]["repeats"], rows["P2"]["repeats"]) == (2, 0)
+    assert outbox.metrics.dropped.labels("repeat")._value.get() == 2
+
+
+def test_an_outbox_file_from_before_repeats_gets_the_column(tmp_path):
+    from pixelscleared.outbox import connect
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, created_at REAL NOT NULL, updated_at REAL NOT NULL,"
+                " event_id TEXT NOT NULL, pixel_id TEXT NOT NULL, event_name TEXT NOT NULL, source TEXT NOT NULL,"
+                " verdict TEXT NOT NULL, consent_sources TEXT NOT NULL, removed TEXT NOT NULL, status TEXT NOT NULL,"
+                " reason TEXT NOT NULL DEFAULT '', payload TEXT, test_event_code TEXT NOT NULL DEFAULT '',"
+                " attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at REAL NOT NULL DEFAULT 0, response TEXT,"
+                " UNIQUE (pixel_id, event_name, event_id))")
+    old.execute("INSERT INTO events (created_at, updated_at, event_id, pixel_id, event_name, source, verdict,"
+                " consent_sources, removed, status) VALUES (1, 1, 'e1', 'P1', 'Pageview', 'pageview', 'granted',"
+                " '[]', '[]', 'queued')")
+    old.commit()
+    old.close()
+    ro = sqlite3.connect(f"file:{path}?mode=ro", uri=True)  # the CLI reading a stopped old sidecar's file
+    assert select_events(ro, Query())[0]["repeats"] == 0
+    conn = connect(path)
+    [got] = select_events(conn, Query())
+    assert got["event_id"] == "e1" and got["repeats"] == 0
 
 
 async def test_claim_groups_by_pixel_and_test_code(outbox):

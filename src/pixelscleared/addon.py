@@ -342,11 +342,11 @@ class PixelsCleared:
         if not is_navigation(req.method, flow.response.status_code, flow.response.headers.get("content-type", ""),
                              headers) or not self._pageviews(req.path.split("?", 1)[0]):
             return
-        if self._bots is not None and self._bots(headers.get("user-agent", "")):
-            assert self.pipeline is not None
-            self.pipeline.count_drop("bot")  # counted, not logged: crawlers make most of some sites' traffic
-            return
         event = pageview_event(req.pretty_url, headers.get("referer", ""))
+        if self._bots is not None and (bot := self._bots(headers.get("user-agent", ""))):
+            assert self.pipeline is not None
+            self.pipeline.drop_junk(event, "bot", bot)
+            return
         asyncio.get_running_loop().call_soon(self._take_later, event, request_facts(flow))
 
     def _take_later(self, event: CapturedEvent, facts: RequestFacts) -> None:

@@ -47,6 +47,8 @@ def format_line(row: dict[str, Any]) -> str:
     removed = ",".join(sorted({r["kind"] for r in row["removed"]})) or "-"
     sources = ",".join(row["consent_sources"]) or "-"
     reason = f" ({row['reason']})" if row["reason"] else ""
+    if row.get("repeats"):
+        reason += f" repeats={row['repeats']}"
     return (f"{at}  {row['status']:<9} {row['event_name']:<16} {row['event_id']:<36} pixel={row['pixel_id']}"
             f" consent={row['verdict']}[{sources}] removed={removed} attempts={row['attempts']}{answer}{reason}")
 

@@ -74,6 +74,7 @@ CREATE TABLE IF NOT EXISTS events (
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at REAL NOT NULL DEFAULT 0,
     response        TEXT,            -- JSON: TikTok's last answer {{http_status, code, message, request_id}}
+    repeats         INTEGER NOT NULL DEFAULT 0,  -- the same event_id captured again: never sent twice
     UNIQUE (pixel_id, event_name, event_id)
 );
 CREATE INDEX IF NOT EXISTS events_due ON events (next_attempt_at) WHERE {_PENDING_SQL};
@@ -83,7 +84,7 @@ CREATE TABLE IF NOT EXISTS writes_probe (id INTEGER PRIMARY KEY, at REAL NOT NUL
 """
 COLUMNS = ("id", "created_at", "updated_at", "event_id", "pixel_id", "event_name", "source", "verdict",
            "consent_sources", "removed", "status", "reason", "payload", "test_event_code", "attempts",
-           "next_attempt_at", "response")
+           "next_attempt_at", "response", "repeats")
 _JSON_COLUMNS = frozenset({"consent_sources", "removed", "payload", "response"})
 
 
@@ -136,6 +137,8 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=5000")
     conn.executescript(SCHEMA)
+    if "repeats" not in {r[1] for r in conn.execute("PRAGMA table_info(events)")}:  # a file from before 0.x
+        conn.execute("ALTER TABLE events ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0")
     return conn
 
 
@@ -160,7 +163,9 @@ def _where(q: EventsQuery, *always: str) -> tuple[str, list[str]]:
 def select_events(conn: sqlite3.Connection, q: EventsQuery) -> list[dict[str, Any]]:
     """The newest rows matching `q`, newest first, JSON columns decoded."""
     where, args = _where(q)
-    rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM events{where} ORDER BY id DESC LIMIT ?",
+    have = {r[1] for r in conn.execute("PRAGMA table_info(events)")}  # a file an older version wrote, read-only
+    columns = ", ".join(c if c in have else f"0 AS {c}" for c in COLUMNS)
+    rows = conn.execute(f"SELECT {columns} FROM events{where} ORDER BY id DESC LIMIT ?",
                         [*args, q.limit]).fetchall()
     return [_decoded(r) for r in rows]
 
@@ -444,7 +449,7 @@ class Outbox:
         for r in queued:
             self.metrics.enqueued.labels(r.pixel_id).inc()
         if inserted < len(rows):
-            self.metrics.dropped.labels("duplicate_event_id").inc(len(rows) - inserted)
+            self.metrics.dropped.labels("repeat").inc(len(rows) - inserted)
         self.metrics.outbox_pending.inc(len(queued))
         if rows:
             self.written.set()
@@ -470,15 +475,18 @@ class Outbox:
              r.test_event_code)
             for r in rows
         ]
+        inserted = 0
         with self._conn:
-            before = self._conn.total_changes
-            self._conn.executemany(
-                "INSERT OR IGNORE INTO events (created_at, updated_at, event_id, pixel_id, event_name, source,"
-                " verdict, consent_sources, removed, status, reason, payload, test_event_code)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                params,
-            )
-            return self._conn.total_changes - before
+            for p in params:
+                if self._conn.execute(
+                        "INSERT OR IGNORE INTO events (created_at, updated_at, event_id, pixel_id, event_name, source,"
+                        " verdict, consent_sources, removed, status, reason, payload, test_event_code)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", p).rowcount:
+                    inserted += 1
+                else:  # a repeat of an event already taken: counted on the first one's row, never sent again
+                    self._conn.execute("UPDATE events SET repeats = repeats + 1"
+                                       " WHERE pixel_id = ? AND event_name = ? AND event_id = ?", (p[3], p[4], p[2]))
+        return inserted
 
     def _probe(self) -> int:
         """A write that changes nothing visible: does the disk take writes again?"""

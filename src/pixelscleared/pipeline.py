@@ -20,12 +20,12 @@ from pixelscleared.capture import CaptureError, Forwarded, Route, parse_collect,
 from pixelscleared.capture.fields import query_param
 from pixelscleared.config import Config
 from pixelscleared.consent import ConsentEngine, Verdict
-from pixelscleared.decide import Decision, Drop, decide
+from pixelscleared.decide import NO_PIXEL, Decision, Drop, decide
 from pixelscleared.deliver import Deliverer
 from pixelscleared.event import CapturedEvent, RequestFacts
 from pixelscleared.identity import IdentityResolver
 from pixelscleared.metrics import Metrics
-from pixelscleared.outbox import EventsQuery, FateKey, Outbox, Refused, Unwritable
+from pixelscleared.outbox import EventsQuery, FateKey, Outbox, OutboxRow, Refused, Status, Unwritable
 from pixelscleared.ready import OriginProbe, pixel_state
 from pixelscleared.scrub import Scrubber, ScrubError
 from pixelscleared.scrub.event import ScrubbedEvent, scrub_event
@@ -191,6 +191,14 @@ class Pipeline:
         if decision.drop == Drop.SCRUB_FAILED:
             logger.warning("scrub failed, event not sent",
                            extra={"event_id": scrubbed.event.event_id, "reason": scrubbed.problem})
+
+    def drop_junk(self, event: CapturedEvent, reason: str, detail: str) -> None:
+        """Traffic that is not a visitor's (a known bot): counted, and a row in the events log unless
+        `capture.pageviews.log_bots` is off. Never scrubbed, decided or sent."""
+        self.metrics.dropped.labels(reason).inc()
+        if self.cfg.capture.pageviews is None or self.cfg.capture.pageviews.log_bots:
+            self.outbox.put(OutboxRow(event.event_id, NO_PIXEL, event.name, event.source, "-", [], [],
+                                      Status.DROPPED, f"{reason}: {detail}"))
 
     def cookies_to_set(self, facts: RequestFacts) -> list[str]:
         """Set-Cookie values for the sidecar's first-party ids on a page (consent granted), or []."""

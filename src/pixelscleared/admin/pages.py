@@ -58,7 +58,7 @@ const identity = p => {
 };
 const host = p => { try { return new URL(p.page.url).host; } catch (e) { return ""; } };
 const trail = e => `<ol class="trail">
-  <li>captured by <b>${esc(e.source)}</b> at ${esc(utc(e.created_at))}</li>
+  <li>captured by <b>${esc(e.source)}</b> at ${esc(utc(e.created_at))}${e.repeats ? ` (and ${Number(e.repeats)} repeat(s) of its event_id, not sent again)` : ""}</li>
   <li>removed: ${e.removed.length ? e.removed.map(x => `<code>${esc(x.path)}</code> ${esc(x.kind)}`).join(", ") : "nothing"}</li>
   <li>consent: <b>${esc(e.verdict)}</b>${e.consent_sources.length ? " from " + e.consent_sources.map(esc).join(", ") : ""}</li>
   <li>${e.payload ? `sent: <pre>${esc(JSON.stringify(e.payload, null, 2))}</pre>` : "not sent" + (e.reason ? ": " + esc(e.reason) : "")}</li>
@@ -84,7 +84,8 @@ async function load() {
   rows.innerHTML = (doc.events || []).filter(e => !wantHost || (e.payload && host(e.payload).includes(wantHost)))
     .map(e => `<tr>
     <td class="nowrap">${esc(utc(e.updated_at).slice(0, 10))}<br>${esc(utc(e.updated_at).slice(11))}</td>
-    <td class="${esc(e.status)}">${esc(e.status)}${e.reason ? "<br><small>"+esc(e.reason)+"</small>" : ""}</td>
+    <td class="${esc(e.status)}">${esc(e.status)}${e.reason ? "<br><small>"+esc(e.reason)+"</small>" : ""}${
+      e.repeats ? "<br><small>captured again " + Number(e.repeats) + "×, not sent again</small>" : ""}</td>
     <td>${esc(e.event_name)}</td><td><code>${esc(e.event_id)}</code></td>
     <td class="nowrap"><code>${esc(e.pixel_id)}</code></td><td>${esc(e.source)}</td>
     <td>${esc(e.verdict)}<br><small>${esc(e.consent_sources.join(", "))}</small></td>

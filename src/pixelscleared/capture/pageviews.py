@@ -50,6 +50,8 @@ class PageviewSettings(Settings):
     exclude: list[str] = Field(default_factory=list)
     # Known bots, crawlers, uptime checkers and HTTP tools (crawlerdetect's list) are not visitors.
     bots: bool = False
+    # each bot navigation is a `dropped` row in the events log (off for sites crawled very heavily)
+    log_bots: bool = True
 
     @field_validator("include", "exclude")
     @classmethod
@@ -84,8 +86,11 @@ class BotCheck:
 
         self._detect = CrawlerDetect()
 
-    def __call__(self, user_agent: str) -> bool:
-        return not user_agent or bool(self._detect.isCrawler(user_agent))
+    def __call__(self, user_agent: str) -> str:
+        """Why this user agent is not a visitor ("" when it is one)."""
+        if not user_agent:
+            return "no user agent"
+        return f"known bot {self._detect.getMatches()!r}" if self._detect.isCrawler(user_agent) else ""
 
 
 def pageview_event(url: str, referrer: str) -> CapturedEvent:
