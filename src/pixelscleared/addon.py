@@ -29,6 +29,7 @@ from pixelscleared.capture.rules import (
     read_response_values,
     rule_event,
 )
+from pixelscleared.capture.snippet import Injector, eligible, meta_allows, plan_csp, script_tag
 from pixelscleared.config import Config, ConfigError, load_config
 from pixelscleared.event import CapturedEvent, RequestFacts
 from pixelscleared.flowview import FateWatch, annotate, call_note
@@ -75,6 +76,7 @@ class PixelsCleared:
         self._bots: BotCheck | None = None
         self._rules: list[CompiledRule] = []
         self._page = ""
+        self._snippet = False
         if cfg is not None:
             self._use(cfg)
 
@@ -89,6 +91,7 @@ class PixelsCleared:
         self._pageviews = cfg.capture.pageviews.matcher() if cfg.capture.pageviews is not None else None
         self._bots = BotCheck() if cfg.capture.pageviews is not None and not cfg.capture.pageviews.bots else None
         self._rules = compile_rules(cfg.capture.rules)
+        self._snippet = cfg.capture.snippet.inject
         self.door = Door(cfg.guard, self.pipeline.count_refused)
         self._page = page_template(cfg.guard)
         install_error_page(self._page)
@@ -247,6 +250,11 @@ class PixelsCleared:
                 self._rule_response_body(flow)
             except Exception:
                 self.count_error("responseheaders")
+        if self._snippet:
+            try:
+                self._inject_snippet(flow)
+            except Exception:
+                self.count_error("snippet")
         try:
             if self._id_cookies and flow.request.method == "GET" and resp.status_code == 200 \
                     and resp.headers.get("content-type", "").startswith("text/html"):
@@ -315,6 +323,37 @@ class PixelsCleared:
         assert flow.response is not None
         flow.response.stream = tee
         flow.metadata[TEE_KEY] = tee
+
+    # -- the ttq.js tag on HTML pages (capture/snippet.py) -----------------------------------
+    def _inject_snippet(self, flow: http.HTTPFlow) -> None:
+        """Add the tag while the page streams through, under the page's CSP (or not at all)."""
+        assert self.pipeline is not None and flow.response is not None
+        req, resp = flow.request, flow.response
+        if endpoint_name(req.path, self.prefix) is not None or self._route(flow):
+            return
+        if not eligible(req.method, resp.status_code, req.http_version, {k.lower(): v for k, v in req.headers.items()},
+                        {k.lower(): v for k, v in resp.headers.items()}):
+            return
+        facts = request_facts(flow)
+        scheme, host = self.pipeline.identity.visitor_scheme(facts), facts.host
+        plan = plan_csp({name: resp.headers.get_all(name) for name in
+                         ("content-security-policy", "content-security-policy-report-only") if name in resp.headers},
+                        scheme, host)
+        if not plan.ok:
+            self.pipeline.count_snippet("csp")
+            return
+        injector = Injector(script_tag(self.prefix, plan.nonce), resp.headers.get("content-encoding", ""),
+                            lambda head: meta_allows(head, scheme, host, plan.nonce), self.pipeline.count_snippet)
+        for name, values in plan.headers.items():
+            resp.headers.set_all(name, values)
+        for name in ("content-length", "content-md5", "digest", "repr-digest", "content-digest"):
+            resp.headers.pop(name, None)
+        if (etag := resp.headers.get("etag", "")) and not etag.startswith("W/"):
+            resp.headers["etag"] = "W/" + etag  # the bytes differ from the origin's: no longer a strong match
+        if req.http_version == "HTTP/1.1":
+            resp.headers["transfer-encoding"] = "chunked"
+        tee = flow.metadata.get(TEE_KEY)
+        resp.stream = injector if tee is None else (lambda chunk: injector(tee(chunk)))
 
     def _rule_event(self, flow: http.HTTPFlow) -> None:
         rule, values, facts = flow.metadata.pop(RULE_KEY)

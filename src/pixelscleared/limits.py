@@ -28,9 +28,9 @@ from enum import Enum
 import brotli
 
 if sys.version_info >= (3, 14):
-    from compression import zstd
+    from compression import zstd as zstd  # (re-exported for capture/snippet.py)
 else:  # mitmproxy 12 depends on the backport before 3.14
-    from backports import zstd
+    from backports import zstd as zstd
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 ANSWER_413_UP_TO = 1 << 20

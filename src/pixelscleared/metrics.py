@@ -28,6 +28,10 @@ class Metrics:
             "pixelscleared_addon_errors", "Exceptions caught in proxy hooks (site traffic continued)", ["hook"],
             registry=r,
         )
+        self.snippet = Counter(
+            "pixelscleared_snippet_pages", "HTML pages considered for the ttq.js tag, by outcome (capture.snippet)",
+            ["outcome"], registry=r,
+        )
         self.refused = Counter(
             "pixelscleared_requests_refused", "Requests refused or cut off before the site saw them (guard.py)",
             ["reason"], registry=r,

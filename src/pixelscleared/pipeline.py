@@ -215,6 +215,9 @@ class Pipeline:
     def count_drop(self, reason: str) -> None:
         self.metrics.dropped.labels(reason).inc()
 
+    def count_snippet(self, outcome: str) -> None:
+        self.metrics.snippet.labels(outcome).inc()
+
     def count_refused(self, reason: str) -> None:
         self.metrics.refused.labels(reason).inc()
 

@@ -18,6 +18,7 @@ from pixelscleared.admin.access import AdminAccess
 from pixelscleared.admin.destinations import same_origin
 from pixelscleared.admin.pages import DESTINATIONS_PAGE, EVENTS_PAGE
 from pixelscleared.capture import CaptureError, plain_path
+from pixelscleared.capture.snippet import strong_etag, ttq_script
 from pixelscleared.event import RequestFacts
 from pixelscleared.eventslog import parse_query
 from pixelscleared.outbox import Refused, Unwritable
@@ -54,6 +55,8 @@ class OwnEndpoints:
     def __init__(self, pipeline: Pipeline, access: AdminAccess):
         self.pipeline = pipeline
         self.access = access
+        self.ttq_js = ttq_script(pipeline.cfg.prefix)
+        self.ttq_etag = strong_etag(self.ttq_js)
 
     async def reply(self, name: str, method: str, query: Mapping[str, str], body: bytes,
                     facts: RequestFacts) -> Reply:
@@ -62,6 +65,8 @@ class OwnEndpoints:
             return await self.collect(method, body, facts)
         if name == "health":
             return Reply.json(200, {"status": "ok"})
+        if name == "ttq.js":
+            return self.ttq(method, facts.headers.get("if-none-match", ""))
         if name == "ready":
             ready, report = await self.pipeline.readiness()
             return Reply.json(200 if ready else 503, report)
@@ -97,6 +102,16 @@ class OwnEndpoints:
         except Unwritable as e:
             return Reply.json(503, {"error": f"the events log cannot be opened: {e}"}, {"Retry-After": "5"})
         return Reply.json(200, {"events": rows, "counts": counts})
+
+    def ttq(self, method: str, if_none_match: str) -> Reply:
+        """The first-party TikTok API script (capture/ttq.js): cached an hour, revalidated by ETag."""
+        if method not in ("GET", "HEAD"):
+            return Reply.json(405, {"error": "use GET"})
+        headers = {"ETag": self.ttq_etag, "Cache-Control": "public, max-age=3600"}
+        if self.ttq_etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")] \
+                or if_none_match.strip() == "*":
+            return Reply(304, b"", "", headers=headers)
+        return Reply(200, self.ttq_js if method == "GET" else b"", "text/javascript; charset=utf-8", headers=headers)
 
     async def collect(self, method: str, body: bytes, facts: RequestFacts) -> Reply:
         """204 only once the events are on disk; 400 (nothing queued) or 503 (nothing queued: retry)."""

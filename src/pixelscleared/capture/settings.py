@@ -6,6 +6,7 @@ from pydantic import Field, field_validator
 
 from pixelscleared.capture.pageviews import PageviewSettings
 from pixelscleared.capture.rules import Rule
+from pixelscleared.capture.snippet import SnippetSettings
 from pixelscleared.model import Settings
 
 
@@ -41,3 +42,5 @@ class CaptureSettings(Settings):
     # Events from ordinary requests and responses: forms, thank-you pages, the site's own
     # tracking endpoints (capture/rules.py).
     rules: list[Rule] = Field(default_factory=list)
+    # <script src="<prefix>ttq.js"> added to HTML pages: TikTok's browser API, first-party.
+    snippet: SnippetSettings = SnippetSettings()
