@@ -47,7 +47,7 @@ BLOCKS = commented_blocks(EXAMPLE)
 
 
 def test_the_example_comments_out_every_optional_section_it_describes():
-    assert list(BLOCKS) == ["capture", "identity", "unconsented", "outbox", "delivery", "admin", "guard"]
+    assert list(BLOCKS) == ["capture", "consent", "identity", "unconsented", "outbox", "delivery", "admin", "guard"]
 
 
 @pytest.mark.parametrize("names", [[name] for name in BLOCKS] + [list(BLOCKS)], ids=[*BLOCKS, "all"])

@@ -229,8 +229,11 @@ class PixelsCleared:
                 await self._own(flow, name)
             elif route := self._route(flow):
                 await self._tracking_call(flow, route)
-            elif self._rules:
-                self._rule_request(flow)
+            else:
+                if self._rules:
+                    self._rule_request(flow)
+                if self.pipeline.grace:  # events wait for this visitor's consent: does this request carry it?
+                    self.pipeline.settle_held(request_facts(flow))
         except Exception:
             self.pipeline.count_hook_error("request")
             logger.exception("PixelsCleared error on a request (site traffic unaffected)",

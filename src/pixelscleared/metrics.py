@@ -28,6 +28,10 @@ class Metrics:
             "pixelscleared_addon_errors", "Exceptions caught in proxy hooks (site traffic continued)", ["hook"],
             registry=r,
         )
+        self.grace = Counter(
+            "pixelscleared_grace_settled", "Events held for consent (grace window) settled by the visitor's decision",
+            ["verdict"], registry=r,
+        )
         self.snippet = Counter(
             "pixelscleared_snippet_pages", "HTML pages considered for the ttq.js tag, by outcome (capture.snippet)",
             ["outcome"], registry=r,

@@ -104,6 +104,8 @@ class OutboxRow:
     payload: dict[str, Any] | None = None
     test_event_code: str = ""
     created_at: float = field(default_factory=time.time)
+    due_at: float = 0.0  # not sent before (the consent grace window); 0: at once
+    amend: bool = False  # replaces the decision of the row with the same keys, if not yet sent
 
 
 @dataclass(slots=True)
@@ -445,11 +447,12 @@ class Outbox:
         for u in units:
             if u.committed is not None and not u.committed.done():
                 u.committed.set_result(None)
-        queued = [r for r in rows if r.status == Status.QUEUED]
+        new = [r for r in rows if not r.amend]
+        queued = [r for r in new if r.status == Status.QUEUED]
         for r in queued:
             self.metrics.enqueued.labels(r.pixel_id).inc()
-        if inserted < len(rows):
-            self.metrics.dropped.labels("repeat").inc(len(rows) - inserted)
+        if inserted < len(new):
+            self.metrics.dropped.labels("repeat").inc(len(new) - inserted)
         self.metrics.outbox_pending.inc(len(queued))
         if rows:
             self.written.set()
@@ -468,24 +471,29 @@ class Outbox:
     def _insert(self, rows: list[OutboxRow]) -> int:
         assert self._conn is not None
         now = time.time()
-        params = [
-            (r.created_at, now, r.event_id, r.pixel_id, r.event_name, r.source, r.verdict,
-             json.dumps(r.consent_sources), json.dumps(r.removed), r.status, r.reason,
-             json.dumps(r.payload, separators=(",", ":")) if r.payload is not None else None,
-             r.test_event_code)
-            for r in rows
-        ]
         inserted = 0
         with self._conn:
-            for p in params:
-                if self._conn.execute(
+            for r in rows:
+                payload = json.dumps(r.payload, separators=(",", ":")) if r.payload is not None else None
+                if r.amend:  # a later consent decision, for a row the deliverer has not sent yet
+                    self._conn.execute(
+                        "UPDATE events SET updated_at = ?, verdict = ?, consent_sources = ?, status = ?, reason = ?,"
+                        " payload = ?, next_attempt_at = ? WHERE pixel_id = ? AND event_name = ? AND event_id = ?"
+                        " AND attempts = 0 AND status IN (?, ?)",
+                        (now, r.verdict, json.dumps(r.consent_sources), r.status, r.reason, payload, r.due_at,
+                         r.pixel_id, r.event_name, r.event_id, Status.QUEUED, Status.DROPPED))
+                elif self._conn.execute(
                         "INSERT OR IGNORE INTO events (created_at, updated_at, event_id, pixel_id, event_name, source,"
-                        " verdict, consent_sources, removed, status, reason, payload, test_event_code)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", p).rowcount:
+                        " verdict, consent_sources, removed, status, reason, payload, test_event_code, next_attempt_at)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (r.created_at, now, r.event_id, r.pixel_id, r.event_name, r.source, r.verdict,
+                         json.dumps(r.consent_sources), json.dumps(r.removed), r.status, r.reason, payload,
+                         r.test_event_code, r.due_at)).rowcount:
                     inserted += 1
                 else:  # a repeat of an event already taken: counted on the first one's row, never sent again
                     self._conn.execute("UPDATE events SET repeats = repeats + 1"
-                                       " WHERE pixel_id = ? AND event_name = ? AND event_id = ?", (p[3], p[4], p[2]))
+                                       " WHERE pixel_id = ? AND event_name = ? AND event_id = ?",
+                                       (r.pixel_id, r.event_name, r.event_id))
         return inserted
 
     def _probe(self) -> int:

@@ -20,10 +20,11 @@ from pixelscleared.capture import CaptureError, Forwarded, Route, parse_collect,
 from pixelscleared.capture.fields import query_param
 from pixelscleared.config import Config
 from pixelscleared.consent import ConsentEngine, Verdict
+from pixelscleared.consent.grace import GraceWindow
 from pixelscleared.decide import NO_PIXEL, Decision, Drop, decide
 from pixelscleared.deliver import Deliverer
 from pixelscleared.event import CapturedEvent, RequestFacts
-from pixelscleared.identity import IdentityResolver
+from pixelscleared.identity import IdentityResolver, client_ip
 from pixelscleared.metrics import Metrics
 from pixelscleared.outbox import EventsQuery, FateKey, Outbox, OutboxRow, Refused, Status, Unwritable
 from pixelscleared.ready import OriginProbe, pixel_state
@@ -85,6 +86,7 @@ class Pipeline:
         self.consent = ConsentEngine(cfg.consent)
         self.scrubber = Scrubber(cfg.scrub)
         self.identity = IdentityResolver(cfg.identity)
+        self.grace = GraceWindow(cfg.consent.grace_window_s)  # empty (falsy) unless events wait
         self.outbox = Outbox(cfg.outbox.path, self.metrics, max_buffered=cfg.outbox.max_buffered,
                              flush_interval_ms=cfg.outbox.flush_interval_ms)
         self.deliverer = Deliverer(self.outbox, cfg.destinations.tiktok, cfg.delivery, self.metrics)
@@ -158,9 +160,32 @@ class Pipeline:
         """The events of one request, all or none: every event is decided before any row is queued,
         so a call that fails anywhere (or that the outbox refuses) leaves nothing half-written."""
         verdict = self.consent.evaluate(facts.cookie_header, facts.headers)  # cookies: once per request
+        if self.grace:
+            self.settle_held(facts, verdict)
         decided = [self._decide_one(event, verdict, facts) for event in events]
         committed = self.outbox.put_all([row for d in decided for row in d.rows], wait=wait)  # or Refused
         return Intake([as_accepted(d) for d in decided], committed)
+
+    def settle_held(self, facts: RequestFacts, verdict: Verdict | None = None) -> None:
+        """Consent grace window: this visitor's request carries a decision now — their held events
+        are decided again with it and go out at once (full with a grant, minimal with a denial)."""
+        if verdict is None:
+            verdict = self.consent.evaluate(facts.cookie_header, facts.headers)
+        if verdict.state == "unknown":
+            return
+        held = self.grace.take(self.grace.visitor(facts, client_ip(facts, self.identity.trusted)))
+        amends = []
+        for event, then in held:
+            decision = self._decide_one(event, verdict, then, again=True)
+            for row in decision.rows:
+                row.amend = True
+                amends.append(row)
+        if amends:
+            self.metrics.grace.labels(verdict.state).inc(len(held))
+            try:
+                self.outbox.put_all(amends, wait=False)
+            except Refused:  # the rows keep their first decision and go out minimal at the timeout
+                self.metrics.dropped.labels("outbox_refused").inc(len(held))
 
     async def _take(self, events: list[CapturedEvent], facts: RequestFacts, *, wait: bool) -> list[Accepted]:
         """`accept`, then (with `wait`) the commit: raises Refused when the events are not on disk."""
@@ -169,17 +194,28 @@ class Pipeline:
             await self.outbox.committed(intake.committed)
         return intake.accepted
 
-    def _decide_one(self, event: CapturedEvent, verdict: Verdict, facts: RequestFacts) -> Decision:
-        """One event down the chain. Every fate, sent or not, becomes events log rows."""
-        self.metrics.captured.labels(event.source).inc()
+    def _decide_one(self, event: CapturedEvent, verdict: Verdict, facts: RequestFacts, *,
+                    again: bool = False) -> Decision:
+        """One event down the chain. Every fate, sent or not, becomes events log rows. `again`: a
+        held event decided with the visitor's later consent (counted once, when captured)."""
+        if not again:
+            self.metrics.captured.labels(event.source).inc()
         verdict = self.consent.with_hit(verdict, event.consent_params)       # consent the call carries
-        self.metrics.verdicts.labels(verdict.state).inc()
+        if not again:
+            self.metrics.verdicts.labels(verdict.state).inc()
         scrubbed = scrub_event(self.scrubber, event)                         # scrub: fails closed
         user, limited = self.identity.user(verdict, facts, scrubbed.event)   # identity, by consent
         payload = shape_event(scrubbed.event, user, limited)                 # shape: TikTok's event
         decision = decide(event.name, scrubbed, verdict, payload,            # decide: a row per pixel
                           self.cfg.destinations.tiktok, self.cfg.unconsented, facts.host)
-        self._count(scrubbed, decision)
+        if verdict.state == "unknown" and self.grace.seconds and not again and scrubbed.ok:
+            due = self.grace.hold(self.grace.visitor(facts, client_ip(facts, self.identity.trusted)), event, facts)
+            for row in decision.rows:  # out minimal when the window ends, unless the visitor decides first
+                if row.status == Status.QUEUED:
+                    row.due_at = due
+                    row.reason = f"waiting up to {self.grace.seconds:g} s for the visitor's consent"
+        if not again:
+            self._count(scrubbed, decision)
         return decision
 
     def _count(self, scrubbed: ScrubbedEvent, decision: Decision) -> None:

@@ -93,6 +93,9 @@ class ConsentSettings(Settings):
     # A recorded choice older than this is not a current grant (IAB's 13 months; some regulators
     # say 6): TCF `LastUpdated`, Cookiebot's `utc`, the date in other CMPs' cookies.
     max_age_days: int = Field(390, ge=1, le=3650)
+    # Off (0) by default, so the product's rule stands: unknown → minimal at once. When set, events
+    # with an unknown verdict wait up to this long for the visitor's answer (consent/grace.py).
+    grace_window_s: int = Field(0, ge=0, le=600)
     tealium_categories: tuple[str, ...] = ("c3",)  # Tealium's default "display_ads"
     ketch_purposes: tuple[str, ...] = ("targeted_advertising", "behavioral_advertising", "advertising")
     orejime_services: tuple[str, ...] = ("tiktok",)
