@@ -163,3 +163,31 @@ async def test_requeue_puts_dead_events_back(db, q, requeued):
     else:
         assert e1["status"] == "dead"
     assert select_events(conn, Query(event_id="e2"))[0]["status"] == "dropped"
+
+
+async def test_a_claim_reads_only_pending_rows_however_long_the_events_log(tmp_path):
+    """The deliverer claims many times a second: its cost must not grow with the delivered rows
+    kept for the events log (7 days). Counted in SQLite VM steps, not in time."""
+    ob = Outbox(tmp_path / "big.sqlite", Metrics(), max_buffered=10_000)
+    await ob.open()
+    try:
+        for n in (5_000, 3):
+            for i in range(n):
+                ob.put(row(f"{n}-{i}"))
+            await ob.flush()
+            if n > 3:  # the first 5,000 were delivered long ago
+                ob._conn.execute("UPDATE events SET status = 'delivered', payload = NULL")
+        steps = 0
+
+        def count() -> int:
+            nonlocal steps
+            steps += 1
+            return 0
+
+        await ob._read(ob._read_conn.set_progress_handler, count, 1000)  # on its own thread
+        batch = await ob.claim(10)
+        await ob._read(ob._read_conn.set_progress_handler, None, 1000)
+        assert len(batch.ids) == 3
+        assert steps < 10, f"{steps}k VM steps for a claim of 3 rows"
+    finally:
+        await ob.close()

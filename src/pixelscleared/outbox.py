@@ -522,7 +522,9 @@ class Outbox:
         if first is None:
             return None
         rows = self._read_conn.execute(
-            f"SELECT id, payload, attempts FROM events WHERE {_PENDING_SQL}"
+            # the partial index of pending rows, never the (pixel_id, …) unique one: that walks every
+            # row the pixel ever had, 20 ms a claim with 9,000 delivered rows in the events log
+            f"SELECT id, payload, attempts FROM events INDEXED BY events_due WHERE {_PENDING_SQL}"
             " AND next_attempt_at <= ? AND pixel_id = ? AND test_event_code = ? ORDER BY id LIMIT ?",
             (now, first[0], first[1], limit + len(exclude)),
         ).fetchall()
