@@ -45,16 +45,23 @@ RULE_KEY = "pixelscleared_rule"  # flow.metadata: (rule, values read so far, req
 TEE_KEY = "pixelscleared_tee"
 
 
+FACTS_KEY = "pixelscleared_facts"
+
+
 def request_facts(flow: http.HTTPFlow) -> RequestFacts:
+    """The visitor's request as the stages see it, built once per flow (hooks ask several times)."""
+    if (facts := flow.metadata.get(FACTS_KEY)) is not None:
+        return facts  # type: ignore[no-any-return]
     req = flow.request
     headers = {k.lower(): v for k, v in req.headers.items()}
-    return RequestFacts(
+    facts = flow.metadata[FACTS_KEY] = RequestFacts(
         peer_ip=flow.client_conn.peername[0] if flow.client_conn.peername else "",
         headers=headers,
         cookie_header="; ".join(req.headers.get_all("cookie")),
         url=req.pretty_url,
         scheme="https" if flow.client_conn.tls_established else "http",
     )
+    return facts
 
 
 class PixelsCleared:
@@ -277,16 +284,21 @@ class PixelsCleared:
             return
         if flow.request.http_version.startswith("HTTP/1"):  # an idle HTTP/1 connection waits for its next request
             self.door.waiting_for_headers(flow.client_conn.id)
+        events: list[CapturedEvent] = []
         if RULE_KEY in flow.metadata:
             try:
-                self._rule_event(flow)
+                if (event := self._rule_event(flow)) is not None:
+                    events.append(event)
             except Exception:
                 self.count_error("rule")
         if self._pageviews is not None:
             try:
-                self._pageview(flow)
+                if (event := self._pageview(flow)) is not None:
+                    events.append(event)
             except Exception:
                 self.count_error("pageview")
+        if events:  # one consent reading and one outbox unit for the flow's events
+            asyncio.get_running_loop().call_soon(self._take_later, events, request_facts(flow))
 
     # -- capture rules (capture/rules.py) --------------------------------------------------
     def _rule_request(self, flow: http.HTTPFlow) -> None:
@@ -297,23 +309,24 @@ class PixelsCleared:
         rule = next((r for r in self._rules if r.matches_request(req.method, path)), None)
         if rule is None:
             return
-        headers = {k.lower(): v for k, v in req.headers.items()}
+        facts = request_facts(flow)
+        headers = facts.headers
         try:
             body = decode_body(req.raw_content or b"", headers.get("content-encoding", ""), self._max_body_bytes)
         except (BodyTooLarge, BodyUndecodable):
             body = b""
-        parts = RequestParts(req.method, path, query, headers, cookies_of("; ".join(req.headers.get_all("cookie"))),
+        parts = RequestParts(req.method, path, query, headers, cookies_of(facts.cookie_header),
                              body, headers.get("content-type", ""))
         values = {key: read_request(src, parts) for key, src in rule.rule.sources() if not src.from_response}
-        flow.metadata[RULE_KEY] = (rule, values, request_facts(flow))
+        flow.metadata[RULE_KEY] = (rule, values, facts)
         if rule.rule.respond is not None:
             flow.response = http.Response.make(rule.rule.respond, b"", {"Cache-Control": "no-store"})
-            self._rule_event(flow)
+            self._rule_event_now(flow)
         elif rule.rule.forward == "scrubbed":
             forward = self.pipeline.scrub_for_forward(req.path, headers.get("content-type", ""), body)
             if forward is None:  # cannot be cleaned: answered here, never passed on
                 flow.response = http.Response.make(204, b"", {"Cache-Control": "no-store"})
-                self._rule_event(flow)
+                self._rule_event_now(flow)
             else:
                 req.path = forward.path_qs
                 if forward.body != body:
@@ -358,11 +371,16 @@ class PixelsCleared:
         tee = flow.metadata.get(TEE_KEY)
         resp.stream = injector if tee is None else (lambda chunk: injector(tee(chunk)))
 
-    def _rule_event(self, flow: http.HTTPFlow) -> None:
-        rule, values, facts = flow.metadata.pop(RULE_KEY)
+    def _rule_event_now(self, flow: http.HTTPFlow) -> None:
+        """A call the rule answers itself: its event is queued now (no response hook follows)."""
+        if (event := self._rule_event(flow)) is not None:
+            asyncio.get_running_loop().call_soon(self._take_later, [event], request_facts(flow))
+
+    def _rule_event(self, flow: http.HTTPFlow) -> CapturedEvent | None:
+        rule, values, _facts = flow.metadata.pop(RULE_KEY)
         resp = flow.response
         if resp is None or (rule.rule.respond is None and not rule.matches_status(resp.status_code)):
-            return
+            return None
         if rule.rule.needs_response and (tee := flow.metadata.pop(TEE_KEY, None)) is not None:
             values |= read_response_values(rule.rule, tee, resp.headers.get("content-encoding", ""),
                                            resp.headers.get("content-type", ""))
@@ -370,32 +388,34 @@ class PixelsCleared:
         if event is None:
             assert self.pipeline is not None
             self.pipeline.count_drop("rule_without_event")
-            return
-        asyncio.get_running_loop().call_soon(self._take_later, event, facts)
+        return event
 
-    def _pageview(self, flow: http.HTTPFlow) -> None:
+    def _pageview(self, flow: http.HTTPFlow) -> CapturedEvent | None:
         """A successful HTML navigation becomes a Pageview, decided after the page is on its way:
         the work runs in a later turn of the event loop, never before the response is sent."""
         assert self._pageviews is not None and flow.response is not None
-        req = flow.request
+        req, resp = flow.request, flow.response
+        content_type = resp.headers.get("content-type", "")
+        if req.method != "GET" or not 200 <= resp.status_code < 300 or "html" not in content_type:
+            return None  # assets, API calls, redirects: most flows stop here, cheaply
         if endpoint_name(req.path, self.prefix) is not None or self._route(flow):
-            return
-        headers = {k.lower(): v for k, v in req.headers.items()}
-        if not is_navigation(req.method, flow.response.status_code, flow.response.headers.get("content-type", ""),
-                             headers) or not self._pageviews(req.path.split("?", 1)[0]):
-            return
-        event = pageview_event(req.pretty_url, headers.get("referer", ""))
-        if self._bots is not None and (bot := self._bots(headers.get("user-agent", ""))):
+            return None
+        facts = request_facts(flow)
+        if not is_navigation(req.method, resp.status_code, content_type, facts.headers) \
+                or not self._pageviews(req.path.split("?", 1)[0]):
+            return None
+        event = pageview_event(facts.url, facts.headers.get("referer", ""))
+        if self._bots is not None and (bot := self._bots(facts.user_agent)):
             assert self.pipeline is not None
             self.pipeline.drop_junk(event, "bot", bot)
-            return
-        asyncio.get_running_loop().call_soon(self._take_later, event, request_facts(flow))
+            return None
+        return event
 
-    def _take_later(self, event: CapturedEvent, facts: RequestFacts) -> None:
+    def _take_later(self, events: list[CapturedEvent], facts: RequestFacts) -> None:
         """Page views and rule events, queued after the page is on its way (never awaited)."""
         assert self.pipeline is not None
         try:
-            self.pipeline.accept([event], facts)
+            self.pipeline.accept(events, facts)
         except Refused:
             self.pipeline.count_drop("outbox_refused")  # the outbox is not writable: counted, the site unaffected
         except Exception:

@@ -224,6 +224,10 @@ class DeliverySettings(Settings):
     backoff_base_s: float = Field(1.0, gt=0)
     backoff_max_s: float = Field(600.0, gt=0)
     concurrency: int = Field(4, ge=1, le=64)
+    # After a batch smaller than batch_size (the queue was drained), wait this long before the
+    # next claim: events arriving one by one (page views) then go out together — one request,
+    # one claim and one settle for many events instead of for each. 0: send each at once.
+    linger_ms: int = Field(500, ge=0, le=5_000)
     dry_run: bool = False
     # at start, check each pixel's token with TikTok (as `pixelscleared validate`): logged and a
     # metric; the site is served either way
@@ -308,6 +312,7 @@ class Deliverer:
         self._unsettled: list[tuple[list[int], Status, dict[str, Any] | None, dict[str, Any]]] = []
         self._backoff = Backoff()
         self.running = False  # true while `run` is claiming and sending (readiness reads it)
+        self._drained_at = 0.0  # when a claim last took everything due (delivery.linger_ms)
         self.last: dict[str, dict[str, Any]] = {}  # pixel → TikTok's last answer: {at, result, code, message}
 
     async def run(self) -> None:
@@ -322,6 +327,8 @@ class Deliverer:
                 if self._unsettled or not self.outbox.writable:
                     await self._hold()
                     continue
+                if self._drained_at and (wait := self._drained_at + self.settings.linger_ms / 1000 - time.time()) > 0:
+                    await asyncio.sleep(wait)  # let events gather into one batch
                 await self._slots.acquire()
                 self.outbox.written.clear()  # before claiming, so a write after the claim wakes us
                 try:
@@ -336,6 +343,7 @@ class Deliverer:
                     self._slots.release()
                     await self._idle()
                     continue
+                self._drained_at = time.time() if len(batch.ids) < self.settings.batch_size else 0.0
                 self._inflight.update(batch.ids)
                 task = asyncio.get_running_loop().create_task(self._send(batch))
                 self._tasks.add(task)

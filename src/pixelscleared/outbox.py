@@ -12,6 +12,7 @@ events log (CLI, admin page) and the mitmweb annotations call the functions here
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
@@ -129,6 +130,10 @@ class EventsQuery:
     limit: int = 100
     event_name: str = ""
     source: str = ""
+
+
+def _json(payload: dict[str, Any] | None) -> str | None:
+    return json.dumps(payload, separators=(",", ":")) if payload is not None else None
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -266,6 +271,12 @@ class Backoff:
         self.delay = PROBE_EVERY_S[0]
 
 
+# Rows nobody waits for (page views, rule events, forwarded tracking calls) are written within this
+# long, together: one transaction for many instead of one each. A call waiting for its commit ends
+# the wait at once.
+UNWAITED_FLUSH_S = 0.05
+
+
 class Outbox:
     """The durable queue. Writable, or not (a state with one log line per change, a metric and
     refusals); never a storm of retries."""
@@ -284,6 +295,7 @@ class Outbox:
         self._read_exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pixelscleared-outbox-read")
         self._read_conn: sqlite3.Connection | None = None
         self._has_data = asyncio.Event()
+        self._waited = asyncio.Event()  # a unit someone waits for (a collect call's answer) is buffered
         self._opened = asyncio.Event()  # the proxy listens before `running` opens the database
         self.open_error = ""  # why the database could not be opened ("" when it is open, or not tried)
         self.written = asyncio.Event()  # set after rows land on disk; the deliverer waits on it
@@ -386,6 +398,8 @@ class Outbox:
         self._buffered += len(rows)
         self.metrics.outbox_buffered.set(self._buffered)
         self._has_data.set()
+        if future is not None:
+            self._waited.set()
         return future
 
     async def committed(self, future: asyncio.Future[None], timeout_s: float = COMMIT_TIMEOUT_S) -> None:
@@ -420,6 +434,10 @@ class Outbox:
             await self._has_data.wait()  # everything put before the writer woke joins this group
             if self.flush_interval:
                 await asyncio.sleep(self.flush_interval)
+            elif not self._waited.is_set():  # nobody waits for these rows (page views): gather a few more
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._waited.wait(), UNWAITED_FLUSH_S)
+            self._waited.clear()
             await self.flush()
             if self.writable:
                 backoff.reset()
@@ -471,29 +489,28 @@ class Outbox:
     def _insert(self, rows: list[OutboxRow]) -> int:
         assert self._conn is not None
         now = time.time()
-        inserted = 0
+        new = [r for r in rows if not r.amend]
         with self._conn:
-            for r in rows:
-                payload = json.dumps(r.payload, separators=(",", ":")) if r.payload is not None else None
-                if r.amend:  # a later consent decision, for a row the deliverer has not sent yet
-                    self._conn.execute(
-                        "UPDATE events SET updated_at = ?, verdict = ?, consent_sources = ?, status = ?, reason = ?,"
-                        " payload = ?, next_attempt_at = ? WHERE pixel_id = ? AND event_name = ? AND event_id = ?"
-                        " AND attempts = 0 AND status IN (?, ?)",
-                        (now, r.verdict, json.dumps(r.consent_sources), r.status, r.reason, payload, r.due_at,
-                         r.pixel_id, r.event_name, r.event_id, Status.QUEUED, Status.DROPPED))
-                elif self._conn.execute(
-                        "INSERT OR IGNORE INTO events (created_at, updated_at, event_id, pixel_id, event_name, source,"
-                        " verdict, consent_sources, removed, status, reason, payload, test_event_code, next_attempt_at)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (r.created_at, now, r.event_id, r.pixel_id, r.event_name, r.source, r.verdict,
-                         json.dumps(r.consent_sources), json.dumps(r.removed), r.status, r.reason, payload,
-                         r.test_event_code, r.due_at)).rowcount:
-                    inserted += 1
-                else:  # a repeat of an event already taken: counted on the first one's row, never sent again
-                    self._conn.execute("UPDATE events SET repeats = repeats + 1"
-                                       " WHERE pixel_id = ? AND event_name = ? AND event_id = ?",
-                                       (r.pixel_id, r.event_name, r.event_id))
+            before = self._conn.total_changes
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO events (created_at, updated_at, event_id, pixel_id, event_name, source,"
+                " verdict, consent_sources, removed, status, reason, payload, test_event_code, next_attempt_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(r.created_at, now, r.event_id, r.pixel_id, r.event_name, r.source, r.verdict,
+                  json.dumps(r.consent_sources), json.dumps(r.removed), r.status, r.reason, _json(r.payload),
+                  r.test_event_code, r.due_at) for r in new])
+            inserted = self._conn.total_changes - before
+            if inserted < len(new):  # repeats of events already taken: counted on the first row, never sent again
+                self._conn.executemany(
+                    "UPDATE events SET repeats = repeats + 1"
+                    " WHERE pixel_id = ? AND event_name = ? AND event_id = ? AND created_at != ?",
+                    [(r.pixel_id, r.event_name, r.event_id, r.created_at) for r in new])
+            self._conn.executemany(  # a later consent decision, for rows the deliverer has not sent yet
+                "UPDATE events SET updated_at = ?, verdict = ?, consent_sources = ?, status = ?, reason = ?,"
+                " payload = ?, next_attempt_at = ? WHERE pixel_id = ? AND event_name = ? AND event_id = ?"
+                " AND attempts = 0 AND status IN (?, ?)",
+                [(now, r.verdict, json.dumps(r.consent_sources), r.status, r.reason, _json(r.payload), r.due_at,
+                  r.pixel_id, r.event_name, r.event_id, Status.QUEUED, Status.DROPPED) for r in rows if r.amend])
         return inserted
 
     def _probe(self) -> int:
@@ -579,11 +596,12 @@ class Outbox:
         assert self._conn is not None
         resp = json.dumps(response) if response is not None else None
         with self._conn:
-            self._conn.executemany(
-                "UPDATE events SET status = ?, response = COALESCE(?, response), reason = ?, next_attempt_at = ?,"
-                " attempts = attempts + ?, updated_at = ? WHERE id = ?",
-                [(status, resp, reason, next_attempt_at, int(count_attempt), time.time(), i) for i in ids],
-            )
+            for start in range(0, len(ids), 500):  # one statement per batch, not one per row
+                chunk = ids[start:start + 500]
+                self._conn.execute(
+                    "UPDATE events SET status = ?, response = COALESCE(?, response), reason = ?, next_attempt_at = ?,"
+                    f" attempts = attempts + ?, updated_at = ? WHERE id IN ({','.join('?' * len(chunk))})",
+                    (status, resp, reason, next_attempt_at, int(count_attempt), time.time(), *chunk))
 
     async def prune(self, older_than_s: float) -> int:
         """Forget settled rows older than the retention window (pending rows are never pruned)."""

@@ -75,6 +75,7 @@ class PathMatcher:
         return any(p.fullmatch(path) for p in self.include) and not any(p.fullmatch(path) for p in self.exclude)
 
 
+MAX_USER_AGENTS = 10_000
 _PREFETCH = re.compile(r"prefetch|prerender|preview", re.IGNORECASE)
 
 
@@ -85,12 +86,20 @@ class BotCheck:
         from crawlerdetect import CrawlerDetect
 
         self._detect = CrawlerDetect()
+        # a site's visitors use a few thousand user agents: each is matched against the list once
+        self._seen: dict[str, str] = {}
 
     def __call__(self, user_agent: str) -> str:
         """Why this user agent is not a visitor ("" when it is one)."""
         if not user_agent:
             return "no user agent"
-        return f"known bot {self._detect.getMatches()!r}" if self._detect.isCrawler(user_agent) else ""
+        if (known := self._seen.get(user_agent)) is not None:
+            return known
+        why = f"known bot {self._detect.getMatches()!r}" if self._detect.isCrawler(user_agent) else ""
+        if len(self._seen) >= MAX_USER_AGENTS:
+            self._seen.clear()
+        self._seen[user_agent] = why
+        return why
 
 
 def pageview_event(url: str, referrer: str) -> CapturedEvent:

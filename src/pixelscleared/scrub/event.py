@@ -7,6 +7,7 @@ nothing unscrubbed is left to leak (fail closed by construction).
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, replace
 
@@ -17,6 +18,7 @@ from pixelscleared.scrub.regions import hint_regions
 # What an event name that held personal data is stored as: a name has no stand-in, so the
 # event is not sent, but its row in the events log needs some name.
 REDACTED_NAME = "Redacted"
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 NAME_PROBLEM = "event name holds personal data"
 
 
@@ -60,8 +62,8 @@ def _scrub_ids(scrubber: Scrubber, event: CapturedEvent) -> tuple[CapturedEvent,
     problem = ""
     for attr in ("name", "event_id", "ttclid", "test_event_code"):
         value: str = getattr(event, attr)
-        if not value:
-            continue
+        if not value or (attr == "event_id" and _UUID.fullmatch(value)):
+            continue  # a UUID holds nothing personal (most generated ids)
         try:
             res = scrubber.scrub_text(value, attr)
             dirty, found = res.value != value, res.removed
