@@ -9,9 +9,19 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import sidecar_config, wait_for
-from pixelscleared.capture.rules import RequestParts, ValueSource, parse_form, read_request, read_response
+from pixelscleared.capture.rules import (
+    MAX_RESPONSE_BYTES,
+    RequestParts,
+    ResponseTee,
+    ValueSource,
+    parse_form,
+    read_request,
+    read_response,
+)
 from pixelscleared.config import ConfigError, parse_config
 
 
@@ -177,3 +187,47 @@ def test_rule_event(event, values, name, event_id):
     if made:
         assert made.properties == {"value": 3} and made.source == "rule:r" and made.event_id
         assert event_id is None or made.event_id == event_id
+
+
+# -- property tests: no input crashes extraction, and the response passes unchanged --------------
+
+REQUEST_SOURCES = [src(query="q"), src(form="f"), src(json="$.a.b[0]"), src(json="$..price"),
+                   src(path=r"/p/([^/]+)"), src(header="x-h"), src(cookie="c"), src(query="q", default="d")]
+RESPONSE_SOURCES = [src(html="[data-order-id]", attr="data-order-id"), src(html="#n"), src(html="p > b"),
+                    src(response_json="$.order.id"), src(response_json="$..total", default=0)]
+SCALAR = (str, int, float, bool, type(None))
+
+
+@settings(max_examples=300, deadline=None)
+@given(query=st.text(max_size=200), body=st.binary(max_size=2000),
+       ctype=st.sampled_from(["application/json", "application/x-www-form-urlencoded", "text/plain",
+                              "multipart/form-data; boundary=xyz", "multipart/form-data", ""]),
+       path=st.text(max_size=80), header=st.text(max_size=80))
+def test_any_request_reads_as_a_value_or_the_default_never_an_exception(query, body, ctype, path, header):
+    parts = RequestParts("POST", "/p/" + path, query, {"x-h": header}, {"c": header}, body, ctype)
+    for source in REQUEST_SOURCES:
+        value = read_request(source, parts)
+        assert isinstance(value, SCALAR) or isinstance(value, (list, dict))
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(st.text(max_size=3000), st.binary(max_size=3000).map(lambda b: b.decode("latin-1")),
+                      st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20)),
+                                   lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c,
+                                                                                       max_size=4),
+                                   max_leaves=20).map(json.dumps)),
+       is_html=st.booleans())
+def test_any_response_reads_as_a_value_or_the_default_never_an_exception(text, is_html):
+    for source in RESPONSE_SOURCES:
+        read_response(source, text, is_html)  # raises nothing
+
+
+@settings(max_examples=200, deadline=None)
+@given(chunks=st.lists(st.binary(max_size=5000), max_size=12),
+       encoding=st.sampled_from(["", "gzip", "br", "deflate", "zstd", "bogus"]))
+def test_the_tee_passes_every_chunk_unchanged_and_keeps_a_bounded_copy(chunks, encoding):
+    tee = ResponseTee(4096)
+    assert [tee(c) for c in chunks] == chunks  # the visitor's bytes, exactly
+    assert bytes(tee.data) == b"".join(chunks)[:4096]
+    assert isinstance(tee.text(encoding, "text/html; charset=utf-8"), str)  # corrupt data: "", never a raise
+    assert MAX_RESPONSE_BYTES >= 4096
