@@ -17,6 +17,7 @@ from pixelscleared import logs
 from pixelscleared.admin.access import AdminAccess
 from pixelscleared.admin.endpoints import OwnEndpoints, endpoint_name
 from pixelscleared.capture import Route, build_routes, match_route
+from pixelscleared.capture.access_log import BadRecord, listen_for_records, parse_record
 from pixelscleared.capture.pageviews import BotCheck, PathMatcher, is_navigation, pageview_event
 from pixelscleared.capture.rules import (
     MAX_RESPONSE_BYTES,
@@ -84,6 +85,7 @@ class PixelsCleared:
         self._rules: list[CompiledRule] = []
         self._page = ""
         self._snippet = False
+        self._log_listener: asyncio.DatagramTransport | None = None
         if cfg is not None:
             self._use(cfg)
 
@@ -133,6 +135,8 @@ class PixelsCleared:
             return
         await self.pipeline.start()
         self._running = True
+        if self.cfg is not None and self.cfg.capture.access_log is not None:
+            self._log_listener = await listen_for_records(self.cfg.capture.access_log, self._logged)
         if self.door is not None:
             self.door.start()
         if ctx.master.addons.get("view") is not None:  # a UI shows the flows: keep their fates current
@@ -140,6 +144,9 @@ class PixelsCleared:
             self.watch.start()
 
     async def done(self) -> None:
+        if self._log_listener is not None:
+            self._log_listener.close()
+            self._log_listener = None
         if self.door is not None:
             await self.door.stop()
         if self.watch is not None:
@@ -400,16 +407,39 @@ class PixelsCleared:
             return None  # assets, API calls, redirects: most flows stop here, cheaply
         if endpoint_name(req.path, self.prefix) is not None or self._route(flow):
             return None
-        facts = request_facts(flow)
-        if not is_navigation(req.method, resp.status_code, content_type, facts.headers) \
-                or not self._pageviews(req.path.split("?", 1)[0]):
+        return self._navigation(req.method, resp.status_code, content_type, req.path.split("?", 1)[0],
+                                request_facts(flow))
+
+    def _navigation(self, method: str, status: int, content_type: str, path: str,
+                    facts: RequestFacts) -> CapturedEvent | None:
+        """A Pageview for a browser's navigation to an included path (bots are dropped, visibly)."""
+        assert self._pageviews is not None and self.pipeline is not None
+        if not is_navigation(method, status, content_type, facts.headers) or not self._pageviews(path):
             return None
         event = pageview_event(facts.url, facts.headers.get("referer", ""))
         if self._bots is not None and (bot := self._bots(facts.user_agent)):
-            assert self.pipeline is not None
             self.pipeline.drop_junk(event, "bot", bot)
             return None
         return event
+
+    # -- route-only mode: page views from the web server's access log (capture/access_log.py) --
+    def _logged(self, datagram: bytes, peer: str) -> None:
+        """One access-log record from the web server: a navigation it served becomes a Pageview."""
+        assert self.pipeline is not None and self.cfg is not None and self.cfg.capture.access_log is not None
+        if not self.cfg.capture.access_log.allowed(peer):
+            self.pipeline.count_drop("access_log_peer_not_allowed")
+            return
+        try:
+            record = parse_record(datagram)
+        except BadRecord:
+            self.pipeline.count_drop("bad_access_log_record")
+            return
+        if endpoint_name(record.path, self.prefix) is not None or (self.routes and match_route(self.routes, record.path)) \
+                or any(r.path.fullmatch(record.path) for r in self._rules):
+            return  # the web server sends these paths to the sidecar (routes.py): it saw them itself
+        if (event := self._navigation(record.method, record.status, record.content_type, record.path,
+                                      record.facts)) is not None:
+            self._take_later([event], record.facts)
 
     def _take_later(self, events: list[CapturedEvent], facts: RequestFacts) -> None:
         """Page views and rule events, queued after the page is on its way (never awaited)."""

@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check-config": ("pixelscleared.check_config", "validate a config file and exit"),
     "validate": ("pixelscleared.validate", "check each pixel's id and access token with TikTok: ✔ or ✘ per pixel"),
     "events": ("pixelscleared.eventslog", "show the events log (each event's fate)"),
+    "routes": ("pixelscleared.routes", "print an nginx or Caddy config for route-only mode (big sites)"),
     "health": ("pixelscleared.health", "probe the running sidecar of a config (exit 0 healthy, 1 not): for HEALTHCHECK"),
     "scrub": ("pixelscleared.scrub.command", "scrub a URL, JSON or form body and show what was removed"),
     "consent": ("pixelscleared.consent.command", "evaluate consent from cookies and headers"),

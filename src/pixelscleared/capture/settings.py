@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Any
 
+from pydantic import Field, field_validator, model_validator
+
+from pixelscleared.capture.access_log import AccessLogSettings
 from pixelscleared.capture.pageviews import PageviewSettings
 from pixelscleared.capture.rules import Rule
 from pixelscleared.capture.snippet import SnippetSettings
@@ -44,3 +47,13 @@ class CaptureSettings(Settings):
     rules: list[Rule] = Field(default_factory=list)
     # <script src="<prefix>ttq.js"> added to HTML pages: TikTok's browser API, first-party.
     snippet: SnippetSettings = SnippetSettings()
+    # Route-only mode (`pixelscleared routes`): page views from the web server's access log, sent
+    # over UDP (capture/access_log.py); present = on, and `pageviews` decides which count.
+    access_log: AccessLogSettings | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _log_means_pageviews(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("access_log") is not None and data.get("pageviews") is None:
+            return {**data, "pageviews": {}}  # page views are what the access log is for
+        return data

@@ -1,0 +1,177 @@
+"""`capture.access_log`: page views from the web server's access log, for route-only mode.
+
+In route-only mode (`pixelscleared routes`) the site's own web server serves the pages; the
+sidecar sees only its endpoints, tracking calls and rule paths. Page views then come from the
+web server's access log, sent as one UDP datagram per request the moment the response is done
+(nginx `access_log syslog:`, Caddy `log { output net udp/… }`): the page never waits for the
+sidecar, and a busy sidecar loses page views (counted by the kernel), never slows the site.
+
+`parse_record` takes a datagram — nginx's syslog line carrying the JSON our `log_format` writes,
+or a Caddy JSON log entry — and returns the request as the pipeline's stages see it, or raises
+BadRecord.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from pixelscleared import logs
+from pixelscleared.event import RequestFacts
+from pixelscleared.model import Settings, networks
+
+logger = logging.getLogger(__name__)
+MAX_DATAGRAM = 65_507
+TAG = "pixelscleared"
+
+
+class BadRecord(ValueError):
+    """A datagram that is not one of our access-log records."""
+
+
+class AccessLogSettings(Settings):
+    """`capture.access_log`: where the web server's log records arrive."""
+
+    listen: str = "127.0.0.1:5140"  # UDP host:port
+    # who may send records: anyone who can would be able to invent page views
+    allow: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+
+    _networks = field_validator("allow")(networks)
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, v: str) -> str:
+        host, sep, port = v.rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536 or not host:
+            raise ValueError(f"{v!r}: give host:port, e.g. 127.0.0.1:5140 ([::1]:5140 for IPv6)")
+        return v
+
+    def address(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+    def allowed(self, peer: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        return any(ip in ipaddress.ip_network(n, strict=False) for n in self.allow)
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedRequest:
+    method: str
+    status: int
+    content_type: str
+    path: str  # without the query
+    facts: RequestFacts
+
+
+def _json_part(datagram: bytes) -> dict[str, Any]:
+    """The JSON object in a datagram: a bare Caddy entry, or after nginx's `<pri>… tag: ` header."""
+    text = datagram.decode("utf-8", "replace").strip()
+    if not text.startswith("{"):
+        head, sep, rest = text.partition(f"{TAG}: ")
+        if not sep or not head.startswith("<"):
+            raise BadRecord("not a syslog line tagged pixelscleared, nor a JSON log entry")
+        text = rest
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        raise BadRecord(f"not JSON: {e}") from None
+    if not isinstance(doc, dict):
+        raise BadRecord("not a JSON object")
+    return doc
+
+
+def _str(doc: dict[str, Any], key: str) -> str:
+    value = doc.get(key, "")
+    return value if isinstance(value, str) else ""
+
+
+def parse_record(datagram: bytes) -> LoggedRequest:
+    if len(datagram) > MAX_DATAGRAM:
+        raise BadRecord("too large")
+    doc = _json_part(datagram)
+    if "request" in doc and isinstance(doc["request"], dict):
+        return _caddy(doc)
+    return _nginx(doc)
+
+
+# Request headers the stages read; nginx's log_format names them one by one (routes.py).
+NGINX_HEADERS = {
+    "ua": "user-agent", "ref": "referer", "al": "accept-language", "dest": "sec-fetch-dest",
+    "mode": "sec-fetch-mode", "purpose": "sec-purpose", "xpurpose": "purpose", "xff": "x-forwarded-for",
+    "fwd": "forwarded", "gpc": "sec-gpc", "xfp": "x-forwarded-proto",
+}
+
+
+def _nginx(doc: dict[str, Any]) -> LoggedRequest:
+    """The flat record our nginx `log_format pixelscleared escape=json` writes ("" for an absent
+    header, "-" never: escape=json writes empty strings)."""
+    if doc.get("v") != 1:
+        raise BadRecord("not a pixelscleared nginx record (v: 1)")
+    try:
+        status = int(_str(doc, "status"))
+    except ValueError:
+        raise BadRecord("status is not a number") from None
+    uri, host, scheme = _str(doc, "uri"), _str(doc, "host"), _str(doc, "scheme") or "http"
+    headers = {name: v for key, name in NGINX_HEADERS.items() if (v := _str(doc, key))}
+    headers["host"] = host
+    cookie = _str(doc, "cookie")
+    facts = RequestFacts(peer_ip=_str(doc, "ip"), headers=headers, cookie_header=cookie,
+                         url=f"{scheme}://{host}{uri}", scheme=scheme)
+    return LoggedRequest(_str(doc, "method"), status, _str(doc, "ct"), uri.split("?", 1)[0], facts)
+
+
+def _caddy(doc: dict[str, Any]) -> LoggedRequest:
+    """Caddy's JSON access log entry (`request.headers` as lists; Cookie is logged only with the
+    global `log_credentials` option)."""
+    req = doc["request"]
+    raw: dict[str, Any] = req["headers"] if isinstance(req.get("headers"), dict) else {}
+    headers = {k.lower(): ", ".join(v) if isinstance(v, list) else str(v) for k, v in raw.items()}
+    resp: dict[str, Any] = doc["resp_headers"] if isinstance(doc.get("resp_headers"), dict) else {}
+    ctype = next((", ".join(v) if isinstance(v, list) else str(v) for k, v in resp.items()
+                  if k.lower() == "content-type"), "")
+    status = doc.get("status")
+    if not isinstance(status, int):
+        raise BadRecord("status is not a number")
+    host, uri = _str(req, "host"), _str(req, "uri")
+    scheme = "https" if req.get("tls") else "http"
+    headers["host"] = host
+    cookie = headers.pop("cookie", "")
+    facts = RequestFacts(peer_ip=_str(req, "client_ip") or _str(req, "remote_ip"), headers=headers,
+                         cookie_header=cookie, url=f"{scheme}://{host}{uri}", scheme=scheme)
+    return LoggedRequest(_str(req, "method"), status, ctype, uri.split("?", 1)[0], facts)
+
+
+class _Receiver(asyncio.DatagramProtocol):
+    def __init__(self, handle: Callable[[bytes, str], None]):
+        self.handle = handle
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        try:
+            self.handle(data, str(addr[0]))
+        except Exception:  # one bad record never stops the listener
+            logger.exception("access-log record failed", extra=logs.NOT_FATAL)
+
+
+async def listen_for_records(settings: AccessLogSettings, handle: Callable[[bytes, str], None]) -> asyncio.DatagramTransport:
+    """The UDP socket the web server logs to; a large receive buffer absorbs bursts."""
+    host, port = settings.address()
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    sock.bind((host, port))
+    sock.setblocking(False)
+    transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(lambda: _Receiver(handle), sock=sock)
+    logger.info("listening for access-log records", extra={"listen": settings.listen})
+    return transport

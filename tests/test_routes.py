@@ -1,0 +1,202 @@
+"""routes.py and capture/access_log.py: route-only mode — the web server serves the site, the
+sidecar gets only what it must, and page views come from the access log. End to end with a real
+nginx (Debian's package; skipped where it is missing)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from conftest import BIN, free_port, sidecar_config, wait_for, wait_port
+from pixelscleared.capture.access_log import AccessLogSettings, BadRecord, parse_record
+from pixelscleared.config import parse_config
+from pixelscleared.routes import _quoted, caddy, nginx, warnings
+
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+RULES = [{"name": "order-complete", "match": {"path": "/checkout/thank-you*"}, "event": "CompletePayment"},
+         {"name": "contact", "match": {"method": "POST", "path": "/contact"}, "event": "Contact"}]
+
+
+def cfg_with(**capture):
+    raw = sidecar_config(Path("/tmp"), "http://127.0.0.1:3000", "http://127.0.0.1:9", capture=capture,
+                         identity={"trusted_proxies": ["127.0.0.1/32"]})
+    raw["destinations"]["tiktok"][0]["access_token"] = "x"
+    return parse_config(raw)
+
+
+@pytest.mark.parametrize(("capture", "expected", "absent"), [
+    ({}, ["location ^~ /_pc/ {", "location / { proxy_pass http://pixelscleared_site; }",
+          "access_log syslog:server=127.0.0.1:5140,tag=pixelscleared,nohostname pixelscleared if=$pixelscleared_page;"],
+     ["location = /g/collect"]),
+    ({"ga4": {"paths": ["/g/collect"]}, "tiktok_pixel": {"paths": ["/api/v2/pixel"]}},
+     ["location = /g/collect {", "location = /g/collect/ {", "location = /api/v2/pixel {"], []),
+    ({"rules": RULES}, ['location ~ "^/checkout/thank\\\\-you[^/]*$" {', 'location ~ "^/contact$" {'], []),
+    ({"access_log": {"listen": "127.0.0.1:6000"}}, ["syslog:server=127.0.0.1:6000,"], []),
+])
+def test_nginx_config_sends_the_sidecar_only_what_it_must(capture, expected, absent):
+    text = nginx(cfg_with(**capture), "http://127.0.0.1:3000", "127.0.0.1:8080", "80", "config.yaml")
+    for line in expected:
+        assert line in text
+    for line in absent:
+        assert line not in text
+    assert "upstream pixelscleared_site { server 127.0.0.1:3000; keepalive 32; }" in text
+    assert "mirror" not in text  # a mirror subrequest would hold the next request on the connection
+
+
+@pytest.mark.parametrize("text", ["/a", r"^/a\-b[^/]*$", 'say "hi"', "back\\slash"])
+def test_quoted_tokens_read_back_as_written(text):
+    q = _quoted(text)
+    # nginx's reader: \\ → \, \" → "; any other backslash is kept
+    out, i = [], 1
+    while i < len(q) - 1:
+        if q[i] == "\\" and q[i + 1] in '\\"':
+            out.append(q[i + 1])
+            i += 2
+        else:
+            out.append(q[i])
+            i += 1
+    assert "".join(out) == text
+
+
+def test_caddy_config_and_warnings():
+    text = caddy(cfg_with(rules=RULES, ga4={"paths": ["/g/collect"]}), "http://127.0.0.1:3000",
+                 "http://127.0.0.1:8080", ":8443", "config.yaml")
+    assert "@pixelscleared path /_pc/* /g/collect /g/collect/" in text
+    assert 'path_regexp "^/checkout/thank\\\\-you[^/]*$"' in text
+    assert "output net udp/127.0.0.1:5140" in text and "log_credentials" in text
+    assert any("capture.access_log is not set" in w for w in warnings(cfg_with()))
+    assert not warnings(cfg_with(access_log={}))
+
+
+NGINX_RECORD = {"v": 1, "method": "GET", "uri": "/shop?x=1", "status": "200", "ct": "text/html; charset=utf-8",
+                "host": "shop.example", "scheme": "https", "ip": "203.0.113.9", "cookie": "a=1; b=2",
+                "ua": "Mozilla/5.0", "ref": "", "dest": "document", "mode": "navigate", "gpc": "1"}
+
+
+@pytest.mark.parametrize(("datagram", "method", "status", "path", "url"), [
+    (b"<190>Dec  3 15:00:00 pixelscleared: " + json.dumps(NGINX_RECORD).encode(), "GET", 200, "/shop",
+     "https://shop.example/shop?x=1"),
+    (json.dumps({"request": {"client_ip": "203.0.113.9", "method": "GET", "host": "shop.example", "uri": "/p/1",
+                             "tls": {"proto": "h2"}, "headers": {"Cookie": ["a=1; b=2"], "User-Agent": ["Mozilla/5.0"],
+                                                                "Sec-Fetch-Dest": ["document"], "Sec-Gpc": ["1"]}},
+                 "status": 200, "resp_headers": {"Content-Type": ["text/html"]}}).encode(),
+     "GET", 200, "/p/1", "https://shop.example/p/1"),
+])
+def test_records_of_nginx_and_caddy(datagram, method, status, path, url):
+    r = parse_record(datagram)
+    assert (r.method, r.status, r.path, r.facts.url) == (method, status, path, url)
+    assert r.facts.cookie_header == "a=1; b=2" and r.facts.peer_ip == "203.0.113.9"
+    assert r.facts.user_agent == "Mozilla/5.0" and r.facts.headers["sec-gpc"] == "1"
+    assert r.content_type.startswith("text/html") and r.facts.host == "shop.example"
+
+
+@pytest.mark.parametrize("datagram", [
+    b"", b"hello", b"<190>Dec  3 other-tag: {}", b"<190>x pixelscleared: {not json",
+    b"<190>x pixelscleared: []", b'<190>x pixelscleared: {"v": 2}', b'{"v": 1, "status": "abc"}',
+    b'{"request": {}, "status": "200"}', b"\xff\xfe" * 100, b"{" * 70_000,
+])
+def test_anything_else_is_a_bad_record(datagram):
+    with pytest.raises(BadRecord):
+        parse_record(datagram)
+
+
+def test_only_allowed_peers_may_send_records():
+    s = AccessLogSettings()
+    assert s.allowed("127.0.0.1") and s.allowed("::1") and not s.allowed("203.0.113.9")
+    assert not s.allowed("not-an-ip")
+
+
+# -- end to end: a real nginx in front of the origin, the sidecar beside it ---------------------
+
+def nginx_conf(tmp: Path, http_snippet: str) -> Path:
+    """A whole nginx.conf around `pixelscleared routes`' output, everything under tmp."""
+    for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (tmp / d).mkdir(exist_ok=True)
+    user = "user root;\n" if os.geteuid() == 0 else ""  # workers must read the temp dirs
+    conf = tmp / "nginx.conf"
+    conf.write_text(f"""{user}daemon off;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    client_body_temp_path {tmp}/client_body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+{http_snippet}
+}}
+""")
+    return conf
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (Debian: apt-get install nginx)")
+async def test_route_only_mode_with_a_real_nginx(origin, tiktok, run_sidecar, tmp_path):
+    log_port, nginx_port = free_port(), free_port()
+    cfg = sidecar_config(tmp_path, origin.url, tiktok.url, identity={"trusted_proxies": ["127.0.0.1/32"]},
+                         capture={"access_log": {"listen": f"127.0.0.1:{log_port}"},
+                                  "ga4": {"paths": ["/g/collect"]}, "rules": RULES})
+    sc = await run_sidecar(cfg)
+    out = subprocess.run([str(BIN / "pixelscleared"), "routes", "-c", str(tmp_path / "config0.yaml"),
+                          "--site", origin.url, "--sidecar", sc.url, "--listen", f"127.0.0.1:{nginx_port}"],
+                         capture_output=True, text=True, timeout=60, env={**os.environ, "TEST_TIKTOK_TOKEN": "t"})
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""  # no warning: access_log and trusted_proxies are set
+    conf = nginx_conf(tmp_path, out.stdout)
+    test = subprocess.run([NGINX, "-t", "-c", str(conf), "-p", str(tmp_path)], capture_output=True, text=True)
+    assert test.returncode == 0, test.stderr
+    proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path)], stderr=subprocess.PIPE)
+    try:
+        await wait_port(nginx_port)
+        site = f"http://127.0.0.1:{nginx_port}"
+        browser = {"Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate", "Accept": "text/html",
+                   "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0",
+                   "Cookie": "cookieyes-consent=consentid:abc,consent:yes,action:yes,advertisement:yes"}
+        sc.proc.send_signal(signal.SIGSTOP)  # the sidecar frozen: the site's pages must not notice
+        try:
+            async with aiohttp.ClientSession() as s:
+                started = time.monotonic()
+                for i in range(5):
+                    async with s.get(f"{site}/shop/item-{i}?utm_source=tiktok&email=jane%40example.com",
+                                     headers=browser) as r:
+                        assert r.status == 200 and "Hello" in await r.text()  # nginx → origin
+                async with s.get(f"{site}/img/logo.png", headers={**browser, "Sec-Fetch-Dest": "image"}) as r:
+                    assert r.status == 200
+                assert time.monotonic() - started < 5  # served while the sidecar could answer nothing
+        finally:
+            sc.proc.send_signal(signal.SIGCONT)
+        async with aiohttp.ClientSession() as s:
+            async with s.post(f"{site}/_pc/collect", json={"event": "ClickButton", "event_id": "route-click-1"},
+                              headers={"Cookie": browser["Cookie"]}) as r:
+                assert r.status == 204  # the sidecar's endpoint, through nginx
+            async with s.get(f"{site}/checkout/thank-you", headers=browser) as r:
+                assert r.status == 200  # a rule path: through the sidecar, to the origin
+        events = await wait_for(lambda: len(tiktok.events) >= 8 and tiktok.events, timeout=20)
+        pageviews = [e for e in events if e["event"] == "Pageview"]
+        assert len(pageviews) == 6  # five shop pages and the thank-you page, not the image
+        assert all("jane" not in e["page"]["url"] for e in pageviews)  # scrubbed like every event
+        assert {e["event"] for e in events} >= {"ClickButton", "CompletePayment"}
+        shop = next(e for e in pageviews if "/shop/item-0" in e["page"]["url"])
+        assert shop["limited_data_use"] is False and "user_agent" in shop["user"]  # consent read from the log
+        thank_you_pageviews = [e for e in pageviews if "/checkout/thank-you" in e["page"]["url"]]
+        assert len(thank_you_pageviews) == 1  # seen by the sidecar itself, not again from the log
+        await asyncio.sleep(0.3)
+        assert len([e for e in tiktok.events if e["event"] == "Pageview"]) == 6
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_access_log_implies_page_views():
+    cfg = cfg_with(access_log={})
+    assert cfg.capture.pageviews is not None  # what the log is for
