@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -43,7 +44,7 @@ def cfg_with(**capture):
     ({"access_log": {"listen": "127.0.0.1:6000"}}, ["syslog:server=127.0.0.1:6000,"], []),
 ])
 def test_nginx_config_sends_the_sidecar_only_what_it_must(capture, expected, absent):
-    text = nginx(cfg_with(**capture), "http://127.0.0.1:3000", "127.0.0.1:8080", "80", "config.yaml")
+    text = nginx([cfg_with(**capture)], "http://127.0.0.1:3000", ["127.0.0.1:8080"], "80", "config.yaml")
     for line in expected:
         assert line in text
     for line in absent:
@@ -68,13 +69,13 @@ def test_quoted_tokens_read_back_as_written(text):
 
 
 def test_caddy_config_and_warnings():
-    text = caddy(cfg_with(rules=RULES, ga4={"paths": ["/g/collect"]}), "http://127.0.0.1:3000",
-                 "http://127.0.0.1:8080", ":8443", "config.yaml")
+    text = caddy([cfg_with(rules=RULES, ga4={"paths": ["/g/collect"]})], "http://127.0.0.1:3000",
+                 ["http://127.0.0.1:8080"], ":8443", "config.yaml")
     assert "@pixelscleared path /_pc/* /g/collect /g/collect/" in text
     assert 'path_regexp "^/checkout/thank\\\\-you[^/]*$"' in text
     assert "output net udp/127.0.0.1:5140" in text and "log_credentials" in text
-    assert any("capture.access_log is not set" in w for w in warnings(cfg_with()))
-    assert not warnings(cfg_with(access_log={}))
+    assert any("capture.access_log is not set" in w for w in warnings([cfg_with()]))
+    assert not warnings([cfg_with(access_log={})])
 
 
 NGINX_RECORD = {"v": 1, "method": "GET", "uri": "/shop?x=1", "status": "200", "ct": "text/html; charset=utf-8",
@@ -200,3 +201,46 @@ async def test_route_only_mode_with_a_real_nginx(origin, tiktok, run_sidecar, tm
 def test_access_log_implies_page_views():
     cfg = cfg_with(access_log={})
     assert cfg.capture.pageviews is not None  # what the log is for
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (Debian: apt-get install nginx)")
+async def test_several_sidecar_processes_share_the_work_and_count_each_page_once(origin, tiktok, run_sidecar,
+                                                                                 tmp_path):
+    """One core each: collect calls are balanced across the processes, and each page's log record
+    goes to exactly one of them."""
+    nginx_port = free_port()
+    sidecars, paths = [], []
+    for i in range(2):
+        cfg = sidecar_config(tmp_path, origin.url, tiktok.url, identity={"trusted_proxies": ["127.0.0.1/32"]},
+                             outbox={"path": str(tmp_path / f"outbox{i}.sqlite")},
+                             capture={"access_log": {"listen": f"127.0.0.1:{free_port()}"}})
+        sidecars.append(await run_sidecar(cfg))
+        paths.append(str(tmp_path / f"config{i}.yaml"))
+    out = subprocess.run([str(BIN / "pixelscleared"), "routes", "-c", paths[0], "-c", paths[1],
+                          "--site", origin.url, "--listen", f"127.0.0.1:{nginx_port}"],
+                         capture_output=True, text=True, timeout=60, env={**os.environ, "TEST_TIKTOK_TOKEN": "t"})
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    conf = nginx_conf(tmp_path, out.stdout)
+    test = subprocess.run([NGINX, "-t", "-c", str(conf), "-p", str(tmp_path)], capture_output=True, text=True)
+    assert test.returncode == 0, test.stderr
+    proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path)], stderr=subprocess.PIPE)
+    try:
+        await wait_port(nginx_port)
+        site = f"http://127.0.0.1:{nginx_port}"
+        nav = {"Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate", "User-Agent": "Mozilla/5.0 Chrome/126.0"}
+        async with aiohttp.ClientSession() as s:
+            for i in range(30):
+                async with s.get(f"{site}/page-{i}", headers=nav) as r:
+                    assert r.status == 200
+                async with s.post(f"{site}/_pc/collect", json={"event": "ClickButton", "event_id": f"mp-{i}"}) as r:
+                    assert r.status == 204
+        await wait_for(lambda: len(tiktok.events) >= 60, timeout=20)
+        await asyncio.sleep(0.5)
+        pages = sorted(e["page"]["url"].rsplit("/", 1)[1] for e in tiktok.events if e["event"] == "Pageview")
+        assert pages == sorted(f"page-{i}" for i in range(30))  # each page once, none lost
+        per_process = [{row[0] for row in sqlite3.connect(tmp_path / f"outbox{i}.sqlite").execute(
+            "SELECT source FROM events")} for i in range(2)]  # each process's own outbox
+        assert per_process == [{"collect", "pageview"}] * 2  # both did both kinds of work
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -56,7 +56,29 @@ def nginx_log_format() -> str:
     return "log_format pixelscleared escape=json '{" + ",".join(parts) + "}';"
 
 
-def nginx(cfg: Config, site: str, sidecar: str, listen: str, source: str) -> str:
+def _log_lines(cfgs: list[Config]) -> list[str]:
+    """One access_log per sidecar process; with several, each record goes to exactly one of them
+    (nginx's `split_clients` on the request id), so a page view is counted once."""
+    target = f"syslog:server={{}},tag={TAG},nohostname pixelscleared"
+    if len(cfgs) == 1:
+        return [f"    access_log {target.format(log_address(cfgs[0]))} if=$pixelscleared_page;"]
+    return [f"    access_log {target.format(log_address(c))} if=$pixelscleared_page_{i};" for i, c in enumerate(cfgs)]
+
+
+def _split_lines(cfgs: list[Config]) -> list[str]:
+    if len(cfgs) == 1:
+        return []
+    share = 100 / len(cfgs)
+    lines = ['split_clients "$request_id" $pixelscleared_process {']
+    lines += [f"    {share:.2f}% {i};" for i in range(len(cfgs) - 1)] + [f"    * {len(cfgs) - 1};", "}"]
+    for i in range(len(cfgs)):
+        lines += [f'map "$pixelscleared_page$pixelscleared_process" $pixelscleared_page_{i} {{',
+                  "    default 0;", f'    "1{i}" 1;', "}"]
+    return lines
+
+
+def nginx(cfgs: list[Config], site: str, sidecars: list[str], listen: str, source: str) -> str:
+    cfg = cfgs[0]
     exact, rules = sidecar_paths(cfg)
     to_sidecar = "proxy_pass http://pixelscleared_sidecar;"
     lines = [
@@ -68,7 +90,10 @@ def nginx(cfg: Config, site: str, sidecar: str, listen: str, source: str) -> str
         "# replaces the inherited ones.",
         "",
         f"upstream pixelscleared_site {{ server {_host_port(site, '--site')}; keepalive 32; }}",
-        f"upstream pixelscleared_sidecar {{ server {_host_port(sidecar, '--sidecar')}; keepalive 16; }}",
+        "upstream pixelscleared_sidecar {  # one server per sidecar process (one core each, one outbox each)",
+        *(f"    server {_host_port(url, '--sidecar')};" for url in sidecars),
+        "    keepalive 16;",
+        "}",
         "",
         "# successful HTML answers to GET: the candidates for a page view (the sidecar decides the rest:",
         "# navigations only, capture.pageviews include/exclude, bots)",
@@ -76,12 +101,12 @@ def nginx(cfg: Config, site: str, sidecar: str, listen: str, source: str) -> str
         "    default 0;",
         '    "~^GET 2\\d\\d text/html" 1;',
         "}",
+        *_split_lines(cfgs),
         nginx_log_format(),
         "",
         "server {",
         f"    listen {listen};",
-        f"    access_log syslog:server={log_address(cfg)},tag={TAG},nohostname pixelscleared"
-        " if=$pixelscleared_page;",
+        *_log_lines(cfgs),
         "",
         "    proxy_http_version 1.1;",
         '    proxy_set_header Connection "";',
@@ -101,7 +126,10 @@ def nginx(cfg: Config, site: str, sidecar: str, listen: str, source: str) -> str
     return "\n".join(lines)
 
 
-def caddy(cfg: Config, site: str, sidecar: str, listen: str, source: str) -> str:
+def caddy(cfgs: list[Config], site: str, sidecars: list[str], listen: str, source: str) -> str:
+    if len(cfgs) > 1:
+        raise ValueError("Caddy: one sidecar process only (its log cannot be split between processes); use nginx")
+    cfg, sidecar = cfgs[0], sidecars[0]
     exact, rules = sidecar_paths(cfg)
     paths = [cfg.prefix + "*", *exact, *(p + "/" for p in exact if p != "/")]
     lines = [
@@ -138,8 +166,18 @@ def caddy(cfg: Config, site: str, sidecar: str, listen: str, source: str) -> str
     return "\n".join(lines)
 
 
-def warnings(cfg: Config) -> list[str]:
+def listen_url(cfg: Config) -> str:
+    host = "127.0.0.1" if cfg.listen.host in ("0.0.0.0", "", "*") else cfg.listen.host
+    return f"http://{host}:{cfg.listen.port}"
+
+
+def warnings(cfgs: list[Config]) -> list[str]:
     out = []
+    cfg = cfgs[0]
+    if any(sidecar_paths(c) != sidecar_paths(cfg) or c.prefix != cfg.prefix for c in cfgs[1:]):
+        out.append("the configs capture different paths: the web server sends each path to every process")
+    if len({log_address(c) for c in cfgs}) < len(cfgs):
+        out.append("two configs share capture.access_log.listen: give each process its own port")
     if cfg.capture.access_log is None:
         out.append(f"capture.access_log is not set: add `capture: {{access_log: {{listen: {DEFAULT_LOG}}}}}` to the "
                    "sidecar's config, or page views are not captured in route-only mode")
@@ -150,25 +188,32 @@ def warnings(cfg: Config) -> list[str]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-c", "--config", required=True, help="the sidecar's YAML config")
+    p.add_argument("-c", "--config", required=True, action="append",
+                   help="the sidecar's YAML config; repeat it for several sidecar processes (one core and one "
+                        "outbox each: each config its own listen port, outbox path and access_log port)")
     p.add_argument("--server", choices=("nginx", "caddy"), default="nginx", help="web server (default nginx)")
     p.add_argument("--site", required=True, help="where the site itself answers, e.g. http://127.0.0.1:3000")
-    p.add_argument("--sidecar", required=True, help="where the sidecar listens, e.g. http://127.0.0.1:8080")
+    p.add_argument("--sidecar", action="append", default=[],
+                   help="where a sidecar listens (default: each config's listen address); one per --config")
     p.add_argument("--listen", default="", help="the web server's listen address (default: 80, Caddy :80)")
 
 
 def main(args: argparse.Namespace) -> int:
-    cfg = load_for_command(args.config, allow_unset_env=True)
-    if cfg is None:
+    cfgs = [load_for_command(path, allow_unset_env=True) for path in args.config]
+    if any(c is None for c in cfgs):
+        return 2
+    loaded = [c for c in cfgs if c is not None]
+    if args.sidecar and len(args.sidecar) != len(loaded):
+        print("pixelscleared routes: give one --sidecar per --config, or none", file=sys.stderr)
         return 2
     build = nginx if args.server == "nginx" else caddy
     try:
-        text = build(cfg, args.site, args.sidecar, args.listen or ("80" if args.server == "nginx" else ":80"),
-                     args.config)
+        text = build(loaded, args.site, args.sidecar or [listen_url(c) for c in loaded],
+                     args.listen or ("80" if args.server == "nginx" else ":80"), ", ".join(args.config))
     except ValueError as e:
         print(f"pixelscleared routes: {e}", file=sys.stderr)
         return 2
     sys.stdout.write(text)
-    for w in warnings(cfg):
+    for w in warnings(loaded):
         print(f"warning: {w}", file=sys.stderr)
     return 0
