@@ -1,12 +1,23 @@
-"""`make bench`: every bench/bench_*.py, then proxy throughput side by side.
+"""`make bench`: every bench/bench_*.py, then throughput side by side, delivery rate and memory.
 
-The micro-benchmarks run first: on a shared VM a minute of saturating load can leave the
-CPU throttled for a while, which would show in their absolute figures (not in the ratios).
+The micro-benchmarks run first: on a shared VM minutes of saturating load can leave the CPU
+throttled for a while, which would show in their absolute figures (not in the ratios).
 
-Figures are ratios measured in one run (these machines are shared and noisy):
-origin direct, plain `mitmdump` in reverse mode, and `pixelscleared run` in front of the same
-origin, for page requests and for collect calls mirrored to the local TikTok stand-in.
-Load comes from wrk (Debian package) on loopback only; bounded in time; stops by itself.
+Everything runs in one go on this machine, interleaved over rounds, and is reported as medians
+and as ratios to a baseline measured in the same rounds (these machines are shared and noisy):
+
+- throughput (wrk, HTTP/1.1 keep-alive): origin direct; plain `mitmdump`; a lean mitmproxy master
+  without our addon; the sidecar with capture off and with page views + a rule; nginx as a plain
+  reverse proxy and nginx in route-only mode (`pixelscleared routes`) — for navigations, page
+  loads (a navigation and its ten assets), collect calls and a mix (90 % page loads, 10 % collect);
+- several sidecar processes behind nginx (`routes -c a.yaml -c b.yaml`): how the rate grows;
+- delivery: a full outbox drained to the local TikTok stand-in, events/s (target ≥ 5,000/s);
+- memory: the sidecar's RSS after 10k and 100k requests (target: growth < 10 %).
+
+It writes bench/results.json and the table between the bench markers in README.md. Load comes
+from wrk on loopback only; every phase is bounded in time and stops by itself. Environment:
+BENCH_SECONDS (per run, default 4), BENCH_ROUNDS (default 3), BENCH_RSS_REQUESTS (default 100000),
+BENCH_OUTBOX_EVENTS (default 20000).
 """
 
 from __future__ import annotations
@@ -17,6 +28,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -24,14 +36,27 @@ import time
 import urllib.request
 from pathlib import Path
 from statistics import median
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DURATION_S = int(os.environ.get("BENCH_SECONDS", "4"))
-# every setup runs once per round, in a rotated order, so a burst of load from a neighbour
-# skews one round of each rather than one setup; ratios are medians of per-round ratios
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+RSS_REQUESTS = int(os.environ.get("BENCH_RSS_REQUESTS", "100000"))
+OUTBOX_EVENTS = int(os.environ.get("BENCH_OUTBOX_EVENTS", "20000"))
 CONNECTIONS = 10
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+PIXEL = "CKBENCH0000000000001"
+# The site's side (origin, nginx, wrk, the TikTok stand-in) and the proxies under test run on
+# separate CPUs where there are two or more, as they would on separate cores in production: a
+# sidecar busy with events then shows as its own cost, not as CPU taken from the web server.
+_CPUS = sorted(os.sched_getaffinity(0))
+SITE_CPUS = ",".join(map(str, _CPUS[:max(1, len(_CPUS) // 2)])) if len(_CPUS) > 1 and shutil.which("taskset") else ""
+PROXY_CPUS = ",".join(map(str, _CPUS[max(1, len(_CPUS) // 2):])) if SITE_CPUS else ""
+
+
+def pinned(args: list[str], cpus: str) -> list[str]:
+    return ["taskset", "-c", cpus, *args] if cpus else args
 
 ORIGIN = r'''
 import sys
@@ -104,13 +129,45 @@ end
 '''
 
 
+
+# 90 % page loads (a navigation and its assets), 10 % collect calls: a site with a tag.
+MIX_LUA = PAGELOAD_LUA.replace("local n = 0", "local n = 0\nlocal c = 0").replace(
+    "request = function()\n", """request = function()
+  c = c + 1
+  if c % 10 == 0 then
+    wrk.headers["Content-Type"] = "application/json"
+    return wrk.format("POST", "/_pc/collect", nil,
+      '{"event":"ClickButton","url":"http://shop.example/p/1","properties":{"value":19.9,"currency":"EUR"}}')
+  end
+""", 1)
+
+LEAN = r'''
+import asyncio, sys
+from mitmproxy import options
+from mitmproxy.addons import core, errorcheck, next_layer, proxyserver, tlsconfig
+from mitmproxy.master import Master
+from pixelscleared.config import load_config
+from pixelscleared.runner import proxy_options
+
+async def main():
+    opts = options.Options()
+    master = Master(opts)
+    master.addons.add(core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(), tlsconfig.TlsConfig(),
+                      errorcheck.ErrorCheck())
+    opts.update(**proxy_options(load_config(sys.argv[1]), None))  # the sidecar's options, without its addon
+    await master.run()
+
+asyncio.run(main())
+'''
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def wait_http(url: str, timeout: float = 20) -> None:
+def wait_http(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -121,11 +178,12 @@ def wait_http(url: str, timeout: float = 20) -> None:
     raise SystemExit(f"bench: {url} did not come up")
 
 
-def wrk(url: str, script: str | None = None, run: int = 0) -> dict[str, float]:
-    args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION_S}s", "--latency", url]
+def wrk(url: str, script: str | None = None, run: int = 0, seconds: int = DURATION_S) -> dict[str, float]:
+    args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", url]
     if script:
         args[1:1] = ["-s", script]
-    out = subprocess.run(args, capture_output=True, text=True, timeout=DURATION_S + 30,
+    args = pinned(args, SITE_CPUS)
+    out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 30,
                          env={**os.environ, "BENCH_RUN": str(run)}).stdout  # event ids unique per run
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
@@ -146,6 +204,8 @@ class Proc:
                                   env={**os.environ, **(env or {})}, cwd=cwd)
 
     def stop(self) -> None:
+        if self.p.poll() is not None:
+            return
         self.p.send_signal(signal.SIGINT)
         try:
             self.p.wait(15)
@@ -160,14 +220,189 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def drain(events_url: str, timeout: float = 60) -> tuple[float, dict[str, int]]:
+def counts(sidecar: str) -> dict[str, int]:
+    req = urllib.request.Request(f"{sidecar}/_pc/events?limit=1",
+                                 headers={"Authorization": "Bearer bench-admin-token"})  # behind a trusted proxy
+    return json.loads(urllib.request.urlopen(req).read())["counts"]
+
+
+def drain(sidecar: str, timeout: float = 60) -> tuple[float, dict[str, int]]:
     """Wait until the outbox has nothing pending; return how long that took and the status counts."""
     start = time.monotonic()
     while True:
-        counts = json.loads(urllib.request.urlopen(events_url).read())["counts"]
-        if not counts.get("queued") and not counts.get("retrying") or time.monotonic() - start > timeout:
-            return time.monotonic() - start, counts
+        c = counts(sidecar)
+        if not c.get("queued") and not c.get("retrying") or time.monotonic() - start > timeout:
+            return time.monotonic() - start, c
         time.sleep(0.2)
+
+
+class Bench:
+    """The processes of one run, all on loopback ports, stopped at the end whatever happens."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.procs: list[Proc] = []
+        self.op, self.tp = free_port(), free_port()
+        for name, text in (("origin.py", ORIGIN), ("lean.py", LEAN), ("navigate.lua", NAVIGATE_LUA),
+                           ("pageload.lua", PAGELOAD_LUA), ("collect.lua", COLLECT_LUA), ("mix.lua", MIX_LUA)):
+            (tmp / name).write_text(text)
+        self.start(pinned([sys.executable, str(tmp / "origin.py"), str(self.op)], SITE_CPUS))
+        self.start(pinned([str(BIN / "pixelscleared"), "fake-tiktok", "--port", str(self.tp), "--pixel",
+                           f"{PIXEL}=bench-token"], SITE_CPUS))
+        wait_http(f"http://127.0.0.1:{self.op}/")
+        wait_http(f"http://127.0.0.1:{self.tp}/_fake/health")
+
+    def start(self, args: list[str], **kw: Any) -> Proc:
+        p = Proc(args, **kw)
+        self.procs.append(p)
+        return p
+
+    def config(self, name: str, port: int, capture: str = "", access_log: int = 0) -> Path:
+        path = self.tmp / f"{name}.yaml"
+        extra = capture
+        if access_log:
+            extra = (extra or "capture:\n") + f"  access_log: {{listen: 127.0.0.1:{access_log}}}\n"
+        path.write_text(f"""
+listen: {{host: 127.0.0.1, port: {port}}}
+upstream: http://127.0.0.1:{self.op}
+outbox: {{path: {self.tmp}/{name}.sqlite}}
+identity: {{salt: bench-salt, session_cookie: shop_session, trusted_proxies: [127.0.0.1/32]}}
+log: {{level: warning}}
+admin: {{token: bench-admin-token}}
+destinations:
+  tiktok:
+    - pixel_id: {PIXEL}
+      access_token: bench-token
+      events: [PageView, ClickButton]
+      api_base: http://127.0.0.1:{self.tp}
+""" + extra)
+        return path
+
+    def sidecar(self, name: str, capture: str = "", access_log: int = 0) -> tuple[str, Proc, Path]:
+        port = free_port()
+        cfg = self.config(name, port, capture, access_log)
+        p = self.start(pinned([str(BIN / "pixelscleared"), "run", "-c", str(cfg)], PROXY_CPUS))
+        url = f"http://127.0.0.1:{port}"
+        wait_http(url + "/_pc/health")
+        return url, p, cfg
+
+    def nginx(self, name: str, snippet: str) -> str:
+        """nginx (one worker) with an http-level snippet, under tmp; its URL."""
+        d = self.tmp / name
+        for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            (d / sub).mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        snippet = re.sub(r"listen [^;]+;", f"listen 127.0.0.1:{port};", snippet, count=1)
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        (d / "nginx.conf").write_text(f"""{user}daemon off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/client_body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+{snippet}
+}}
+""")
+        self.start(pinned([NGINX, "-c", str(d / "nginx.conf"), "-p", str(d)], SITE_CPUS))
+        url = f"http://127.0.0.1:{port}"
+        wait_http(url + "/")
+        return url
+
+    def routes(self, configs: list[Path]) -> str:
+        args = [str(BIN / "pixelscleared"), "routes", "--site", f"http://127.0.0.1:{self.op}", "--listen", "8"]
+        for c in configs:
+            args += ["-c", str(c)]
+        return subprocess.run(args, capture_output=True, text=True, check=True, timeout=60).stdout
+
+    def close(self) -> None:
+        for p in reversed(self.procs):
+            p.p.send_signal(signal.SIGCONT)  # a frozen one must hear the stop
+            p.stop()
+
+
+CAPTURE = ("capture:\n  pageviews: {}\n  rules:\n    - {name: any-page, match: {path: \"/p/**\"}, event: ViewContent,"
+           " properties: {content_id: {path: \"/p/([^/]+)\"}}}\n")
+
+
+# Route-only: page views from the log, and a rule on a thank-you page (rule paths go through the
+# sidecar by design, so a rule on every page would put every page back through it).
+ROUTE_CAPTURE = ("capture:\n  pageviews: {}\n  rules:\n    - {name: thanks, match: {path: /thank-you}, "
+                 "event: CompletePayment}\n")
+
+
+def rounds(setups: list[tuple[str, str, str | None]]) -> dict[str, list[dict[str, float]]]:
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in setups}
+    for r in range(ROUNDS):
+        for name, url, script in setups[r % len(setups):] + setups[:r % len(setups)]:
+            runs[name].append(wrk(url, script, run=r))
+    return runs
+
+
+def ratio(runs: dict[str, list[dict[str, float]]], a: str, b: str) -> float:
+    return median([x["rps"] / y["rps"] for x, y in zip(runs[a], runs[b], strict=True)])
+
+
+def delivery_rate(b: Bench) -> dict[str, Any]:
+    """A full outbox (OUTBOX_EVENTS queued, written while no sidecar runs) drained to the stand-in."""
+    from pixelscleared.outbox import connect
+
+    name = "drain"
+    port = free_port()
+    cfg = b.config(name, port)
+    conn = connect(b.tmp / f"{name}.sqlite")
+    now = time.time()
+    with conn:
+        conn.executemany(
+            "INSERT INTO events (created_at, updated_at, event_id, pixel_id, event_name, source, verdict,"
+            " consent_sources, removed, status, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [(now, now, f"drain-{i}", PIXEL, "PageView", "collect", "granted", "[]", "[]", "queued",
+              json.dumps({"event": "PageView", "event_id": f"drain-{i}", "event_time": int(now),
+                          "user": {"ip": "0" * 64}, "page": {"url": f"https://shop.example/p/{i}"}}))
+             for i in range(OUTBOX_EVENTS)])
+    conn.close()
+    p = b.start(pinned([str(BIN / "pixelscleared"), "run", "-c", str(cfg)], PROXY_CPUS))
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url + "/_pc/health")
+    first: tuple[float, int] | None = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        c = counts(url)
+        done = c.get("delivered", 0)
+        if first is None and done:
+            first = (time.monotonic(), done)  # from the first answer: the sidecar's start not counted
+        if done >= OUTBOX_EVENTS:
+            break
+        time.sleep(0.02)
+    took = time.monotonic() - first[0] if first else float("nan")
+    p.stop()
+    rate = (done - first[1]) / took if first and took > 0 else 0.0
+    return {"events": OUTBOX_EVENTS, "delivered": done, "seconds": round(took, 2), "events_per_s": round(rate)}
+
+
+def rss_growth(b: Bench, url: str, pid: int, script: str) -> dict[str, Any]:
+    """RSS after 10k requests and after RSS_REQUESTS, in chunks of wrk runs."""
+    done, marks = 0, {}
+    for target in (10_000, RSS_REQUESTS):
+        while done < target:
+            done += int(wrk(url, script, run=100 + done, seconds=10)["total"])
+        marks[target] = rss_mb(pid)
+    growth = marks[RSS_REQUESTS] / marks[10_000] - 1
+    return {"requests": done, "rss_mb_after_10k": round(marks[10_000], 1),
+            f"rss_mb_after_{RSS_REQUESTS}": round(marks[RSS_REQUESTS], 1), "growth": round(growth, 3)}
+
+
+def table(runs: dict[str, list[dict[str, float]]], rows: list[tuple[str, str]]) -> list[str]:
+    out = ["| setup | load | req/s | vs baseline | p50 ms | p99 ms | non-2xx |", "|---|---|---|---|---|---|---|"]
+    for name, base in rows:
+        rs = runs[name]
+        who, _, load = name.partition(" | ")
+        out.append(f"| {who} | {load} | {median([x['rps'] for x in rs]):,.0f} | {ratio(runs, name, base):.2f}× "
+                   f"({base.partition(' | ')[0]}) | {median([x['p50'] for x in rs]):.2f} | "
+                   f"{median([x['p99'] for x in rs]):.2f} | {sum(int(x['non2xx']) for x in rs)} |")
+    return out
 
 
 def main() -> int:
@@ -179,98 +414,154 @@ def main() -> int:
         subprocess.run([sys.executable, str(script)], check=False, timeout=300)
         print()
     tmp = Path(tempfile.mkdtemp(prefix="pixelscleared-bench-"))
-    procs: list[Proc] = []
+    b = Bench(tmp)
+    results: dict[str, Any] = {"when": time.strftime("%Y-%m-%d"), "seconds": DURATION_S, "rounds": ROUNDS,
+                               "connections": CONNECTIONS, "cpus": len(_CPUS),
+                               "pinning": {"site": SITE_CPUS, "proxies": PROXY_CPUS} if SITE_CPUS else None}
+    if SITE_CPUS:
+        print(f"CPUs: origin, nginx, wrk and the TikTok stand-in on {SITE_CPUS}; the proxies under test on {PROXY_CPUS}")
     try:
-        op, tp, mp, sp = free_port(), free_port(), free_port(), free_port()
-        (tmp / "origin.py").write_text(ORIGIN)
-        (tmp / "collect.lua").write_text(COLLECT_LUA)
-        (tmp / "navigate.lua").write_text(NAVIGATE_LUA)
-        (tmp / "pageload.lua").write_text(PAGELOAD_LUA)
-        cp = free_port()
-        procs.append(Proc([sys.executable, str(tmp / "origin.py"), str(op)]))
-        procs.append(Proc([str(BIN / "pixelscleared"), "fake-tiktok", "--port", str(tp),
-                           "--pixel", "CKBENCH0000000000001=bench-token"]))
-        procs.append(Proc([str(BIN / "mitmdump"), "-q", "--mode", f"reverse:http://127.0.0.1:{op}@127.0.0.1:{mp}"]))
-        (tmp / "config.yaml").write_text(f"""
-listen: {{host: 127.0.0.1, port: {sp}}}
-upstream: http://127.0.0.1:{op}
-outbox: {{path: {tmp}/outbox.sqlite}}
-identity: {{salt: bench-salt, session_cookie: shop_session}}
-log: {{level: warning}}
-destinations:
-  tiktok:
-    - pixel_id: CKBENCH0000000000001
-      access_token: bench-token
-      events: [PageView, ClickButton]
-      api_base: http://127.0.0.1:{tp}
-""")
-        sidecar = Proc([str(BIN / "pixelscleared"), "run", "-c", str(tmp / "config.yaml")])
-        procs.append(sidecar)
-        # the same sidecar with no-code capture on: page views and a rule on every page
-        (tmp / "capture.yaml").write_text(
-            (tmp / "config.yaml").read_text().replace(f"port: {sp}", f"port: {cp}")
-            .replace("outbox.sqlite", "outbox-capture.sqlite")
-            + "capture:\n  pageviews: {}\n  rules:\n    - {name: any-page, match: {path: \"/p/**\"}, event: ViewContent,"
-              " properties: {content_id: {path: \"/p/([^/]+)\"}}}\n")
-        procs.append(Proc([str(BIN / "pixelscleared"), "run", "-c", str(tmp / "capture.yaml")]))
-        for port in (op, tp, mp):
-            wait_http(f"http://127.0.0.1:{port}/" if port != tp else f"http://127.0.0.1:{tp}/_fake/health")
-        wait_http(f"http://127.0.0.1:{sp}/_pc/health")
-        wait_http(f"http://127.0.0.1:{cp}/_pc/health")
-
-        rss_start = rss_mb(sidecar.p.pid)
-        setups = [
-            ("origin direct (aiohttp)", f"http://127.0.0.1:{op}/", None),
-            ("plain mitmdump -q, reverse", f"http://127.0.0.1:{mp}/", None),
-            ("pixelscleared run, page requests", f"http://127.0.0.1:{sp}/", None),
-            ("pixelscleared run, page loads, capture off", f"http://127.0.0.1:{sp}/", str(tmp / "pageload.lua")),
-            ("pixelscleared run, page loads, page views + a rule", f"http://127.0.0.1:{cp}/",
-             str(tmp / "pageload.lua")),
-            ("pixelscleared run, navigations, capture off", f"http://127.0.0.1:{sp}/p/1", str(tmp / "navigate.lua")),
-            ("pixelscleared run, navigations, page views + a rule", f"http://127.0.0.1:{cp}/p/1",
-             str(tmp / "navigate.lua")),
-            ("pixelscleared run, collect calls", f"http://127.0.0.1:{sp}/", str(tmp / "collect.lua")),
+        origin = f"http://127.0.0.1:{b.op}"
+        mp = free_port()
+        b.start(pinned([str(BIN / "mitmdump"), "-q", "--mode", f"reverse:{origin}@127.0.0.1:{mp}"], PROXY_CPUS))
+        wait_http(f"http://127.0.0.1:{mp}/")
+        off, _, _ = b.sidecar("off")
+        on, _, on_cfg = b.sidecar("on", CAPTURE)
+        lp = free_port()
+        b.start(pinned([sys.executable, str(tmp / "lean.py"), str(b.config("lean", lp))], PROXY_CPUS))
+        wait_http(f"http://127.0.0.1:{lp}/")
+        s = {k: str(tmp / f"{k}.lua") for k in ("navigate", "pageload", "collect", "mix")}
+        setups: list[tuple[str, str, str | None]] = [
+            ("origin direct (aiohttp) | navigations", origin + "/p/1", s["navigate"]),
+            ("origin direct (aiohttp) | page loads", origin + "/", s["pageload"]),
+            ("plain mitmdump -q | navigations", f"http://127.0.0.1:{mp}/p/1", s["navigate"]),
+            ("lean mitmproxy master, no addon | navigations", f"http://127.0.0.1:{lp}/p/1", s["navigate"]),
+            ("sidecar, capture off | navigations", off + "/p/1", s["navigate"]),
+            ("sidecar, capture off | page loads", off + "/", s["pageload"]),
+            ("sidecar, capture off | collect calls", off + "/", s["collect"]),
+            ("sidecar, capture off | mix 90/10", off + "/", s["mix"]),
+            ("sidecar, page views + a rule | navigations", on + "/p/1", s["navigate"]),
+            ("sidecar, page views + a rule | page loads", on + "/", s["pageload"]),
+            ("sidecar, page views + a rule | mix 90/10", on + "/", s["mix"]),
         ]
-        runs: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in setups}
-        for r in range(ROUNDS):
-            for name, url, script in setups[r % len(setups):] + setups[:r % len(setups)]:
-                runs[name].append(wrk(url, script, run=r))
-        rss_end = rss_mb(sidecar.p.pid)
-        drained_in, counts = drain(f"http://127.0.0.1:{sp}/_pc/events?limit=1")
-        base = runs[setups[1][0]]
-        print(f"\nproxy throughput — wrk -t2 -c{CONNECTIONS} -d{DURATION_S}s × {ROUNDS} rounds, "
-              "HTTP/1.1 keep-alive, loopback; medians\n")
-        print("| setup | req/s | vs plain mitmdump | p50 ms | p99 ms | non-2xx |")
-        print("|---|---|---|---|---|---|")
-        for name, _, _ in setups:
-            rs = runs[name]
-            ratio = median([a["rps"] / b["rps"] for a, b in zip(rs, base, strict=True)])
-            print(f"| {name} | {median([x['rps'] for x in rs]):,.0f} | {ratio:.2f}× | "
-                  f"{median([x['p50'] for x in rs]):.2f} | {median([x['p99'] for x in rs]):.2f} | "
-                  f"{sum(int(x['non2xx']) for x in rs)} |")
-        print(f"\nsidecar RSS: {rss_start:.0f} MB at start, {rss_end:.0f} MB after the runs")
-        for mix, what in (("page loads", "1 navigation + 10 assets"), ("navigations", "every request a page view")):
-            on, off = runs[f"pixelscleared run, {mix}, page views + a rule"], runs[f"pixelscleared run, {mix}, capture off"]
-            capture_ratio = median([a["rps"] / b["rps"] for a, b in zip(on, off, strict=True)])
-            print(f"\nno-code capture on vs off, {mix} ({what}): {capture_ratio:.2f}× "
-                  f"(target ≥ 0.90: {'met' if capture_ratio >= 0.9 else 'NOT met'})")
-        sent = sum(int(x["total"]) for x in runs["pixelscleared run, collect calls"])
-        delivered = counts.get("delivered", 0)
-        print(f"collect calls answered 204: {sent:,}; delivered to the TikTok stand-in: {delivered:,} "
-              f"({'all' if delivered >= sent else 'NOT all'}), {drained_in:.1f} s after the load stopped; "
-              f"events log: {counts}")
-        if counts.get("dropped") or counts.get("dead"):
-            for status in ("dropped", "dead"):
-                if counts.get(status):
-                    url = f"http://127.0.0.1:{sp}/_pc/events?status={status}&limit=20"
-                    reasons = sorted({r["reason"] for r in json.loads(urllib.request.urlopen(url).read())["events"]})
-                    print(f"{status}, why: {reasons}")
-    finally:
-        for p in reversed(procs):
-            p.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        rows = [(setups[0][0], setups[0][0]), (setups[1][0], setups[1][0]),
+                (setups[2][0], setups[2][0]), (setups[3][0], setups[2][0]),
+                (setups[4][0], setups[2][0]), (setups[5][0], setups[5][0]), (setups[6][0], setups[2][0]),
+                (setups[7][0], setups[7][0]), (setups[8][0], setups[4][0]), (setups[9][0], setups[5][0]),
+                (setups[10][0], setups[7][0])]
+        if NGINX:
+            ports = [free_port(), free_port()]
+            _, _, one_cfg = b.sidecar("route1", ROUTE_CAPTURE, access_log=ports[0])
+            two_a, two_b = b.sidecar("route2a", ROUTE_CAPTURE, access_log=ports[1]), \
+                b.sidecar("route2b", ROUTE_CAPTURE, access_log=free_port())
+            plain = b.nginx("nginx-plain", f"upstream site {{ server 127.0.0.1:{b.op}; keepalive 32; }}\n"
+                            "server { listen 8; location / { proxy_pass http://site; proxy_http_version 1.1;"
+                            ' proxy_set_header Connection ""; } }')
+            route = b.nginx("nginx-route", b.routes([one_cfg]))
+            _, frozen_proc, frozen_cfg = b.sidecar("frozen", ROUTE_CAPTURE, access_log=free_port())
+            frozen = b.nginx("nginx-frozen", b.routes([frozen_cfg]))
+            frozen_proc.p.send_signal(signal.SIGSTOP)  # records queue in the kernel, then drop: no CPU used
+            route2 = b.nginx("nginx-route2", b.routes([two_a[2], two_b[2]]))
+            setups += [
+                ("nginx, plain reverse proxy | navigations", plain + "/p/1", s["navigate"]),
+                ("nginx, plain reverse proxy | page loads", plain + "/", s["pageload"]),
+                ("nginx, route-only + 1 sidecar | navigations", route + "/p/1", s["navigate"]),
+                ("nginx, route-only + 1 sidecar | page loads", route + "/", s["pageload"]),
+                ("nginx, route-only + 1 sidecar | mix 90/10", route + "/", s["mix"]),
+                ("nginx, route-only + 1 sidecar | collect calls", route + "/", s["collect"]),
+                ("nginx, route-only + 2 sidecars | collect calls", route2 + "/", s["collect"]),
+                ("nginx, route-only, sidecar frozen | navigations", frozen + "/p/1", s["navigate"]),
+            ]
+            n = len(rows)
+            rows += [(setups[n][0], setups[0][0]), (setups[n + 1][0], setups[1][0]),
+                     (setups[n + 2][0], setups[n][0]), (setups[n + 3][0], setups[n + 1][0]),
+                     (setups[n + 4][0], setups[n + 1][0]), (setups[n + 5][0], setups[6][0]),
+                     (setups[n + 6][0], setups[n + 5][0]), (setups[n + 7][0], setups[n][0])]
+        else:
+            print("bench: nginx not installed: route-only figures skipped (Debian: apt-get install nginx)")
+        runs = rounds(setups)
+        lines = table(runs, rows)
+        print(f"\nthroughput — wrk -t2 -c{CONNECTIONS} -d{DURATION_S}s × {ROUNDS} rounds, HTTP/1.1 keep-alive, "
+              "loopback; medians; ratios are medians of per-round ratios to the baseline named\n")
+        print("\n".join(lines))
+        results["throughput"] = {name: {"rps": median([x["rps"] for x in rs]), "p50_ms": median([x["p50"] for x in rs]),
+                                        "p99_ms": median([x["p99"] for x in rs])} for name, rs in runs.items()}
+        targets: dict[str, Any] = {}
 
+        def target(key: str, value: float, goal: float, higher: bool = True) -> None:
+            met = value >= goal if higher else value < goal
+            targets[key] = {"value": round(value, 3), "target": goal, "met": met}
+            print(f"{key}: {value:.2f} (target {'≥' if higher else '<'} {goal}: {'met' if met else 'NOT met'})")
+
+        print()
+        target("capture on vs off, page loads", ratio(runs, setups[9][0], setups[5][0]), 0.9)
+        target("capture on vs off, navigations only", ratio(runs, setups[8][0], setups[4][0]), 0.9)
+        if NGINX:
+            n = len(setups) - 8
+            target("route-only vs plain nginx, navigations", ratio(runs, setups[n + 2][0], setups[n][0]), 0.9)
+            target("route-only vs plain nginx, page loads", ratio(runs, setups[n + 3][0], setups[n + 1][0]), 0.9)
+            proxy_cpus = len(PROXY_CPUS.split(",")) if PROXY_CPUS else len(_CPUS)
+            print(f"collect calls, 2 sidecar processes vs 1 (behind nginx): "
+                  f"{ratio(runs, setups[n + 6][0], setups[n + 5][0]):.2f}× with {proxy_cpus} CPU(s) for the proxies"
+                  + (" — one CPU cannot show the gain: run on a machine with 4 or more" if proxy_cpus < 2 else ""))
+            target("route-only, sidecar frozen, vs plain nginx, navigations (the web server's own cost)",
+                   ratio(runs, setups[n + 7][0], setups[n][0]), 0.9)
+            results["route_only_pageviews"] = pageview_loss(route, one_cfg.with_suffix(".sqlite"), s["navigate"])
+        drained_in, c = drain(off)
+        sent = sum(int(x["total"]) for x in runs["sidecar, capture off | collect calls"])
+        print(f"\ncollect calls answered 204: {sent:,}; delivered: {c.get('delivered', 0):,}, "
+              f"{drained_in:.1f} s after the load stopped; events log: {c}")
+        results["delivery"] = delivery_rate(b)
+        print(f"delivery from a full outbox: {results['delivery']}")
+        target("delivered events/s from a full outbox", results["delivery"]["events_per_s"], 5000)
+        results["memory"] = rss_growth(b, on + "/", on_proc_pid(b, on_cfg), s["pageload"])
+        print(f"memory (page loads through the capture sidecar): {results['memory']}")
+        target(f"RSS growth 10k → {RSS_REQUESTS:,} requests", results["memory"]["growth"], 0.10, higher=False)
+        results["targets"] = targets
+        results["table"] = lines
+        (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+        write_readme(lines, targets)
+        print("\nwrote bench/results.json and the README table")
+    finally:
+        b.close()
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def pageview_loss(route: str, outbox: Path, script: str) -> dict[str, Any]:
+    """Navigations nginx serves in route-only mode against the page views the sidecar takes from
+    the log in the same time: past what one process decides, records are dropped (counted)."""
+
+    def taken() -> int:
+        with sqlite3.connect(f"file:{outbox}?mode=ro", uri=True) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM events WHERE source = 'pageview'").fetchone()[0])
+
+    before = taken()
+    served = int(wrk(route + "/p/1", script, run=900)["total"])
+    time.sleep(3)  # what is still queued in the sidecar
+    got = taken() - before
+    print(f"route-only page views: nginx served {served:,} navigations in {DURATION_S} s, the sidecar took "
+          f"{got:,} page views ({got / max(served, 1):.0%}; the rest dropped: more than one process decides)")
+    return {"navigations_served": served, "pageviews_taken": got, "share": round(got / max(served, 1), 3)}
+
+
+def on_proc_pid(b: Bench, cfg: Path) -> int:
+    return next(p.p.pid for p in b.procs if str(cfg) in p.p.args)
+
+
+def write_readme(lines: list[str], targets: dict[str, Any]) -> None:
+    """Replace the table between the bench markers in README.md."""
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    if start not in text or end not in text:
+        return
+    body = [f"Latest `make bench` ({time.strftime('%Y-%m-%d')}, this machine, {ROUNDS} rounds of "
+            f"{DURATION_S} s; `bench/results.json`):", "", *lines, ""]
+    body += [f"- {k}: **{v['value']}** (target {v['target']}: {'met' if v['met'] else '**not met**'})"
+             for k, v in targets.items()]
+    new = text[:text.index(start) + len(start)] + "\n" + "\n".join(body) + "\n" + text[text.index(end):]
+    readme.write_text(new)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pixelscleared import logs
 from pixelscleared.admin.access import AdminAccess
 from pixelscleared.admin.endpoints import OwnEndpoints, endpoint_name
 from pixelscleared.capture import Route, build_routes, match_route
-from pixelscleared.capture.access_log import BadRecord, listen_for_records, parse_record
+from pixelscleared.capture.access_log import BadRecord, RecordListener, listen_for_records, parse_record
 from pixelscleared.capture.pageviews import BotCheck, PathMatcher, is_navigation, pageview_event
 from pixelscleared.capture.rules import (
     MAX_RESPONSE_BYTES,
@@ -85,7 +85,7 @@ class PixelsCleared:
         self._rules: list[CompiledRule] = []
         self._page = ""
         self._snippet = False
-        self._log_listener: asyncio.DatagramTransport | None = None
+        self._log_listener: RecordListener | None = None
         if cfg is not None:
             self._use(cfg)
 
@@ -136,7 +136,9 @@ class PixelsCleared:
         await self.pipeline.start()
         self._running = True
         if self.cfg is not None and self.cfg.capture.access_log is not None:
-            self._log_listener = await listen_for_records(self.cfg.capture.access_log, self._logged)
+            pipeline = self.pipeline
+            self._log_listener = await listen_for_records(self.cfg.capture.access_log, self._logged,
+                                                          lambda: pipeline.count_drop("access_log_backlog_full"))
         if self.door is not None:
             self.door.start()
         if ctx.master.addons.get("view") is not None:  # a UI shows the flows: keep their fates current
@@ -145,7 +147,7 @@ class PixelsCleared:
 
     async def done(self) -> None:
         if self._log_listener is not None:
-            self._log_listener.close()
+            await self._log_listener.close()
             self._log_listener = None
         if self.door is not None:
             await self.door.stop()

@@ -14,10 +14,12 @@ BadRecord.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import logging
 import socket
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -154,24 +156,69 @@ def _caddy(doc: dict[str, Any]) -> LoggedRequest:
 
 
 class _Receiver(asyncio.DatagramProtocol):
-    def __init__(self, handle: Callable[[bytes, str], None]):
-        self.handle = handle
+    def __init__(self, backlog: Backlog):
+        self.backlog = backlog
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        try:
-            self.handle(data, str(addr[0]))
-        except Exception:  # one bad record never stops the listener
-            logger.exception("access-log record failed", extra=logs.NOT_FATAL)
+        self.backlog.put(data, str(addr[0]))
 
 
-async def listen_for_records(settings: AccessLogSettings, handle: Callable[[bytes, str], None]) -> asyncio.DatagramTransport:
-    """The UDP socket the web server logs to; a large receive buffer absorbs bursts."""
+class Backlog:
+    """Records waiting to be decided. Taken off the socket at once (the kernel's buffer stays
+    free), decided a few at a time between the proxy's own work, so a burst of page views never
+    starves collect calls; past `limit` waiting, new records are dropped and counted."""
+
+    def __init__(self, handle: Callable[[bytes, str], None], dropped: Callable[[], None],
+                 limit: int = 5_000, per_turn: int = 16):
+        self.handle, self.dropped, self.limit, self.per_turn = handle, dropped, limit, per_turn
+        self._records: deque[tuple[bytes, str]] = deque()
+        self._ready = asyncio.Event()
+
+    def put(self, data: bytes, peer: str) -> None:
+        if len(self._records) >= self.limit:
+            self.dropped()
+            return
+        self._records.append((data, peer))
+        self._ready.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            while self._records:
+                for _ in range(min(self.per_turn, len(self._records))):
+                    data, peer = self._records.popleft()
+                    try:
+                        self.handle(data, peer)
+                    except Exception:  # one bad record never stops the listener
+                        logger.exception("access-log record failed", extra=logs.NOT_FATAL)
+                await asyncio.sleep(0)  # the proxy's flows get their turn
+
+
+class RecordListener:
+    """The UDP socket the web server logs to, and the task deciding its records."""
+
+    def __init__(self, transport: asyncio.DatagramTransport, task: asyncio.Task[None]):
+        self.transport, self.task = transport, task
+
+    async def close(self) -> None:
+        self.transport.close()
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+
+
+async def listen_for_records(settings: AccessLogSettings, handle: Callable[[bytes, str], None],
+                             dropped: Callable[[], None]) -> RecordListener:
+    """Bind the socket (a large receive buffer absorbs bursts) and start deciding records."""
     host, port = settings.address()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     sock.bind((host, port))
     sock.setblocking(False)
-    transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(lambda: _Receiver(handle), sock=sock)
+    backlog = Backlog(handle, dropped)
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(lambda: _Receiver(backlog), sock=sock)
     logger.info("listening for access-log records", extra={"listen": settings.listen})
-    return transport
+    return RecordListener(transport, loop.create_task(backlog.run(), name="pixelscleared-access-log"))
