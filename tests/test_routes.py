@@ -22,6 +22,7 @@ from pixelscleared.capture.access_log import AccessLogSettings, BadRecord, parse
 from pixelscleared.config import parse_config
 from pixelscleared.routes import _quoted, caddy, nginx, warnings
 
+CADDY = shutil.which("caddy")
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 RULES = [{"name": "order-complete", "match": {"path": "/checkout/thank-you*"}, "event": "CompletePayment"},
          {"name": "contact", "match": {"method": "POST", "path": "/contact"}, "event": "Contact"}]
@@ -72,7 +73,7 @@ def test_caddy_config_and_warnings():
     text = caddy([cfg_with(rules=RULES, ga4={"paths": ["/g/collect"]})], "http://127.0.0.1:3000",
                  ["http://127.0.0.1:8080"], ":8443", "config.yaml")
     assert "@pixelscleared path /_pc/* /g/collect /g/collect/" in text
-    assert 'path_regexp "^/checkout/thank\\\\-you[^/]*$"' in text
+    assert "path_regexp `^/checkout/thank\\-you[^/]*$`" in text  # raw: Caddy keeps backslashes in quotes
     assert "output net udp/127.0.0.1:5140" in text and "log_credentials" in text
     assert any("capture.access_log is not set" in w for w in warnings([cfg_with()]))
     assert not warnings([cfg_with(access_log={})])
@@ -241,6 +242,47 @@ async def test_several_sidecar_processes_share_the_work_and_count_each_page_once
         per_process = [{row[0] for row in sqlite3.connect(tmp_path / f"outbox{i}.sqlite").execute(
             "SELECT source FROM events")} for i in range(2)]  # each process's own outbox
         assert per_process == [{"collect", "pageview"}] * 2  # both did both kinds of work
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.mark.skipif(CADDY is None, reason="caddy is not installed (Debian: apt-get install caddy)")
+async def test_route_only_mode_with_a_real_caddy(origin, tiktok, run_sidecar, tmp_path):
+    log_port, caddy_port = free_port(), free_port()
+    cfg = sidecar_config(tmp_path, origin.url, tiktok.url, identity={"trusted_proxies": ["127.0.0.1/32"]},
+                         capture={"access_log": {"listen": f"127.0.0.1:{log_port}"}, "rules": RULES})
+    await run_sidecar(cfg)  # its listen port is the one the generated Caddyfile proxies to
+    out = subprocess.run([str(BIN / "pixelscleared"), "routes", "-c", str(tmp_path / "config0.yaml"), "--server",
+                          "caddy", "--site", origin.url, "--listen", f"http://127.0.0.1:{caddy_port}"],
+                         capture_output=True, text=True, timeout=60, env={**os.environ, "TEST_TIKTOK_TOKEN": "t"})
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    caddyfile = tmp_path / "Caddyfile"
+    caddyfile.write_text(out.stdout.replace("{\n    servers", "{\n    admin off\n    servers", 1))
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    proc = subprocess.Popen([CADDY, "run", "--config", str(caddyfile), "--adapter", "caddyfile"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        await wait_port(caddy_port)
+        site = f"http://127.0.0.1:{caddy_port}"
+        browser = {"Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate", "Accept": "text/html",
+                   "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0",
+                   "Cookie": "cookieyes-consent=consentid:abc,consent:yes,action:yes,advertisement:yes"}
+        async with aiohttp.ClientSession() as s:
+            for path, extra in (("/shop/a", {}), ("/shop/b", {}), ("/img/x.png", {"Sec-Fetch-Dest": "image"})):
+                async with s.get(site + path, headers={**browser, **extra}) as r:
+                    assert r.status == 200
+            async with s.get(f"{site}/checkout/thank-you", headers=browser) as r:
+                assert r.status == 200  # a rule path: through the sidecar
+            async with s.post(f"{site}/_pc/collect", json={"event": "ClickButton", "event_id": "caddy-1"}) as r:
+                assert r.status == 204
+        await wait_for(lambda: len(tiktok.events) >= 5, timeout=20)
+        await asyncio.sleep(0.5)
+        pages = sorted(e["page"]["url"].split(site, 1)[-1] for e in tiktok.events if e["event"] == "Pageview")
+        assert pages == ["/checkout/thank-you", "/shop/a", "/shop/b"]  # each once, the image not
+        shop = next(e for e in tiktok.events if e["event"] == "Pageview")
+        assert shop["limited_data_use"] is False  # the Cookie header reached the sidecar (log_credentials)
+        assert {e["event"] for e in tiktok.events} >= {"ClickButton", "CompletePayment"}
     finally:
         proc.terminate()
         proc.wait(10)

@@ -35,6 +35,11 @@ def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _raw(text: str) -> str:
+    """A Caddyfile token taken as written (backticks; no escapes inside)."""
+    return f"`{text}`" if "`" not in text else _quoted(text)
+
+
 def sidecar_paths(cfg: Config) -> tuple[list[str], list[tuple[str, str]]]:
     """(exact tracking paths, [(rule name, path regex)]) the web server sends to the sidecar."""
     exact = sorted({p.rstrip("/") or "/" for spec in (cfg.capture.ga4, cfg.capture.tiktok_pixel) for p in spec.paths})
@@ -148,7 +153,7 @@ def caddy(cfgs: list[Config], site: str, sidecars: list[str], listen: str, sourc
         f"    @pixelscleared path {' '.join(paths)}",
     ]
     for i, (name, regex) in enumerate(rules):
-        lines.append(f"    @pixelscleared_rule{i} path_regexp {_quoted('^' + regex + '$')}  # rule {name}")
+        lines.append(f"    @pixelscleared_rule{i} path_regexp {_raw('^' + regex + '$')}  # rule {name}")
     matchers = ["@pixelscleared", *(f"@pixelscleared_rule{i}" for i in range(len(rules)))]
     for m in matchers:
         lines += [f"    handle {m} {{", f"        reverse_proxy {_host_port(sidecar, '--sidecar')}", "    }"]
