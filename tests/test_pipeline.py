@@ -78,3 +78,18 @@ async def test_an_event_no_pixel_takes_is_in_the_events_log(pipeline):
     [(event_id, status, reason, _, payload)] = await stored(pipeline)
     assert (event_id, status, reason, payload) == ("evt-3", "dropped", "no pixel takes this event", None)
     assert acc.pixels == {"-": "dropped: no pixel takes this event"}
+
+
+async def test_undocumented_property_keys_are_listed_with_the_removed_items(pipeline):
+    ev = CapturedEvent(name="ClickButton", event_id="evt-undoc", event_time=1_700_000_000, source="collect",
+                       properties={"value": 5, "currency": "EUR", "coupon_code": "SUMMER", "search_term": "shoes",
+                                   "items": [], "jane.doe@example.com": 1, "héllo wörld": 2})
+    pipeline.accept([ev], FACTS)
+    [(_, status, _, removed, payload)] = await stored(pipeline)
+    removed = json.loads(removed)
+    assert {"path": "properties.coupon_code", "kind": "undocumented"} in removed
+    assert {"path": "properties.(not shown)", "kind": "undocumented"} in removed  # a key that is no identifier
+    assert not any(r["path"] in ("properties.search_term", "properties.items") for r in removed)  # read as peers
+    assert "jane" not in json.dumps(removed) and "coupon_code" not in json.loads(payload)["properties"]
+    assert status == "queued"
+    assert pipeline.metrics.removed.labels("undocumented")._value.get() == 0  # not counted as personal data

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pixelscleared import logs
@@ -29,8 +29,9 @@ from pixelscleared.metrics import Metrics
 from pixelscleared.outbox import EventsQuery, FateKey, Outbox, OutboxRow, Refused, Status, Unwritable
 from pixelscleared.ready import OriginProbe, pixel_state
 from pixelscleared.scrub import Scrubber, ScrubError
+from pixelscleared.scrub.engine import Removed
 from pixelscleared.scrub.event import ScrubbedEvent, scrub_event
-from pixelscleared.shape import shape_event
+from pixelscleared.shape import shape_event, undocumented_keys
 
 logger = logging.getLogger(__name__)
 RETENTION_S = 7 * 24 * 3600
@@ -206,6 +207,9 @@ class Pipeline:
         scrubbed = scrub_event(self.scrubber, event)                         # scrub: fails closed
         user, limited = self.identity.user(verdict, facts, scrubbed.event)   # identity, by consent
         payload = shape_event(scrubbed.event, user, limited)                 # shape: TikTok's event
+        if scrubbed.ok and (undocumented := undocumented_keys(scrubbed.event.properties)):
+            scrubbed = replace(scrubbed, removed=[*scrubbed.removed,
+                                                  *(Removed(f"properties.{k}", "undocumented") for k in undocumented)])
         decision = decide(event.name, scrubbed, verdict, payload,            # decide: a row per pixel
                           self.cfg.destinations.tiktok, self.cfg.unconsented, facts.host)
         if verdict.state == "unknown" and self.grace.seconds and not again and scrubbed.ok:
@@ -221,7 +225,8 @@ class Pipeline:
     def _count(self, scrubbed: ScrubbedEvent, decision: Decision) -> None:
         if scrubbed.ok:
             for r in scrubbed.removed:
-                self.metrics.removed.labels(r.kind).inc()
+                if r.kind != "undocumented":  # personal data only; undocumented keys are shape's
+                    self.metrics.removed.labels(r.kind).inc()
         if decision.drop is not None:
             self.metrics.dropped.labels(decision.drop).inc()
         if decision.drop == Drop.SCRUB_FAILED:

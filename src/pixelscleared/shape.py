@@ -26,6 +26,8 @@ GA4_ITEM_KEYS = {"item_id": "content_id", "item_name": "content_name", "item_cat
 CONTENT_KEYS = frozenset({"content_id", "content_name", "content_category", "price", "quantity", "brand"})
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
 _ABSOLUTE = re.compile(r"https?://[^\s/?#]+", re.IGNORECASE)  # TikTok wants absolute page URLs
+READ_AS_PEERS = frozenset({*SEARCH_KEYS, "transaction_id", "items"})  # not TikTok's, but read into its keys
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}")
 MAX_CONTENTS = 100
 MAX_NUMBER = 10**15  # larger integers are no price, quantity or count (and overflow a float)
 
@@ -84,6 +86,14 @@ def clean_properties(props: dict[str, Any]) -> dict[str, Any]:
         elif (text := _string(value)) is not None:
             out[key] = text
     return _peer_names(props, out)
+
+
+def undocumented_keys(props: dict[str, Any]) -> list[str]:
+    """Property keys not sent because TikTok does not document them (shown in the events log as
+    `properties.<key>`; a key that is not a plain identifier could itself hold personal data and
+    is shown as `properties.(not shown)`)."""
+    return sorted({k if _PLAIN_KEY.fullmatch(k) else "(not shown)" for k in props
+                   if k not in PROPERTY_KEYS and k not in READ_AS_PEERS})
 
 
 def _peer_names(props: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
