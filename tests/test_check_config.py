@@ -154,3 +154,15 @@ def test_the_dockerfile_passes_hadolint():
     r = subprocess.run([str(hadolint), "--no-color", str(ROOT / "Dockerfile")], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("path", ["examples/kubernetes-sidecar.yaml"])
+def test_the_kubernetes_manifests_match_the_kubernetes_schemas(path):
+    """Strict schema validation (unknown fields are errors) with kubernetes-validate's bundled
+    schemas: kubeconform/kubeval are Go binaries this project cannot install from its registries."""
+    import kubernetes_validate as kv
+
+    docs = [d for d in yaml.safe_load_all((ROOT / path).read_text()) if d]
+    assert {d["kind"] for d in docs} >= {"StatefulSet", "Service", "Secret", "ConfigMap"}
+    for doc in docs:
+        kv.validate(doc, kv.latest_version(), strict=True)  # raises ValidationError naming the field
