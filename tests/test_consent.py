@@ -145,7 +145,7 @@ CMP_CASES = [
     ("usprivacy=1---", "unknown", []),
     ("usprivacy=" + enc({"uspString": "1YYN", "firstAcknowledgeDate": "2025-11-24"}), "denied", ["usp:usprivacy"]),
     # TCF (strings from @iabtcf/core)
-    (f"euconsent-v2={TCF['granted_bitfield']['tc_string']}", "granted", ["tcf:euconsent-v2"]),
+    (f"euconsent-v2={TCF['granted_bitfield']['tc_string']}", "denied", ["tcf:euconsent-v2"]),  # no TikTok (986)
     (f"euconsent-v2={TCF['granted_range']['tc_string']}", "granted", ["tcf:euconsent-v2"]),
     (f"euconsent-v2={TCF['purpose1_only']['tc_string']}", "denied", ["tcf:euconsent-v2"]),
     (f"euconsent-v2={TCF['denied_all']['tc_string']}", "denied", ["tcf:euconsent-v2"]),
@@ -174,7 +174,17 @@ def test_cmp_cookie_verdicts(cookie, verdict, sources):
     ("granted_range_without_986", "granted"), ("purpose1_only", "denied"), ("purpose7_only", "denied"),
     ("denied_all", "denied"), ("granted_other_cmp", "granted"),
 ])
-def test_tcf_fixtures_default_purposes(name, expect):
+def test_tcf_fixtures_purposes_only(name, expect):
+    engine = ConsentEngine(ConsentSettings(tcf_vendor_ids=()))  # the vendor check off: purposes decide
+    assert engine.evaluate(f"euconsent-v2={TCF[name]['tc_string']}", {}).state == expect
+
+
+@pytest.mark.parametrize("name, expect", [
+    ("granted_bitfield_sparse", "granted"), ("granted_range", "granted"),   # purposes 1, 7 and TikTok (986)
+    ("granted_bitfield", "denied"), ("granted_range_without_986", "denied"),  # purposes, but not TikTok
+    ("denied_all", "denied"),
+])
+def test_tcf_by_default_needs_tiktok_as_a_vendor(name, expect):
     assert ConsentEngine().evaluate(f"euconsent-v2={TCF[name]['tc_string']}", {}).state == expect
 
 
@@ -187,14 +197,14 @@ def test_tcf_fixtures_default_purposes(name, expect):
     ("granted_bitfield", 1200, "denied"),          # beyond MaxVendorId
 ])
 def test_tcf_vendor_check(name, vendor, expect):
-    engine = ConsentEngine(ConsentSettings(tcf_vendor_id=vendor))
+    engine = ConsentEngine(ConsentSettings(tcf_vendor_ids=(), tcf_vendor_id=vendor))
     assert engine.evaluate(f"euconsent-v2={TCF[name]['tc_string']}", {}).state == expect
 
 
 def test_tcf_purposes_are_configurable():
-    engine = ConsentEngine(ConsentSettings(tcf_purposes=(1,)))
+    engine = ConsentEngine(ConsentSettings(tcf_purposes=(1,), tcf_vendor_ids=()))
     assert engine.evaluate(f"euconsent-v2={TCF['purpose1_only']['tc_string']}", {}).state == "granted"
-    engine = ConsentEngine(ConsentSettings(tcf_purposes=(1, 3, 4, 7)))
+    engine = ConsentEngine(ConsentSettings(tcf_purposes=(1, 3, 4, 7), tcf_vendor_ids=()))
     assert engine.evaluate(f"euconsent-v2={TCF['granted_range_without_986']['tc_string']}", {}).state == "denied"
 
 

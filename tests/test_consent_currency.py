@@ -17,7 +17,7 @@ from pixelscleared.consent import ConsentEngine
 from pixelscleared.consent.settings import ConsentSettings
 
 FIXTURES = json.loads(open("tests/fixtures/consent/tcf.json").read())["cases"]  # noqa: SIM115
-GRANTED_TC = FIXTURES["granted_bitfield"]["tc_string"]
+GRANTED_TC = FIXTURES["granted_range"]["tc_string"]  # purposes 1 and 7, and TikTok (986) as a vendor
 DENIED_TC = FIXTURES["denied_all"]["tc_string"]
 DAY = 86_400
 NOW = time.time()
@@ -128,7 +128,7 @@ def test_more_cmps(cookie, state):
 
 
 def encode_tc(purposes: list[int], vendors: list[int], restrictions: list[tuple[int, int, list[int]]] = (),
-              when: float = NOW) -> str:
+              when: float = NOW, li_purposes: list[int] = (), li_vendors: list[int] = ()) -> str:
     """A TC string core segment built field by field (IAB's layout), with publisher restrictions."""
     bits: list[str] = []
 
@@ -138,11 +138,14 @@ def encode_tc(purposes: list[int], vendors: list[int], restrictions: list[tuple[
     ds = int(when * 10)
     put(2, 6), put(ds, 36), put(ds, 36), put(10, 12), put(2, 12), put(1, 6), put(4 * 64 + 13, 12)  # EN
     put(150, 12), put(4, 6), put(0, 1), put(0, 1), put(0, 12)
-    put(sum(1 << (24 - p) for p in purposes), 24), put(0, 24), put(0, 1), put(5 * 64 + 17, 12)  # FR
+    put(sum(1 << (24 - p) for p in purposes), 24), put(sum(1 << (24 - p) for p in li_purposes), 24)
+    put(0, 1), put(5 * 64 + 17, 12)  # FR
     max_v = max(vendors, default=0)
     put(max_v, 16), put(0, 1)
     bits.append("".join("1" if v in vendors else "0" for v in range(1, max_v + 1)))
-    put(0, 16), put(0, 1)  # vendor legitimate interest: none
+    max_li = max(li_vendors, default=0)  # vendor legitimate interest, as a bitfield
+    put(max_li, 16), put(0, 1)
+    bits.append("".join("1" if v in li_vendors else "0" for v in range(1, max_li + 1)))
     put(len(restrictions), 12)
     for purpose, rtype, ids in restrictions:
         put(purpose, 6), put(rtype, 2), put(len(ids), 12)
@@ -164,6 +167,9 @@ TT = ConsentEngine(ConsentSettings(tcf_vendor_ids=(42,)))
     (encode_tc([1, 7], [42], [(7, 0, [41])]), "granted"),                      # … for another vendor
     (encode_tc([1, 7], [42], [(3, 0, [42])]), "granted"),                      # … for a purpose we do not use
     (encode_tc([1, 7], [42], [(7, 1, [42])]), "granted"),                      # "require consent": it is given
+    (encode_tc([1], [42], [(7, 2, [42])], li_purposes=[7], li_vendors=[42]), "granted"),  # "require LI": set
+    (encode_tc([1, 7], [42], [(7, 2, [42])], li_purposes=[7], li_vendors=[41]), "denied"),  # objected to
+    (encode_tc([1, 7], [42], [(7, 2, [42])]), "denied"),                        # LI not established
     (encode_tc([1], [42]), "denied"),
     (encode_tc([1, 7], [42], when=NOW - 400 * DAY), "unknown"),
 ])
@@ -172,4 +178,14 @@ def test_tcf_vendor_and_publisher_restrictions(tc, state):
 
 
 def test_without_vendor_ids_only_purposes_decide():
-    assert verdict(f"euconsent-v2={encode_tc([1, 7], [41])}") == "granted"
+    assert verdict(f"euconsent-v2={encode_tc([1, 7], [41])}", ConsentEngine(ConsentSettings(tcf_vendor_ids=()))) \
+        == "granted"
+
+
+@pytest.mark.parametrize(("tc", "state"), [
+    (encode_tc([1, 7], [986]), "granted"),
+    (encode_tc([1, 7], [985, 987]), "denied"),  # every purpose, every vendor but TikTok
+    (encode_tc([1, 7], []), "denied"),
+])
+def test_by_default_tiktok_986_must_be_a_consented_vendor(tc, state):
+    assert verdict(f"euconsent-v2={tc}") == state

@@ -426,16 +426,26 @@ def _shopify_m(m: object) -> SignalState:
 def tcf_state(core: TCCore, purposes: int, vendor_ids: tuple[int, ...] = (),
               max_age_s: float = float("inf")) -> SignalState:
     """A TC string records the visitor's choices: the needed purposes (a mask) and, when the
-    vendor ids are known, consent for those vendors with no publisher restriction against them
-    for those purposes. A grant older than `max_age_s` (by its `LastUpdated`) is not current."""
-    if not core.has_purposes(purposes):
-        return DENIED
+    vendor ids are known, consent for those vendors with the publisher's restrictions on those
+    purposes honoured — type 0 (not allowed) denies, type 2 (legitimate interest only) needs the
+    purpose's and the vendors' legitimate-interest bits instead of the purpose's consent. A grant
+    older than `max_age_s` (by its `LastUpdated`) is not current."""
+    li_only = 0  # purposes the publisher allows TikTok only under legitimate interest
     if vendor_ids:
         if not all(core.vendor_consent(v) for v in vendor_ids):
             return DENIED
         for purpose, rtype, vendors in core.pub_restrictions():
-            if rtype == 0 and purposes >> (24 - purpose) & 1 and any(v in vendors for v in vendor_ids):
+            if not purposes >> (24 - purpose) & 1 or not any(v in vendors for v in vendor_ids):
+                continue
+            if rtype == 0:
                 return DENIED  # the publisher does not allow this purpose for TikTok
+            if rtype == 2:
+                li_only |= 1 << (24 - purpose)
+    if not core.has_purposes(purposes & ~li_only):
+        return DENIED
+    if li_only and not (all(p in core.purposes_li for p in range(1, 25) if li_only >> (24 - p) & 1)
+                        and all(core.vendor_li(v) for v in vendor_ids)):
+        return DENIED  # legitimate interest not established, or the visitor objected to it
     if older_than(core.last_updated_ds / 10, max_age_s):
         return UNKNOWN
     return GRANTED

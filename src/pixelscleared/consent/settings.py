@@ -86,9 +86,11 @@ class ConsentSettings(Settings):
     iubenda_purposes: tuple[str, ...] = ("5",)
     borlabs_groups: tuple[str, ...] = ("marketing",)
     tcf_purposes: tuple[int, ...] = (1, 7)
-    # TikTok's ids in IAB's Global Vendor List: when set, a TC string grants only with consent
-    # for each of them and no publisher restriction against them (docs/consent.md).
-    tcf_vendor_ids: tuple[int, ...] = ()
+    # TikTok's ids in IAB's Global Vendor List: a TC string grants only with consent for each of
+    # them and no publisher restriction against them (docs/consent.md). 986 is "BYTEDANCE PTE.
+    # LTD." (TikTok) in the GVL (v2 list 224 of 2023-11-16, v3 list 45 of 2024-03-21); [] reads
+    # TC strings for purposes only.
+    tcf_vendor_ids: tuple[int, ...] = (986,)
     tcf_vendor_id: int | None = Field(None, ge=1, le=65535)  # one id; kept for existing configs
     # A recorded choice older than this is not a current grant (IAB's 13 months; some regulators
     # say 6): TCF `LastUpdated`, Cookiebot's `utc`, the date in other CMPs' cookies.
