@@ -93,3 +93,14 @@ async def test_undocumented_property_keys_are_listed_with_the_removed_items(pipe
     assert "jane" not in json.dumps(removed) and "coupon_code" not in json.loads(payload)["properties"]
     assert status == "queued"
     assert pipeline.metrics.removed.labels("undocumented")._value.get() == 0  # not counted as personal data
+
+
+async def test_an_event_no_pixel_takes_stores_only_its_scrubbed_name_and_id(pipeline):
+    ev = CapturedEvent(name="ViewContent", event_id="jane.doe@example.com", event_time=1_700_000_000,
+                       source="collect", url="https://shop.example/?email=jane.doe@example.com",
+                       properties={"note": "call +44 20 7946 0958"})
+    [acc] = pipeline.accept([ev], FACTS).accepted
+    [(event_id, status, reason, removed, payload)] = await stored(pipeline)
+    assert (status, reason, payload) == ("dropped", "no pixel takes this event", None)
+    assert "jane" not in event_id and {"path": "event_id", "kind": "email"} in json.loads(removed)
+    assert acc.pixels == {"-": "dropped: no pixel takes this event"}

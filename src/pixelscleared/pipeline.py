@@ -30,7 +30,7 @@ from pixelscleared.outbox import EventsQuery, FateKey, Outbox, OutboxRow, Refuse
 from pixelscleared.ready import OriginProbe, pixel_state
 from pixelscleared.scrub import Scrubber, ScrubError
 from pixelscleared.scrub.engine import Removed
-from pixelscleared.scrub.event import ScrubbedEvent, scrub_event
+from pixelscleared.scrub.event import ScrubbedEvent, scrub_event, scrub_ids_only
 from pixelscleared.shape import shape_event, undocumented_keys
 
 logger = logging.getLogger(__name__)
@@ -204,6 +204,13 @@ class Pipeline:
         verdict = self.consent.with_hit(verdict, event.consent_params)       # consent the call carries
         if not again:
             self.metrics.verdicts.labels(verdict.state).inc()
+        if not any(p.takes(event.name) and p.serves(facts.host) for p in self.cfg.destinations.tiktok):
+            scrubbed = scrub_ids_only(self.scrubber, event)  # no pixel takes it: only its row's name and id
+            decision = decide(event.name, scrubbed, verdict, {}, self.cfg.destinations.tiktok,
+                              self.cfg.unconsented, facts.host)
+            if not again:
+                self._count(scrubbed, decision)
+            return decision
         scrubbed = scrub_event(self.scrubber, event)                         # scrub: fails closed
         user, limited = self.identity.user(verdict, facts, scrubbed.event)   # identity, by consent
         payload = shape_event(scrubbed.event, user, limited)                 # shape: TikTok's event

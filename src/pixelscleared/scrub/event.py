@@ -50,6 +50,13 @@ def scrub_event(scrubber: Scrubber, event: CapturedEvent) -> ScrubbedEvent:
     return ScrubbedEvent(replace(event, url="", referrer="", properties={}), removed, problem)
 
 
+def scrub_ids_only(scrubber: Scrubber, event: CapturedEvent) -> ScrubbedEvent:
+    """For an event no pixel takes: only what its events-log row stores (name and ids) is
+    scrubbed; page and properties are left out, since nothing of them is stored or sent."""
+    event, removed, problem = _scrub_ids(scrubber, event)
+    return ScrubbedEvent(replace(event, url="", referrer="", properties={}), removed, problem)
+
+
 def _scrub_ids(scrubber: Scrubber, event: CapturedEvent) -> tuple[CapturedEvent, list[Removed], str]:
     """The event's name and ids through the scrubber.
 
