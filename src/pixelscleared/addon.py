@@ -326,7 +326,7 @@ class PixelsCleared:
             body = b""
         parts = RequestParts(req.method, path, query, headers, cookies_of(facts.cookie_header),
                              body, headers.get("content-type", ""))
-        values = {key: read_request(src, parts) for key, src in rule.rule.sources() if not src.from_response}
+        values = {key: read_request(src, parts) for key, src in rule.rule.request_sources}
         flow.metadata[RULE_KEY] = (rule, values, facts)
         if rule.rule.respond is not None:
             flow.response = http.Response.make(rule.rule.respond, b"", {"Cache-Control": "no-store"})

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
+from functools import cached_property
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
@@ -84,11 +85,11 @@ class ValueSource(Settings):
     def raw(self, key: str) -> Any:
         return getattr(self, "json_" if key == "json" else key)
 
-    @property
+    @cached_property  # read for every matched request: worked out once (the model is frozen)
     def kind(self) -> str:
         return next(k for k in (*REQUEST_SOURCES, *RESPONSE_SOURCES) if self.raw(k) is not None)
 
-    @property
+    @cached_property
     def from_response(self) -> bool:
         return self.kind in RESPONSE_SOURCES
 
@@ -144,6 +145,14 @@ class Rule(Settings):
             raise ValueError("a rule that answers with `respond` has no response to read html/response_json from")
         return self
 
+    @cached_property
+    def request_sources(self) -> tuple[tuple[str, ValueSource], ...]:
+        return tuple((k, v) for k, v in self.sources() if not v.from_response)
+
+    @cached_property
+    def response_sources(self) -> tuple[tuple[str, ValueSource], ...]:
+        return tuple((k, v) for k, v in self.sources() if v.from_response)
+
     def sources(self) -> list[tuple[str, ValueSource]]:
         out: list[tuple[str, ValueSource]] = [(f"properties.{k}", v) for k, v in self.properties.items()]
         if isinstance(self.event, ValueSource):
@@ -154,7 +163,7 @@ class Rule(Settings):
 
     @property
     def needs_response(self) -> bool:
-        return any(src.from_response for _, src in self.sources())
+        return bool(self.response_sources)
 
 
 @dataclass(frozen=True)
@@ -313,7 +322,7 @@ def read_response_values(rule: Rule, tee: ResponseTee, content_encoding: str, co
     """The rule's response-side values from the kept (decoded) response body."""
     text = tee.text(content_encoding, content_type)
     is_html = "html" in content_type.lower()
-    return {key: read_response(src, text, is_html) for key, src in rule.sources() if src.from_response}
+    return {key: read_response(src, text, is_html) for key, src in rule.response_sources}
 
 
 def rule_event(rule: Rule, values: Mapping[str, Any], url: str, referrer: str) -> CapturedEvent | None:
