@@ -143,17 +143,19 @@ http {{
 
 
 @pytest.mark.skipif(NGINX is None, reason="nginx is not installed (Debian: apt-get install nginx)")
-async def test_route_only_mode_with_a_real_nginx(origin, tiktok, run_sidecar, tmp_path):
+@pytest.mark.parametrize("source", ["udp", "file"])
+async def test_route_only_mode_with_a_real_nginx(origin, tiktok, run_sidecar, tmp_path, source):
     log_port, nginx_port = free_port(), free_port()
+    log = {"listen": f"127.0.0.1:{log_port}"} if source == "udp" else {"file": str(tmp_path / "pages.log")}
     cfg = sidecar_config(tmp_path, origin.url, tiktok.url, identity={"trusted_proxies": ["127.0.0.1/32"]},
-                         capture={"access_log": {"listen": f"127.0.0.1:{log_port}"},
-                                  "ga4": {"paths": ["/g/collect"]}, "rules": RULES})
+                         capture={"access_log": log, "ga4": {"paths": ["/g/collect"]}, "rules": RULES})
     sc = await run_sidecar(cfg)
     out = subprocess.run([str(BIN / "pixelscleared"), "routes", "-c", str(tmp_path / "config0.yaml"),
                           "--site", origin.url, "--sidecar", sc.url, "--listen", f"127.0.0.1:{nginx_port}"],
                          capture_output=True, text=True, timeout=60, env={**os.environ, "TEST_TIKTOK_TOKEN": "t"})
     assert out.returncode == 0, out.stderr
     assert out.stderr == ""  # no warning: access_log and trusted_proxies are set
+    assert ("buffer=64k flush=1s" in out.stdout) is (source == "file")
     conf = nginx_conf(tmp_path, out.stdout)
     test = subprocess.run([NGINX, "-t", "-c", str(conf), "-p", str(tmp_path)], capture_output=True, text=True)
     assert test.returncode == 0, test.stderr
@@ -286,3 +288,39 @@ async def test_route_only_mode_with_a_real_caddy(origin, tiktok, run_sidecar, tm
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+async def test_a_followed_log_file_is_read_line_by_line_through_rotation(tmp_path):
+    """FileTail: only what is written after it starts; partial lines wait for their end; a
+    rotated (renamed and recreated) or truncated file is followed; a missing file is waited for."""
+    from pixelscleared.capture.access_log import FileTail
+
+    path = tmp_path / "pages.log"
+    path.write_bytes(b'{"old": 1}\n')  # logged before the sidecar started: not replayed
+    got: list[bytes] = []
+    tail = FileTail(path, lambda line, peer: got.append(line), asyncio.get_running_loop())
+    tail.POLL_S = 0.02
+    tail.start()
+    try:
+        await asyncio.sleep(0.1)
+        with path.open("ab") as f:
+            f.write(b'{"n": 1}\n{"n": 2')
+            f.flush()
+            await wait_for(lambda: got == [b'{"n": 1}'], timeout=5)
+            f.write(b'}\n')  # the rest of the line
+        await wait_for(lambda: got[-1:] == [b'{"n": 2}'], timeout=5)
+        path.rename(tmp_path / "pages.log.1")  # logrotate: moved away, a new file in its place
+        (tmp_path / "pages.log").write_bytes(b'{"n": 3}\n')
+        await wait_for(lambda: got[-1:] == [b'{"n": 3}'], timeout=5)
+        path.write_bytes(b"")  # copytruncate: emptied in place, then written on
+        await asyncio.sleep(0.1)
+        with path.open("ab") as f:
+            f.write(b'{"n": 4}\n')
+        await wait_for(lambda: got[-1:] == [b'{"n": 4}'], timeout=5)
+        path.unlink()
+        await asyncio.sleep(0.1)
+        path.write_bytes(b'{"n": 5}\n')  # gone for a while, then back
+        await wait_for(lambda: got[-1:] == [b'{"n": 5}'], timeout=5)
+        assert got == [b'{"n": 1}', b'{"n": 2}', b'{"n": 3}', b'{"n": 4}', b'{"n": 5}']
+    finally:
+        await asyncio.get_running_loop().run_in_executor(None, tail.stop)

@@ -428,7 +428,7 @@ class PixelsCleared:
     def _logged(self, datagram: bytes, peer: str) -> None:
         """One access-log record from the web server: a navigation it served becomes a Pageview."""
         assert self.pipeline is not None and self.cfg is not None and self.cfg.capture.access_log is not None
-        if not self.cfg.capture.access_log.allowed(peer):
+        if peer != "file" and not self.cfg.capture.access_log.allowed(peer):
             self.pipeline.count_drop("access_log_peer_not_allowed")
             return
         try:

@@ -64,10 +64,15 @@ def nginx_log_format() -> str:
 def _log_lines(cfgs: list[Config]) -> list[str]:
     """One access_log per sidecar process; with several, each record goes to exactly one of them
     (nginx's `split_clients` on the request id), so a page view is counted once."""
-    target = f"syslog:server={{}},tag={TAG},nohostname pixelscleared"
+    def target(cfg: Config) -> str:
+        log = cfg.capture.access_log
+        if log is not None and log.file is not None:  # written in 64 KiB blocks, at least once a second
+            return f"{log.file} pixelscleared buffer=64k flush=1s"
+        return f"syslog:server={log_address(cfg)},tag={TAG},nohostname pixelscleared"
+
     if len(cfgs) == 1:
-        return [f"    access_log {target.format(log_address(cfgs[0]))} if=$pixelscleared_page;"]
-    return [f"    access_log {target.format(log_address(c))} if=$pixelscleared_page_{i};" for i, c in enumerate(cfgs)]
+        return [f"    access_log {target(cfgs[0])} if=$pixelscleared_page;"]
+    return [f"    access_log {target(c)} if=$pixelscleared_page_{i};" for i, c in enumerate(cfgs)]
 
 
 def _split_lines(cfgs: list[Config]) -> list[str]:
@@ -162,7 +167,8 @@ def caddy(cfgs: list[Config], site: str, sidecars: list[str], listen: str, sourc
         f"        reverse_proxy {_host_port(site, '--site')}",
         "    }",
         "    log {",
-        f"        output net udp/{log_address(cfg)}",
+        f"        output file {cfg.capture.access_log.file}" if cfg.capture.access_log is not None
+        and cfg.capture.access_log.file is not None else f"        output net udp/{log_address(cfg)}",
         "        format json",
         "    }",
         "}",

@@ -18,10 +18,13 @@ import contextlib
 import ipaddress
 import json
 import logging
+import os
 import socket
+import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -43,6 +46,11 @@ class AccessLogSettings(Settings):
     """`capture.access_log`: where the web server's log records arrive."""
 
     listen: str = "127.0.0.1:5140"  # UDP host:port
+    # or a file the web server appends to (nginx `access_log FILE … buffer=64k flush=1s`): the
+    # cheapest for the web server (one write per buffer), nothing lost while the sidecar is busy
+    # or down; page views arrive up to the flush interval later. The web server and the sidecar
+    # share the file's directory (same host, or a shared volume).
+    file: Path | None = None
     # who may send records: anyone who can would be able to invent page views
     allow: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
 
@@ -54,6 +62,13 @@ class AccessLogSettings(Settings):
         host, sep, port = v.rpartition(":")
         if not sep or not port.isdigit() or not 0 < int(port) < 65536 or not host:
             raise ValueError(f"{v!r}: give host:port, e.g. 127.0.0.1:5140 ([::1]:5140 for IPv6)")
+        return v
+
+    @field_validator("file")
+    @classmethod
+    def _absolute(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.is_absolute():
+            raise ValueError(f"{str(v)!r}: give an absolute path (the web server writes it too)")
         return v
 
     def address(self) -> tuple[str, int]:
@@ -174,6 +189,9 @@ class Backlog:
         self._records: deque[tuple[bytes, str]] = deque()
         self._ready = asyncio.Event()
 
+    def __len__(self) -> int:
+        return len(self._records)
+
     def put(self, data: bytes, peer: str) -> None:
         if len(self._records) >= self.limit:
             self.dropped()
@@ -196,13 +214,17 @@ class Backlog:
 
 
 class RecordListener:
-    """The UDP socket the web server logs to, and the task deciding its records."""
+    """Where the web server's records come from (a UDP socket or a followed file), and the task
+    deciding them."""
 
-    def __init__(self, transport: asyncio.DatagramTransport, task: asyncio.Task[None]):
-        self.transport, self.task = transport, task
+    def __init__(self, source: asyncio.DatagramTransport | FileTail, task: asyncio.Task[None]):
+        self.source, self.task = source, task
 
     async def close(self) -> None:
-        self.transport.close()
+        if isinstance(self.source, FileTail):
+            await asyncio.get_running_loop().run_in_executor(None, self.source.stop)
+        else:
+            self.source.close()
         self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.task
@@ -210,15 +232,92 @@ class RecordListener:
 
 async def listen_for_records(settings: AccessLogSettings, handle: Callable[[bytes, str], None],
                              dropped: Callable[[], None]) -> RecordListener:
-    """Bind the socket (a large receive buffer absorbs bursts) and start deciding records."""
+    """Bind the socket (a large receive buffer absorbs bursts) or follow the file, and start
+    deciding records."""
+    loop = asyncio.get_running_loop()
+    backlog = Backlog(handle, dropped)
+    if settings.file is not None:
+        tail = FileTail(settings.file, backlog.put, loop, lambda: len(backlog), backlog.limit // 2)
+        tail.start()
+        logger.info("following the access-log file", extra={"file": str(settings.file)})
+        return RecordListener(tail, loop.create_task(backlog.run(), name="pixelscleared-access-log"))
     host, port = settings.address()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     sock.bind((host, port))
     sock.setblocking(False)
-    backlog = Backlog(handle, dropped)
-    loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(lambda: _Receiver(backlog), sock=sock)
     logger.info("listening for access-log records", extra={"listen": settings.listen})
     return RecordListener(transport, loop.create_task(backlog.run(), name="pixelscleared-access-log"))
+
+
+class FileTail:
+    """Follows an access-log file on a thread (file reads never block the event loop): new lines
+    are handed to `put` on the loop, in batches. Starts at the file's end (what was logged
+    before the sidecar started is not replayed), follows rotation (a new file at the path, or the
+    file truncated) and waits while the file does not exist."""
+
+    POLL_S = 0.2
+    MAX_LINE = MAX_DATAGRAM
+
+    def __init__(self, path: Path, put: Callable[[bytes, str], None], loop: asyncio.AbstractEventLoop,
+                 waiting: Callable[[], int] = lambda: 0, most: int = 1_000):
+        self.path, self.put, self.loop = path, put, loop
+        self.waiting, self.most = waiting, most  # backpressure: the file keeps what is not read yet
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pixelscleared-access-log-tail", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _deliver(self, lines: list[bytes]) -> None:
+        for line in lines:
+            self.put(line, "file")
+
+    def _run(self) -> None:
+        f = None
+        inode, pending = None, b""
+        first = True
+        while not self._stop.is_set():
+            try:
+                if f is None:
+                    f = open(self.path, "rb")  # noqa: SIM115 — held open across iterations, closed below
+                    st = os.fstat(f.fileno())
+                    inode = st.st_ino
+                    if first:
+                        f.seek(0, os.SEEK_END)
+                    first, pending = False, b""
+                if self.waiting() >= self.most:  # the sidecar is behind: read on when it catches up
+                    self._stop.wait(0.02)
+                    continue
+                chunk = f.read(64 << 10)
+                if chunk:
+                    pending += chunk
+                    *lines, pending = pending.split(b"\n")
+                    if len(pending) > self.MAX_LINE:
+                        pending = b""  # a line too long to be ours: dropped
+                    lines = [ln for ln in lines if ln.strip()]
+                    if lines:
+                        self.loop.call_soon_threadsafe(self._deliver, lines)
+                    continue
+                try:
+                    st = os.stat(self.path)
+                    rotated = st.st_ino != inode or st.st_size < f.tell()
+                except FileNotFoundError:
+                    rotated = False  # renamed away, not yet replaced: finish the old file first
+                if rotated:
+                    f.close()
+                    f = None  # the new file is read from its start
+                    continue
+            except FileNotFoundError:
+                first = False  # created later: read it from its start
+            except OSError:
+                logger.exception("access-log file unreadable; trying again", extra=logs.NOT_FATAL)
+            self._stop.wait(self.POLL_S)
+        if f is not None:
+            f.close()
