@@ -12,6 +12,8 @@ import signal
 import sqlite3
 import subprocess
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -142,6 +144,29 @@ http {{
     return conf
 
 
+def routes(*args: str) -> str:
+    """`pixelscleared routes …`: its output, after checking it warned about nothing."""
+    out = subprocess.run([str(BIN / "pixelscleared"), "routes", *args], capture_output=True, text=True,
+                         timeout=60, env={**os.environ, "TEST_TIKTOK_TOKEN": "t"})
+    assert out.returncode == 0 and out.stderr == "", out.stderr  # no warning: access_log, trusted_proxies set
+    return out.stdout
+
+
+@asynccontextmanager
+async def nginx_serving(tmp_path: Path, snippet: str, port: int) -> AsyncIterator[str]:
+    """A real nginx with `snippet` (checked by `nginx -t` first) until the block ends; its URL."""
+    conf = nginx_conf(tmp_path, snippet)
+    test = subprocess.run([NGINX, "-t", "-c", str(conf), "-p", str(tmp_path)], capture_output=True, text=True)
+    assert test.returncode == 0, test.stderr
+    proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path)], stderr=subprocess.PIPE)
+    try:
+        await wait_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 @pytest.mark.skipif(NGINX is None, reason="nginx is not installed (Debian: apt-get install nginx)")
 @pytest.mark.parametrize("source", ["udp", "file"])
 async def test_route_only_mode_with_a_real_nginx(origin, tiktok, run_sidecar, tmp_path, source):
@@ -150,19 +175,10 @@ async def test_route_only_mode_with_a_real_nginx(origin, tiktok, run_sidecar, tm
     cfg = sidecar_config(tmp_path, origin.url, tiktok.url, identity={"trusted_proxies": ["127.0.0.1/32"]},
                          capture={"access_log": log, "ga4": {"paths": ["/g/collect"]}, "rules": RULES})
     sc = await run_sidecar(cfg)
-    out = subprocess.run([str(BIN / "pixelscleared"), "routes", "-c", str(tmp_path / "config0.yaml"),
-                          "--site", origin.url, "--sidecar", sc.url, "--listen", f"127.0.0.1:{nginx_port}"],
-                         capture_output=True, text=True, timeout=60, env={**os.environ, "TEST_TIKTOK_TOKEN": "t"})
-    assert out.returncode == 0, out.stderr
-    assert out.stderr == ""  # no warning: access_log and trusted_proxies are set
-    assert ("buffer=64k flush=1s" in out.stdout) is (source == "file")
-    conf = nginx_conf(tmp_path, out.stdout)
-    test = subprocess.run([NGINX, "-t", "-c", str(conf), "-p", str(tmp_path)], capture_output=True, text=True)
-    assert test.returncode == 0, test.stderr
-    proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path)], stderr=subprocess.PIPE)
-    try:
-        await wait_port(nginx_port)
-        site = f"http://127.0.0.1:{nginx_port}"
+    snippet = routes("-c", str(tmp_path / "config0.yaml"), "--site", origin.url, "--sidecar", sc.url,
+                     "--listen", f"127.0.0.1:{nginx_port}")
+    assert ("buffer=64k flush=1s" in snippet) is (source == "file")
+    async with nginx_serving(tmp_path, snippet, nginx_port) as site:
         browser = {"Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate", "Accept": "text/html",
                    "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0",
                    "Cookie": "cookieyes-consent=consentid:abc,consent:yes,action:yes,advertisement:yes"}
@@ -196,9 +212,6 @@ async def test_route_only_mode_with_a_real_nginx(origin, tiktok, run_sidecar, tm
         assert len(thank_you_pageviews) == 1  # seen by the sidecar itself, not again from the log
         await asyncio.sleep(0.3)
         assert len([e for e in tiktok.events if e["event"] == "Pageview"]) == 6
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def test_access_log_implies_page_views():
@@ -219,17 +232,8 @@ async def test_several_sidecar_processes_share_the_work_and_count_each_page_once
                              capture={"access_log": {"listen": f"127.0.0.1:{free_port()}"}})
         sidecars.append(await run_sidecar(cfg))
         paths.append(str(tmp_path / f"config{i}.yaml"))
-    out = subprocess.run([str(BIN / "pixelscleared"), "routes", "-c", paths[0], "-c", paths[1],
-                          "--site", origin.url, "--listen", f"127.0.0.1:{nginx_port}"],
-                         capture_output=True, text=True, timeout=60, env={**os.environ, "TEST_TIKTOK_TOKEN": "t"})
-    assert out.returncode == 0 and out.stderr == "", out.stderr
-    conf = nginx_conf(tmp_path, out.stdout)
-    test = subprocess.run([NGINX, "-t", "-c", str(conf), "-p", str(tmp_path)], capture_output=True, text=True)
-    assert test.returncode == 0, test.stderr
-    proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path)], stderr=subprocess.PIPE)
-    try:
-        await wait_port(nginx_port)
-        site = f"http://127.0.0.1:{nginx_port}"
+    snippet = routes("-c", paths[0], "-c", paths[1], "--site", origin.url, "--listen", f"127.0.0.1:{nginx_port}")
+    async with nginx_serving(tmp_path, snippet, nginx_port) as site:
         nav = {"Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate", "User-Agent": "Mozilla/5.0 Chrome/126.0"}
         async with aiohttp.ClientSession() as s:
             for i in range(30):
@@ -244,9 +248,6 @@ async def test_several_sidecar_processes_share_the_work_and_count_each_page_once
         per_process = [{row[0] for row in sqlite3.connect(tmp_path / f"outbox{i}.sqlite").execute(
             "SELECT source FROM events")} for i in range(2)]  # each process's own outbox
         assert per_process == [{"collect", "pageview"}] * 2  # both did both kinds of work
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.mark.skipif(CADDY is None, reason="caddy is not installed (Debian: apt-get install caddy)")
@@ -255,12 +256,10 @@ async def test_route_only_mode_with_a_real_caddy(origin, tiktok, run_sidecar, tm
     cfg = sidecar_config(tmp_path, origin.url, tiktok.url, identity={"trusted_proxies": ["127.0.0.1/32"]},
                          capture={"access_log": {"listen": f"127.0.0.1:{log_port}"}, "rules": RULES})
     await run_sidecar(cfg)  # its listen port is the one the generated Caddyfile proxies to
-    out = subprocess.run([str(BIN / "pixelscleared"), "routes", "-c", str(tmp_path / "config0.yaml"), "--server",
-                          "caddy", "--site", origin.url, "--listen", f"http://127.0.0.1:{caddy_port}"],
-                         capture_output=True, text=True, timeout=60, env={**os.environ, "TEST_TIKTOK_TOKEN": "t"})
-    assert out.returncode == 0 and out.stderr == "", out.stderr
+    snippet = routes("-c", str(tmp_path / "config0.yaml"), "--server", "caddy", "--site", origin.url,
+                     "--listen", f"http://127.0.0.1:{caddy_port}")
     caddyfile = tmp_path / "Caddyfile"
-    caddyfile.write_text(out.stdout.replace("{\n    servers", "{\n    admin off\n    servers", 1))
+    caddyfile.write_text(snippet.replace("{\n    servers", "{\n    admin off\n    servers", 1))
     env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
     proc = subprocess.Popen([CADDY, "run", "--config", str(caddyfile), "--adapter", "caddyfile"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
