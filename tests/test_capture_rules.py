@@ -12,7 +12,7 @@ from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import sidecar_config, wait_for
+from conftest import serving, sidecar_config, wait_for
 from pixelscleared.capture.rules import (
     MAX_RESPONSE_BYTES,
     RequestParts,
@@ -126,12 +126,8 @@ async def shop():
     app.router.add_get("/checkout/thank-you", thank_you)
     app.router.add_post("/api/track", track)
     app.router.add_post("/api/beacon", beacon)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}", seen
-    await runner.cleanup()
+    async with serving(app) as url:
+        yield url, seen
 
 
 async def test_forms_thank_you_pages_and_the_sites_own_endpoints(shop, tiktok, run_sidecar, tmp_path):

@@ -14,7 +14,7 @@ from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import chromium_browser, sidecar_config, wait_for
+from conftest import chromium_browser, serving, sidecar_config, wait_for
 from pixelscleared.capture.snippet import (
     SCAN_LIMIT,
     Injector,
@@ -211,12 +211,8 @@ async def html_origin():
     app.router.add_get("/shop", page)
     app.router.add_get("/plain", plain)
     app.router.add_get("/favicon.ico", favicon)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    await runner.cleanup()
+    async with serving(app) as url:
+        yield url
 
 
 async def test_a_page_calling_ttq_track_delivers_through_the_injected_script(html_origin, tiktok, run_sidecar,
