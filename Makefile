@@ -8,9 +8,11 @@ CONFIG ?= config.example.yaml
 # Flags for the demo, e.g. make run DEMO_ARGS='--port 8081 --shop-port 3001 --tiktok-port 9301'
 DEMO_ARGS ?=
 
-# Find a Python >= 3.12 (mitmproxy 12 needs it): $PYTHON, python3.13/3.12/python3 on PATH, then pyenv.
+# Find a Python >= 3.12 (mitmproxy 12 needs it): PYTHON (make variable or environment),
+# python3.13/3.12/python3 on PATH, then pyenv. $(PYTHON), not $$PYTHON: a variable given on make's
+# command line (as .ci/run does) does not reach $(shell ...) through the environment.
 find_python = $(shell \
-  for c in "$$PYTHON" python3.13 python3.12 python3 \
+  for c in "$(PYTHON)" python3.13 python3.12 python3 \
       $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV); do \
     [ -n "$$c" ] || continue; \
     p=$$(command -v "$$c" 2>/dev/null) || continue; \
