@@ -389,3 +389,51 @@ def test_failing_closed_is_the_exception_not_the_rule() -> None:
         pytest.skip("the property tests did not run in this session")
     for name, calls in CALLS.items():
         assert FAILED[name] <= max(2, calls // 20), (name, FAILED[name], calls)
+
+
+# --- the fast paths agree with the full chain --------------------------------------------------
+
+@PROFILE
+@given(digits=st.from_regex(r"[0-9]{1,10}", fullmatch=True),
+       regions=st.lists(st.sampled_from(["US", "GB", "DE", "FR", "ES", "IT", "NL", "BR", "IN"]), min_size=1, max_size=3))
+def test_short_digit_runs_skip_no_finding(digits: str, regions: list[str]) -> None:
+    """≤ 10 bare digits are returned unexamined: the whole chain finds nothing in them either."""
+    det = Scrubber(ScrubSettings(phone_regions=regions)).detectors
+    full: list[str] = []
+    det._redact(digits, full, False, float("inf"), allow_b64=True)
+    assert full == [] or digits.startswith("00")
+
+
+@PROFILE
+@given(text=st.from_regex(r"[A-Za-z0-9 .+\-]{0,40}", fullmatch=True))
+def test_national_id_shape_gate_loses_nothing(text: str) -> None:
+    """The shaped formats' gate only skips texts the formats' own scan finds nothing in."""
+    from pixelscleared.scrub import national_ids
+
+    ungated = [(m.start(), m.end()) for m in national_ids._SHAPED_RX.finditer(text)]
+    if national_ids._SHAPED_DIGITS.search(text) is None and national_ids._SHAPED_LETTERS.search(text) is None:
+        assert ungated == []
+
+
+def test_clean_flat_mappings_are_remembered_and_personal_ones_never() -> None:
+    s = Scrubber()
+    item = {"content_id": "SKU-1", "content_name": "Tee", "price": 9.5, "quantity": 2}
+    first = s.scrub_value({"contents": [item]}).value
+    assert first == s.scrub_value({"contents": [item]}).value == {"contents": [item]}
+    assert (True, False, *item.items()) in s.clean_maps  # (a product, not a light check, the items)
+    s.clear_caches()
+    s.scrub_value({"customer": {"email": "jane@example.com", "city": "Leeds"}})
+    s.scrub_value({"note": "call me on +44 20 7946 0958", "ok": True})
+    assert not any("jane" in repr(k) or "7946" in repr(k) for k in s.clean_maps)
+
+
+@pytest.mark.parametrize("doc, kept", [
+    ({"products": [{"name": "Blue Widget"}]}, True),  # a product's name
+    ({"data": {"name": "Blue Widget"}}, False),  # a `name` of nothing in particular: a person's
+])
+def test_remembered_mapping_depends_on_its_context(doc: dict[str, Any], kept: bool) -> None:
+    """The same flat mapping is a product in one place and a person in another."""
+    s = Scrubber()
+    s.scrub_value({"products": [{"name": "Blue Widget"}]})  # remembered as a product
+    out = json.dumps(s.scrub_value(doc).value)
+    assert ("Blue Widget" in out) is kept

@@ -271,6 +271,10 @@ class TextDetectors:
         clean = self.clean
         if text in clean or (light and text in self.clean_light):
             return text
+        if len(text) <= 10 and text.isdigit() and text.isascii() and not self.custom and text[:2] != "00":
+            # an order number or an amount: no detector matches ≤ 10 bare digits (cards need 13, a
+            # bare phone number needs `+`/`00`/separators, national ids a letter or a naming word)
+            return text
         candidate = unquote_all(text) if "%" in text else text
         # the triggers, inline: this is the cost every new clean string pays
         rx = _ASCII if candidate.isascii() else _UNICODE
@@ -384,6 +388,8 @@ class TextDetectors:
         """Candidates from a cheap regex; phonenumbers only sees the ones written like phones.
 
         `strong_only`: only numbers written with a leading `+` or after `tel:`."""
+        if rx.phone_candidate.search(s) is None:
+            return s  # masking only turns characters into "_": it never makes a candidate
         masked = rx.not_phone.sub(lambda m: "_" * len(m.group()), s)
         spans: list[tuple[int, int]] = []
         words: bool | None = None  # has `s` a phone word at all? (masking only removes characters)

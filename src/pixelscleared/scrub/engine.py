@@ -56,6 +56,8 @@ _KEY_CACHE_MAX = 4096  # entries per cache; clean URLs and pairs are ≤ 2 KB ea
 _PII_KEY = "pii-key"
 _CLEAN_URL_LEN = 2048
 _REGIONAL_MAX = 64  # scrubbers for other phone regions kept at once (each compiles its detectors)
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+_MEMO_KEYS = 24  # flat mappings up to this many keys are remembered when clean
 _PAIR_VALUES = ("value", "values", "answer")
 _PAIR_LABELS = ("name", "field", "fieldName", "field_name", "key", "id", "label", "question")
 _LABEL = re.compile(r"[^\W\d][\w .\-\[\]:]{0,79}")  # a field's name or label, not free text
@@ -120,6 +122,9 @@ class Scrubber:
         self.clean_urls: dict[str, None] = {}
         self.clean_pairs: dict[str, None] = {}
         self.clean_paths: dict[str, None] = {}
+        # Flat mappings (scalar values only) found entirely clean → (strings, bytes) they count:
+        # a shop's product items and a tag's fixed blocks repeat in every event.
+        self.clean_maps: dict[tuple[Any, ...], tuple[int, int]] = {}
         self._regional: dict[tuple[str, ...], Scrubber] = {}
 
     def with_regions(self, regions: tuple[str, ...]) -> Scrubber:
@@ -139,7 +144,7 @@ class Scrubber:
     def clear_caches(self) -> None:
         """Forget the strings, keys, URLs and query pairs already found clean."""
         for cache in (self.detectors.clean, self.detectors.clean_light, self.key_cache, self.clean_urls,
-                      self.clean_pairs, self.clean_paths):
+                      self.clean_pairs, self.clean_paths, self.clean_maps):
             cache.clear()
 
     def __repr__(self) -> str:
@@ -198,7 +203,7 @@ class Scrubber:
 class _Run:
     """The state of one scrub call: findings, limits and the deadline."""
 
-    __slots__ = ("_seen", "bytes", "clean_pairs", "clean_paths", "clean_urls", "cpu_start", "deadline", "det", "key_cache", "keys",
+    __slots__ = ("_seen", "bytes", "clean_maps", "clean_pairs", "clean_paths", "clean_urls", "cpu_start", "deadline", "det", "key_cache", "keys",
                  "max_bytes", "max_depth", "max_strings", "removed", "s", "strings")
 
     def __init__(self, scrubber: Scrubber):
@@ -208,6 +213,7 @@ class _Run:
         self.clean_urls = scrubber.clean_urls
         self.clean_pairs = scrubber.clean_pairs
         self.clean_paths = scrubber.clean_paths
+        self.clean_maps = scrubber.clean_maps
         s = self.s = scrubber.settings
         self.max_strings, self.max_bytes, self.max_depth = s.max_strings, s.max_bytes, s.max_depth
         self.removed: list[Removed] = []
@@ -353,6 +359,26 @@ class _Run:
         return all(self.keys.rule(k) in (None, KEEP, AMBIGUOUS_NAME) for k in keys)
 
     def mapping(self, d: dict[Any, Any], path: str, depth: int, product: bool, light: bool) -> dict[Any, Any]:
+        memo: tuple[Any, ...] | None = None
+        if len(d) <= _MEMO_KEYS and depth + 1 < self.max_depth and _SCALARS.issuperset(map(type, d.values())):
+            memo = (product, light, *d.items())
+            counts = self.clean_maps.get(memo)
+            if counts is not None:
+                self.strings += counts[0]
+                self.bytes += counts[1]
+                if self.strings > self.max_strings or self.bytes > self.max_bytes:
+                    self.over()
+                return dict(d)
+        strings, nbytes = self.strings, self.bytes
+        out = self.walk(d, path, depth, product, light)
+        if memo is not None and out == d and self.bytes - nbytes <= _CLEAN_URL_LEN:
+            # equal to the input: nothing removed or changed, so nothing personal is remembered
+            if len(self.clean_maps) >= _KEY_CACHE_MAX:
+                self.clean_maps.clear()
+            self.clean_maps[memo] = (self.strings - strings, self.bytes - nbytes)
+        return out
+
+    def walk(self, d: dict[Any, Any], path: str, depth: int, product: bool, light: bool) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         clean, clean_light, clean_urls, key_cache = self.det.clean, self.det.clean_light, self.clean_urls, self.key_cache
         leaf_ok = depth < self.max_depth  # a value one level down is within max_depth

@@ -82,6 +82,12 @@ FORMATS: tuple[IdFormat, ...] = (
 _SHAPED = tuple(f for f in FORMATS if not f.needs_context)
 _SHAPED_RX = re.compile("|".join(f"(?P<f{i}>{f.pattern.pattern})" for i, f in enumerate(_SHAPED)))
 
+# What every shaped format's pattern implies (a few characters of each): most digit runs (order
+# numbers, timestamps, ids) have none, and this scan is ~5× cheaper than the formats' own.
+# Two scans, one per leading character class (an alternation mixing them is slower).
+_SHAPED_DIGITS = re.compile(r"\d{3}(?:\d{5}-?[A-Z]|\d{3}[-+]\d{4}|\.\d{3}\.\d{3})")
+_SHAPED_LETTERS = re.compile(r"[A-Z](?:[A-Z] \d\d \d\d|[A-Z]{5}\d\d|(?<=[XYZ])-?\d{7})")
+
 # Cheap gate: some format could start here (two capitals before digits, or a run of digits).
 HINT = re.compile(r"[A-Z]{2} ?\d\d|\d[\d ]{5}\d|\d{6}[-+]\d|[XYZ]-?\d{7}|\d{3}\.\d{3}")
 
@@ -105,6 +111,8 @@ def find(text: str) -> list[tuple[int, int]]:
     lower = text.lower()  # same length: str.lower never changes the length of these scripts' text
     named = len(lower) == len(text) and CONTEXT.search(lower) is not None  # else no bare number counts
     if not named:  # the usual case: one pass over the text for every shaped format at once
+        if _SHAPED_DIGITS.search(text) is None and _SHAPED_LETTERS.search(text) is None:
+            return spans
         for m in _SHAPED_RX.finditer(text):
             if _valid(_SHAPED[int((m.lastgroup or "f0")[1:])], m.group()):
                 spans.append((m.start(), m.end()))
