@@ -135,10 +135,11 @@ CMP_CASES = [
     (f"_tracking_consent={shopify('1')}", "granted", ["shopify:_tracking_consent"]),
     (f"_tracking_consent={shopify('0')}", "denied", ["shopify:_tracking_consent"]),
     (f"_tracking_consent={shopify('')}", "unknown", []),
+    # `_cmp_a` is what the shop allows in the visitor's region, never the visitor's choice
     ("_cmp_a=" + enc({"purposes": {"a": True, "p": True, "m": True, "t": True}, "display_banner": False}),
-     "granted", ["shopify:_cmp_a"]),
-    ("_cmp_a=" + enc({"purposes": {"a": True, "p": True, "m": False, "t": True}, "display_banner": False}),
-     "denied", ["shopify:_cmp_a"]),
+     "unknown", []),
+    ("_cmp_a=" + enc({"purposes": {"a": True, "p": True, "m": True, "t": False}, "display_banner": False,
+                      "sale_of_data_region": True}), "denied", ["shopify:_cmp_a"]),
     # US Privacy, plain and JSON-wrapped
     ("usprivacy=1YYN", "denied", ["usp:usprivacy"]),
     ("usprivacy=1YNN", "unknown", []),
@@ -483,3 +484,60 @@ def test_property_fast_percent_decoding_equals_unquote(text):
 ])
 def test_rfc2109_quoted_cookie_values(header, state):
     assert ConsentEngine().evaluate(header, {}).state == state
+
+
+# -- Shopify: every `_tracking_consent` format its consent API reads ------------------------------
+# Formats as Shopify's `consent-tracking-api` script parses them: compact v3 (`3<choices>.<allowed>_
+# <region>_<banner>_<sale-of-data region>_<consent id>[_<json>]`), JSON v2.1, JSON v2.0.
+_V21 = {"v": "2.1", "region": "USTX", "reg": "", "display_banner": False, "sale_of_data_region": False,
+        "consent_id": "5B81472A-b56f-49DF-b9c7-01570939fa09"}
+
+
+def _v21(cmp: str, purposes: bool | None = True, **extra: object) -> str:
+    obj: dict[str, object] = {**_V21, "con": {"CMP": {"a": cmp, "m": cmp, "p": cmp, "s": ""}}, **extra}
+    if purposes is not None:
+        obj["purposes"] = {"a": purposes, "p": purposes, "m": purposes, "t": purposes}
+    return enc(obj)
+
+
+SHOPIFY_CASES = [
+    # v3 (current): upper case before the dot = accepted, lower case = declined, none = no choice
+    ("3.AMPS_INBR_f_f_pBL0gReESdWelrypdLDbSg", "implied"),  # no choice; the region allows all
+    ("3AMPS._USCA_f_f_3B03J3isR829Ctrs-auQCg_%7B%7D", "granted"),  # accepted all (+ customer JSON)
+    ("3AMPS._FRIDF_t_f_cmTqaElVQReO*YOuoTirbg", "granted"),
+    ("3amps._DEBE_t_f_KXF2JnoSTyu-JygdTJZRAA", "denied"),  # declined all
+    ("3AmPS._DEBE_t_f_KXF2JnoSTyu-JygdTJZRAA", "denied"),  # marketing declined
+    ("3AMPs._USCA_f_t_7AUxuHq8TwWPRARDwt06mw", "denied"),  # sale of data declined
+    ("3._DEBY_t_f_4MXMfRPtTkGLORLJPTGqOQ", "unknown"),  # banner region, nothing allowed yet
+    ("3.AMP_USCA_f_t_-DlBBsijT9252dNjR-wT4w", "denied"),  # US state: sale of data not allowed (GPC)
+    ("3.AMPS_USCA_f_t_-DlBBsijT9252dNjR-wT4w", "implied"),
+    ("3", "unknown"),  # truncated
+    ("3AMPS", "unknown"),
+    ("3<script>_x_f_f_id", "unknown"),
+    # JSON v2.1: the choice in `con.CMP`, the region's defaults in `purposes`
+    (_v21(""), "implied"),
+    (_v21("1"), "granted"),
+    (_v21("0"), "denied"),
+    (_v21("", False, display_banner=True, region="DEBY"), "unknown"),
+    (_v21("", None), "unknown"),  # older 2.1 values carry no purposes
+    (enc({**_V21, "con": {"CMP": {"a": "1", "m": "1", "p": "1", "s": "0"}}}), "denied"),
+    (enc({**_V21, "con": {"CMP": {"a": "", "m": "", "p": "", "s": ""}}, "sale_of_data_region": True,
+          "purposes": {"a": True, "p": True, "m": True, "t": False}}), "denied"),
+    # JSON v2.0 (and older): one choice under `con.GDPR`
+    (enc({"lim": ["GDPR"], "v": "2.0", "con": {"GDPR": ""}, "reg": "CCPA"}), "unknown"),
+    (enc({"reg": "", "v": "2.0", "con": {"GDPR": ""}, "lim": ["CCPA_BLOCK_ALL", "GDPR"]}), "unknown"),
+    (enc({"lim": ["GDPR"], "v": "2.0", "con": {"GDPR": "1"}, "reg": "GDPR"}), "granted"),
+    (enc({"lim": ["GDPR"], "v": "2.0", "con": {"GDPR": "0"}, "reg": "GDPR"}), "denied"),
+    ("%7Bnot json", "unknown"),
+]
+
+
+@pytest.mark.parametrize("value, state", SHOPIFY_CASES)
+def test_shopify_tracking_consent_formats(value: str, state: str) -> None:
+    e = ConsentEngine(ConsentSettings(cmps=["shopify"]))
+    v = e.evaluate(f"_tracking_consent={value}", {})
+    signal = next((s for s in v.signals if s.source == "shopify:_tracking_consent"), None)
+    assert (signal.state if signal else "unknown") == state
+    regime = ConsentEngine(ConsentSettings(cmps=["shopify"], opt_out_regime=True)).evaluate(
+        f"_tracking_consent={value}", {})
+    assert regime.state == ("granted" if state == "implied" else state)

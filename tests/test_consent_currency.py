@@ -74,8 +74,9 @@ def cookiebot(marketing: str = "true", utc: float = NOW, iab2: str = "") -> str:
                                               "v": "2.1"})), "denied"),
     ("_tracking_consent=" + quote(json.dumps({"con": {"CMP": {"a": "1", "m": "1", "p": "1", "s": "1"}},
                                               "v": "2.1"})), "granted"),
-    ("_tracking_consent=" + quote(json.dumps({"purposes": {"a": True, "m": True, "p": True, "s": False},
-                                              "v": "2.1"})), "denied"),
+    ("_tracking_consent=" + quote(json.dumps({"con": {"CMP": {"a": "", "m": "", "p": "", "s": ""}},
+                                              "purposes": {"a": True, "m": True, "p": True, "t": False},
+                                              "sale_of_data_region": True, "v": "2.1"})), "denied"),
 ])
 def test_current_and_opted_out(cookie, state):
     assert verdict(cookie) == state

@@ -290,18 +290,47 @@ def klaro(services: tuple[str, ...]) -> Reader:
 
 
 def shopify_tracking(value: str) -> SignalState:
-    obj = _dict(json_value(value))
+    """`_tracking_consent` in each format Shopify's consent API reads (its `privacy-banner` /
+    `consent-tracking-api` script): the compact v3 (`3.AMPS_USCA_f_f_<id>`), JSON v2.1
+    (`con.CMP` + `purposes`) and JSON v2.0 and older (`con.GDPR`)."""
+    text = pct(value)
+    if text[:1] == "3":
+        return _shopify_v3(text)
+    obj = _dict(json_value(text))
     con = obj.get("con")
-    cmp = con.get("CMP") if isinstance(con, dict) else None
-    if isinstance(cmp, dict) and ("m" in cmp or "s" in cmp):
-        return _shopify(cmp)
+    con = con if isinstance(con, dict) else {}
+    cmp = con.get("CMP")
+    if not isinstance(cmp, dict):  # v2.0 and older: one tracking choice under the law's name
+        cmp = {"m": con.get("GDPR", "")}
     purposes = obj.get("purposes")
-    return _shopify(purposes) if isinstance(purposes, dict) else UNKNOWN
+    return _shopify(cmp, purposes if isinstance(purposes, dict) else {}, obj.get("sale_of_data_region") is True)
+
+
+_SHOPIFY_V3 = re.compile(r"3([A-Za-z.]*)_([^_]*)_([tf]?)_([tf]?)(?:_.*)?", re.DOTALL)
+
+
+def _shopify_v3(text: str) -> SignalState:
+    """`3<choices>.<allowed>_<region>_<banner t/f>_<sale-of-data region t/f>_<consent id>[_<json>]`:
+    before the dot a letter per category the visitor chose — upper case accepted, lower case
+    declined (a analytics, m marketing, p preferences, s sale of data); anywhere in the first
+    field an upper-case letter marks the purpose allowed (S for sale of data, purpose `t`)."""
+    m = _SHOPIFY_V3.fullmatch(text)
+    if m is None:
+        raise ValueErrorUnknown("not a Shopify v3 value")
+    letters = m.group(1)
+    chosen = letters.split(".")[0]
+    cmp = {k: "0" if k in chosen else "1" if k.upper() in chosen else "" for k in "amps"}
+    purposes = {"a": "A" in letters, "p": "P" in letters, "m": "M" in letters, "t": "S" in letters}
+    return _shopify(cmp, purposes, m.group(4) == "t")
 
 
 def shopify_cmp_a(value: str) -> SignalState:
-    purposes = _dict(json_value(value)).get("purposes")
-    return _shopify(purposes) if isinstance(purposes, dict) else UNKNOWN
+    """`_cmp_a`: only what Shopify allows (`purposes`), never the visitor's own choice."""
+    obj = _dict(json_value(value))
+    purposes = obj.get("purposes")
+    if not isinstance(purposes, dict):
+        return UNKNOWN
+    return _shopify({}, purposes, obj.get("sale_of_data_region") is True)
 
 
 # -- more CMPs ---------------------------------------------------------------------------------
@@ -406,19 +435,26 @@ def funding_choices(purposes: tuple[int, ...], vendor_ids: tuple[int, ...], max_
     return read
 
 
-def _shopify(purposes: dict[str, Any]) -> SignalState:
-    """`m` (marketing) decides; `s` (sale or sharing of data) set to no is an opt-out that wins."""
-    if purposes.get("s") is False or purposes.get("s") == "0":
+def _shopify(cmp: dict[str, Any], purposes: dict[str, Any], sale_region: bool) -> SignalState:
+    """The visitor's own choice decides: marketing (`m`) accepted or declined, and a declined sale
+    or sharing of data (`s`) is an opt-out that wins. Without a choice, `purposes` is what the
+    shop allows by default in the visitor's region: marketing allowed is implied consent; sale of
+    data not allowed in a sale-of-data region (a US state; GPC is recorded this way) is an opt-out."""
+    if _no(cmp.get("s")) or _no(cmp.get("m")):
         return DENIED
-    return _shopify_m(purposes.get("m"))
-
-
-def _shopify_m(m: object) -> SignalState:
-    if m is True or m == "1":
+    if _yes(cmp.get("m")):
         return GRANTED
-    if m is False or m == "0":
+    if sale_region and purposes.get("t") is False:
         return DENIED
-    return UNKNOWN
+    return IMPLIED if purposes.get("m") is True else UNKNOWN
+
+
+def _yes(v: object) -> bool:
+    return v is True or v == "1"
+
+
+def _no(v: object) -> bool:
+    return v is False or v == "0"
 
 
 # -- standards -----------------------------------------------------------------------------
