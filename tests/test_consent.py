@@ -342,7 +342,7 @@ def test_custom_rules(rule, cookie, verdict):
     ({"tcf_purposes": []}, "list at least one purpose"),
     ({"tcf_vendor_id": 0}, "greater than or equal to 1"),
     ({"onetrust_groups": []}, "list at least one non-empty id"),
-    ({"cmps": ["onetrust", "usercentrics"]}, "Input should be"),
+    ({"cmps": ["onetrust", "termly"]}, "Input should be"),
     ({"honour_gcp": True}, "Extra inputs are not permitted"),
 ])
 def test_settings_validation(data, message):

@@ -5,6 +5,7 @@ Orejime, Google Funding Choices, Cookiebot's embedded TC string)."""
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import time
 from email.utils import formatdate
@@ -92,6 +93,18 @@ def test_onetrust_gpc_follows_honour_gpc():
     assert verdict(onetrust(gpc=1), ConsentEngine(ConsentSettings(honour_gpc=False))) == "granted"
 
 
+MS = int(NOW * 1000)
+
+
+def cookie_info(approved: list[str], denied: list[str] | None = None, when: float = NOW) -> str:
+    stamp = datetime.datetime.fromtimestamp(when, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return "CookieInformationConsent=" + quote(json.dumps({
+        "website_uuid": "806ef00f-64ee-4fb7-b3f1-11cf4b723213", "timestamp": stamp,
+        "consent_url": "https://shop.example/", "consent_website": "shop.example", "consent_domain": "shop.example",
+        "user_uid": "66a92362-5c54-4d89-b7d9-75e3918b6c0d", "consents_approved": approved,
+        "consents_denied": denied or [], "user_agent": "Mozilla/5.0"}))
+
+
 @pytest.mark.parametrize(("cookie", "state"), [
     ("cookielawinfo-checkbox-advertisement=yes", "granted"),
     ("cookielawinfo-checkbox-advertisement=no", "denied"),
@@ -103,6 +116,14 @@ def test_onetrust_gpc_follows_honour_gpc():
     ("notice_preferences=0:", "denied"),
     ("cmapi_cookie_privacy=permit 1,2,3", "granted"),
     ("cmapi_cookie_privacy=permit%201%20required", "denied"),
+    # as seen on live TrustArc sites (required only; US implied mode; four categories; underscores)
+    ("notice_gdpr_prefs=0:", "denied"),
+    ("notice_gdpr_prefs=0::implied,us", "denied"),
+    ("notice_gdpr_prefs=0,1,2,3:", "granted"),
+    ("notice_preferences=3:", "granted"),
+    ("cmapi_cookie_privacy=permit_1_required", "denied"),
+    ("cmapi_cookie_privacy=permit 1,2,3,4", "granted"),
+    ("cmapi_cookie_privacy=deny", "unknown"),
     ("osano_consentmanager=" + b64({"ESSENTIAL": "ACCEPT", "MARKETING": "ACCEPT", "OPT_OUT": "DENY"}), "granted"),
     ("osano_consentmanager=" + b64({"ESSENTIAL": "ACCEPT", "MARKETING": "DENY"}), "denied"),
     ("osano_consentmanager=" + b64({"MARKETING": "ACCEPT", "OPT_OUT": "ACCEPT"}), "denied"),
@@ -110,6 +131,17 @@ def test_onetrust_gpc_follows_honour_gpc():
      "granted"),
     ("_ketch_consent_v1_=" + b64({"targeted_advertising": {"status": "denied"}}), "denied"),
     ("_ketch_consent_v1_=" + b64({"analytics": {"status": "granted"}}), "unknown"),
+    # a site's own purpose code, named by its canonical purpose (as live Ketch cookies carry it)
+    ("_ketch_consent_v1_=" + b64({"ads_tt": {"status": "denied", "canonicalPurposes": ["behavioral_advertising"]},
+                                  "analytics": {"status": "granted", "canonicalPurposes": ["analytics"]}}), "denied"),
+    ("_ketch_consent_v1_=" + b64({"ads_tt": {"status": "granted", "canonicalPurposes": ["behavioral_advertising"]},
+                                  "essential_services": {"status": "granted"}}), "granted"),
+    # Google Funding Choices without a TC string (its US-only and older shapes): nothing to read
+    ("FCCDCF=" + quote(json.dumps([None] * 6 + [[[32, "[\"286a83c8-9bfc-4d58\",[1778909967,846000000]]"]]])),
+     "unknown"),
+    ("FCCDCF=" + quote(json.dumps([["AKsRol_pJ3DLnSj264g1oKFQ=="], None, ["[[],[],[],[],null,null,true]", 1615730142251]])),
+     "unknown"),
+    ("FCNEC=" + quote(json.dumps([["AKsRol-xtdt7FOag2KJ2BASbBn5ZpVVUUYINZJkZwy2"]])), "unknown"),
     (f"CONSENTMGR=c1:1|c3:1|consent:true|ts:{int(NOW * 1000)}", "granted"),
     ("CONSENTMGR=c1:1|c3:0|consent:true", "denied"),
     ("CONSENTMGR=consent:false", "denied"),
@@ -122,6 +154,35 @@ def test_onetrust_gpc_follows_honour_gpc():
     ("FCCDCF=" + quote(json.dumps([None, None, None, [fresh_tc(GRANTED_TC, NOW - 400 * DAY)]])), "unknown"),
     ("FCCDCF=%5Bnull%5D", "unknown"),
     ("notice_gdpr_prefs=garbage", "unknown"),
+    # Cookie Information (as on live Nordic sites): approved / denied category lists and a timestamp
+    (cookie_info(["cookie_cat_necessary", "cookie_cat_functional", "cookie_cat_statistic", "cookie_cat_marketing"]),
+     "granted"),
+    (cookie_info(["cookie_cat_necessary"], ["cookie_cat_functional", "cookie_cat_statistic", "cookie_cat_marketing"]),
+     "denied"),
+    (cookie_info(["cookie_cat_necessary", "cookie_cat_statistic"]), "denied"),  # marketing not among the accepted
+    (cookie_info(["cookie_cat_marketing"], when=NOW - 400 * DAY), "unknown"),
+    (cookie_info([]), "unknown"),
+    # Commanders Act TrustCommander: both documented layouts; no site category ids configured
+    (f"TC_PRIVACY=0@002|12|3441@1%2C2%2C3%2C4@@{MS}@{MS}", "granted"),  # accepted every category
+    (f"TC_PRIVACY=0@002|12|3441@1%2C3@4@{MS}@{MS}", "unknown"),  # one refused: which one is ads is per site
+    (f"TC_PRIVACY=1@012|26|4221@@4@{MS}@{MS}", "denied"),  # opted out
+    (f"TC_PRIVACY=0@008|2|2|42@12@34@1%2C2@@{MS},{MS},{MS + 10**10}", "granted"),
+    (f"TC_PRIVACY=0@008@12@34@ALL@@{MS},{MS},{MS + 10**10}", "denied"),
+    (f"TC_PRIVACY=0@008@12@34@1%2C2@@{MS},{MS},{MS - 10**9}", "unknown"),  # past its own expiry
+    ("TC_PRIVACY=0@002|12|3441@1%2C2@@1592900933049@1592900933049", "unknown"),  # a 2020 choice: too old
+    ("TC_PRIVACY=" + quote(f"0@002|12|3441@1,2@@{MS}@{MS}", safe=""), "granted"),  # all of it encoded
+    ("TC_PRIVACY=garbage", "unknown"),
+    # Usercentrics: its usual cookie records no choice; a cookie copy of its settings does
+    ("uc_settings=" + quote(json.dumps({"controllerId": "1bef0918490e08b1", "id": "Tr_3B1GDkkB1q2",
+                                        "language": "de"})), "unknown"),
+    ("uc_settings=" + quote(json.dumps({"controllerId": "1bef", "id": "Tr_3B1", "services": [
+        {"id": "HkocEodjb7", "name": "Google Analytics", "status": True},
+        {"id": "Ahn2f7bYq", "name": "TikTok Pixel", "status": True}]})), "granted"),
+    ("uc_settings=" + quote(json.dumps({"services": [{"id": "Ahn2f7bYq", "name": "TikTok Pixel", "status": False}]})),
+     "denied"),
+    ("uc_tcf=" + quote(json.dumps({"acString": "", "tcString": fresh_tc(GRANTED_TC), "timestamp": int(NOW * 1000)})),
+     "granted"),
+    ("uc_tcf=" + quote(json.dumps({"acString": "", "tcString": "", "timestamp": int(NOW * 1000)})), "unknown"),
     ("osano_consentmanager=not-base64!", "unknown"),
 ])
 def test_more_cmps(cookie, state):
@@ -190,3 +251,24 @@ def test_without_vendor_ids_only_purposes_decide():
 ])
 def test_by_default_tiktok_986_must_be_a_consented_vendor(tc, state):
     assert verdict(f"euconsent-v2={tc}") == state
+
+
+@pytest.mark.parametrize(("cookie", "state"), [
+    ("notice_gdpr_prefs=0,1,2:", "denied"),  # three of four accepted: advertising (3) is not
+    ("notice_gdpr_prefs=0,1,2,3:", "granted"),
+    ("notice_preferences=2:", "denied"),
+    ("notice_preferences=3:", "granted"),
+    ("cmapi_cookie_privacy=permit 1,2,3", "denied"),
+    ("cmapi_cookie_privacy=permit 1,2,3,4", "granted"),
+])
+def test_trustarc_advertising_category_is_configurable(cookie, state):
+    assert verdict(cookie, ConsentEngine(ConsentSettings(trustarc_category=3))) == state
+
+
+@pytest.mark.parametrize(("cookie", "state"), [
+    (f"TC_PRIVACY=0@002|12|3441@1%2C3@4@{MS}@{MS}", "granted"),  # 3 is the site's advertising category
+    (f"TC_PRIVACY=0@002|12|3441@1%2C4@3@{MS}@{MS}", "denied"),
+    (f"TC_PRIVACY=0@002|12|3441@1@@{MS}@{MS}", "unknown"),
+])
+def test_commanders_act_site_categories(cookie, state):
+    assert verdict(cookie, ConsentEngine(ConsentSettings(commandersact_categories=("3",)))) == state

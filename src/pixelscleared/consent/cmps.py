@@ -349,32 +349,34 @@ def cookielawinfo_consent(value: str) -> SignalState:
     return GRANTED if ads is True else DENIED if ads is False else UNKNOWN
 
 
-_TRUSTARC_LIST = re.compile(r"\s*(\d+(?:\s*,\s*\d+)*)\s*:?\s*")
+_TRUSTARC_LIST = re.compile(r"\s*(\d+(?:\s*,\s*\d+)*)\s*")
+_CMAPI = re.compile(r"permit[\s_+]+(\d+(?:\s*,\s*\d+)*)")
 
 
-def trustarc_gdpr_prefs(value: str) -> SignalState:
-    """TrustArc `notice_gdpr_prefs=0,1,2:`: the accepted categories; 2 is advertising."""
-    m = _TRUSTARC_LIST.fullmatch(pct(value).partition(":")[0] + ":")
-    if m is None:
-        return UNKNOWN
-    return GRANTED if "2" in {c.strip() for c in m.group(1).split(",")} else DENIED
+def trustarc(category: int) -> tuple[Reader, Reader, Reader]:
+    """TrustArc's three cookies, with the site's advertising category (0-based, as in
+    `notice_gdpr_prefs`; 2 in TrustArc's default required/functional/advertising set-up).
+    Each is written when the visitor submits a choice; seen on live sites:
+    `notice_gdpr_prefs=0,1,2:` (`0::implied,us` in its US mode) — the accepted categories;
+    `notice_preferences=2:` — the highest level accepted;
+    `cmapi_cookie_privacy=permit 1,2,3` (`permit 1 required`, `permit_1_required`) — 1-based."""
+    def gdpr_prefs(value: str) -> SignalState:
+        m = _TRUSTARC_LIST.fullmatch(pct(value).partition(":")[0])
+        if m is None:
+            return UNKNOWN
+        return GRANTED if category in {int(c) for c in m.group(1).split(",")} else DENIED
 
+    def preferences(value: str) -> SignalState:
+        level = pct(value).partition(":")[0].strip()
+        return (GRANTED if int(level) >= category else DENIED) if level.isdigit() and len(level) < 4 else UNKNOWN
 
-def trustarc_preferences(value: str) -> SignalState:
-    """TrustArc `notice_preferences=2:`: the highest level accepted (0 required, 1 functional, 2 ads)."""
-    level = pct(value).partition(":")[0].strip()
-    return (GRANTED if int(level) >= 2 else DENIED) if level.isdigit() else UNKNOWN
+    def cmapi(value: str) -> SignalState:
+        m = _CMAPI.match(pct(value).strip())
+        if m is None:
+            return UNKNOWN
+        return GRANTED if category + 1 in {int(c) for c in m.group(1).split(",")} else DENIED
 
-
-_CMAPI = re.compile(r"permit\s+([\d,\s]+)")
-
-
-def trustarc_cmapi(value: str) -> SignalState:
-    """TrustArc `cmapi_cookie_privacy=permit 1,2,3`: 1 required, 2 functional, 3 advertising."""
-    m = _CMAPI.match(pct(value).replace("+", " ").strip())
-    if m is None:
-        return UNKNOWN
-    return GRANTED if "3" in {c.strip() for c in m.group(1).split(",")} else DENIED
+    return gdpr_prefs, preferences, cmapi
 
 
 def osano(value: str) -> SignalState:
@@ -386,10 +388,20 @@ def osano(value: str) -> SignalState:
 
 
 def ketch(purposes: tuple[str, ...]) -> Reader:
-    """`_ketch_consent_v1_`: base64 JSON `{"<purpose>": {"status": "granted"|"denied"}, …}`."""
+    """`_ketch_consent_v1_`: base64 JSON `{"<purpose>": {"status": "granted"|"denied",
+    "canonicalPurposes": ["behavioral_advertising"]}, …}` — a site's own purpose code is matched
+    by its canonical names too."""
     def read(value: str) -> SignalState:
         obj = _dict(b64_json(value))
-        states = {k: v.get("status") for k, v in obj.items() if isinstance(v, dict)}
+        states: dict[str, Any] = {}
+        for k, v in obj.items():
+            if not isinstance(v, dict):
+                continue
+            canonical = v.get("canonicalPurposes")
+            names = [k, *(c for c in canonical if isinstance(c, str))] if isinstance(canonical, list) else [k]
+            for name in names:
+                if states.get(name) != "denied":  # two codes for one canonical purpose: a refusal wins
+                    states[name] = v.get("status")
         return all_listed(states, purposes, yes="granted", no="denied")
     return read
 
@@ -432,6 +444,106 @@ def funding_choices(purposes: tuple[int, ...], vendor_ids: tuple[int, ...], max_
                     continue
                 return tcf_state(core, mask, vendor_ids, max_age_s)
         return UNKNOWN
+    return read
+
+
+def _iso_time(value: object) -> float | None:
+    """An ISO 8601 timestamp (`2025-05-21T20:21:36.739Z`) as epoch seconds."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def cookie_information(categories: tuple[str, ...], max_age_s: float = float("inf")) -> Reader:
+    """Cookie Information `CookieInformationConsent`: percent-encoded JSON with `consents_approved`
+    and `consents_denied` lists of categories (`cookie_cat_marketing`, …) and the `timestamp` of
+    the choice (as live Nordic sites carry it)."""
+    def read(value: str) -> SignalState:
+        obj = _dict(json_value(value))
+        approved, denied = obj.get("consents_approved"), obj.get("consents_denied")
+        approved = approved if isinstance(approved, list) else []
+        denied = denied if isinstance(denied, list) else []
+        if any(c in denied for c in categories):
+            return DENIED
+        if not any(c in approved for c in categories):
+            # approved lists only what was accepted: a recorded choice without marketing refused it
+            return DENIED if approved else UNKNOWN
+        ts = _iso_time(obj.get("timestamp"))
+        return UNKNOWN if ts is not None and older_than(ts, max_age_s) else GRANTED
+    return read
+
+
+_TC_TIMESTAMPS = re.compile(r"\d{10,13}(?:,\d{10,13})*")
+
+
+def commanders_act(categories: tuple[str, ...], max_age_s: float = float("inf")) -> Reader:
+    """Commanders Act TrustCommander `TC_PRIVACY`: `<status>@<version>[|…]@…@<accepted categories>@
+    <refused categories>@<updated>,<created>,<expires>[@<TC string>]` — status 1 opted out, 0 opted
+    in to the listed categories (the documented layouts differ before the categories; they are
+    found from the timestamps). Category ids are per site: with none configured, only "accepted
+    everything" (no refused category) grants."""
+    def read(value: str) -> SignalState:
+        text = raw(value)
+        if "@" not in text:
+            text = pct(text)  # the whole value percent-encoded, separators too
+        fields = [pct(f) for f in text.split("@")]
+        at = next((i for i, f in enumerate(fields) if i >= 3 and _TC_TIMESTAMPS.fullmatch(f)), None)
+        if fields[0] not in ("0", "1") or at is None:
+            raise ValueErrorUnknown("not a TC_PRIVACY value")
+        if fields[0] == "1" or fields[at - 2].strip().upper() == "ALL":
+            return DENIED
+        accepted = {c.strip() for c in fields[at - 2].split(",") if c.strip()}
+        refused = {c.strip() for c in fields[at - 1].split(",") if c.strip()}
+        if categories:
+            if any(c in refused for c in categories):
+                return DENIED
+            state = GRANTED if all(c in accepted for c in categories) else UNKNOWN
+        else:
+            state = GRANTED if accepted and not refused else UNKNOWN
+        stamps = fields[at].split(",")
+        updated = int(stamps[0]) / (1000 if len(stamps[0]) > 11 else 1)
+        expires = int(stamps[2]) / (1000 if len(stamps[2]) > 11 else 1) if len(stamps) > 2 else None
+        if state == GRANTED and (older_than(updated, max_age_s) or (expires is not None and expires < time.time())):
+            return UNKNOWN
+        return state
+    return read
+
+
+def usercentrics(services: tuple[str, ...]) -> Reader:
+    """Usercentrics `uc_settings` where a site keeps it in a cookie: JSON with `services`
+    (`{"name": "TikTok Pixel", "status": true}`); a configured name matches as a case-insensitive
+    part of the service's name or its exact id. Its usual cookie (`controllerId`, `id`,
+    `language` only) records no choice: unknown."""
+    wanted = tuple(s.lower() for s in services)
+
+    def read(value: str) -> SignalState:
+        listed = _dict(json_value(value)).get("services")
+        if not isinstance(listed, list):
+            return UNKNOWN
+        states: list[SignalState] = []
+        for svc in listed[:500]:
+            if not isinstance(svc, dict):
+                continue
+            name, ident = str(svc.get("name", "")).lower(), str(svc.get("id", "")).lower()
+            if any(w in name or w == ident for w in wanted):
+                status = svc.get("status")
+                states.append(GRANTED if status is True else DENIED if status is False else UNKNOWN)
+        return most_restrictive(states) if states else UNKNOWN
+    return read
+
+
+def usercentrics_tcf(purposes: tuple[int, ...], vendor_ids: tuple[int, ...], max_age_s: float) -> Reader:
+    """Usercentrics `uc_tcf`: JSON `{"tcString": "<TC string>", "acString": …, "timestamp": …}`."""
+    mask = purpose_mask(purposes)
+
+    def read(value: str) -> SignalState:
+        tc = _dict(json_value(value)).get("tcString")
+        if not isinstance(tc, str) or not tc:
+            return UNKNOWN
+        return tcf_state(decode_core(tc), mask, vendor_ids, max_age_s)
     return read
 
 
@@ -588,13 +700,17 @@ def readers(s: ConsentSettings) -> tuple[dict[str, list[CookieReader]], dict[str
                 for name in ("__gpp", "OTGPPConsent")],
         "cookielawinfo": [("cookielawinfo-checkbox-advertisement", cookielawinfo_checkbox),
                           ("CookieLawInfoConsent", cookielawinfo_consent)],
-        "trustarc": [("notice_gdpr_prefs", trustarc_gdpr_prefs), ("notice_preferences", trustarc_preferences),
-                     ("cmapi_cookie_privacy", trustarc_cmapi)],
+        "trustarc": list(zip(("notice_gdpr_prefs", "notice_preferences", "cmapi_cookie_privacy"),
+                             trustarc(s.trustarc_category), strict=True)),
         "osano": [("osano_consentmanager", osano)],
         "ketch": [("_ketch_consent_v1_", ketch(s.ketch_purposes))],
         "tealium": [("CONSENTMGR", tealium(s.tealium_categories, age))],
         "orejime": [("orejime", klaro(s.orejime_services))],
         "fundingchoices": [("FCCDCF", funding_choices(s.tcf_purposes, s.vendor_ids, age))],
+        "cookieinformation": [("CookieInformationConsent", cookie_information(s.cookieinformation_categories, age))],
+        "commandersact": [("TC_PRIVACY", commanders_act(s.commandersact_categories, age))],
+        "usercentrics": [("uc_settings", usercentrics(s.usercentrics_services)),
+                         ("uc_tcf", usercentrics_tcf(s.tcf_purposes, s.vendor_ids, age))],
     }
     exact: dict[str, list[CookieReader]] = {}
     prefix: dict[str, list[CookieReader]] = {}

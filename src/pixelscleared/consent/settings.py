@@ -17,11 +17,13 @@ CmpName = Literal[
     "onetrust", "cookiebot", "cookieyes", "complianz", "didomi", "borlabs", "iubenda",
     "cookiefirst", "axeptio", "klaro", "shopify", "tcf", "usp", "gpp",
     "cookielawinfo", "trustarc", "osano", "ketch", "tealium", "orejime", "fundingchoices",
+    "cookieinformation", "commandersact", "usercentrics",
 ]
 ALL_CMPS: tuple[CmpName, ...] = (
     "onetrust", "cookiebot", "cookieyes", "complianz", "didomi", "borlabs", "iubenda",
     "cookiefirst", "axeptio", "klaro", "shopify", "tcf", "usp", "gpp",
     "cookielawinfo", "trustarc", "osano", "ketch", "tealium", "orejime", "fundingchoices",
+    "cookieinformation", "commandersact", "usercentrics",
 )
 
 _PATH_PART = re.compile(r"[^.\s]{1,200}")
@@ -101,6 +103,13 @@ class ConsentSettings(Settings):
     tealium_categories: tuple[str, ...] = ("c3",)  # Tealium's default "display_ads"
     ketch_purposes: tuple[str, ...] = ("targeted_advertising", "behavioral_advertising", "advertising")
     orejime_services: tuple[str, ...] = ("tiktok",)
+    # TrustArc's advertising category, 0-based as in `notice_gdpr_prefs` (required 0, functional 1,
+    # advertising 2 in its default set-up; sites with a fourth category may put advertising at 3)
+    trustarc_category: int = Field(2, ge=1, le=20)
+    cookieinformation_categories: tuple[str, ...] = ("cookie_cat_marketing",)
+    # Commanders Act category ids are per site; none = only "accepted every category" grants
+    commandersact_categories: tuple[str, ...] = ()
+    usercentrics_services: tuple[str, ...] = ("tiktok",)  # part of a service's name, or its id
 
     custom: tuple[CustomRule, ...] = ()
 
@@ -127,7 +136,8 @@ class ConsentSettings(Settings):
         return v
 
     @field_validator("onetrust_groups", "klaro_services", "axeptio_vendors", "iubenda_purposes",
-                     "borlabs_groups", "didomi_purposes", "tealium_categories", "ketch_purposes", "orejime_services")
+                     "borlabs_groups", "didomi_purposes", "tealium_categories", "ketch_purposes", "orejime_services",
+                     "cookieinformation_categories", "usercentrics_services")
     @classmethod
     def _non_empty(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         if not v or not all(s.strip() for s in v):
