@@ -541,3 +541,11 @@ def test_shopify_tracking_consent_formats(value: str, state: str) -> None:
     regime = ConsentEngine(ConsentSettings(cmps=["shopify"], opt_out_regime=True)).evaluate(
         f"_tracking_consent={value}", {})
     assert regime.state == ("granted" if state == "implied" else state)
+
+
+def test_docs_table_lists_every_signal() -> None:
+    """docs/consent.md has a row per `cmps:` key, so a new reader cannot go undocumented."""
+    from pixelscleared.consent.settings import ALL_CMPS
+
+    table = (Path(__file__).parent.parent / "docs" / "consent.md").read_text()
+    assert [c for c in ALL_CMPS if f"| `{c}` |" not in table] == []
