@@ -193,6 +193,10 @@ KEYS = [
     ("password", "secret"), ("api_key", "secret"), ("access_token", "secret"), ("sessionId", "secret"),
     ("ip", "ip"), ("ip_address", "ip"), ("ssn", "ssn"), ("card_number", "card"), ("iban", "iban"),
     ("user_id", "user_id"),
+    # form builders' numbered fields: whatever the visitor typed, under a key that says nothing
+    ("MMERGE3", "form_field"), ("mmerge5[addr1]", "form_field"), ("input_4", "form_field"), ("input_2.3", "form_field"),
+    ("wpforms[fields][2]", "form_field"), ("item_meta[12]", "form_field"), ("form_fields[field_1a2b3c]", "form_field"),
+    ("field_7", "form_field"), ("fields[0][value]", "form_field"), ("form_fields[email]", "email"),
 ]
 
 

@@ -623,10 +623,14 @@ class _Run:
             if _URLISH.fullmatch(value):
                 out = self.url(value, _join(qpath, key), nesting + 1)
                 return None if out is value else out
-        # `+` is a space in a query string, but people write `?email=jane+tag@x.com` unencoded.
+        # `+` is a space in a query string, but people write `?email=jane+tag@x.com` unencoded: the
+        # value as written first, then what is left of it with `+` read as a space (a name in a
+        # form's message, `Hi,+I'm+Jane+Doe`, is only found between spaces)
         out, kinds = self.detect(v_raw, light)
-        if not kinds and "+" in v_raw:
-            out, kinds = self.detect(v_raw.replace("+", "%20"), light)
+        if "+" in out:
+            spaced, more = self.detect(out.replace("+", " "), light)
+            if more:
+                out, kinds = spaced, kinds + more
         if not kinds:
             return None
         path = _join(qpath, key)

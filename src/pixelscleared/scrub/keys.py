@@ -138,6 +138,15 @@ PRODUCT_CODES: frozenset[str] = frozenset({
 # run), since ids of 13–19 digits pass the card check one time in ten (Shopify's variant ids).
 ID_WORDS: tuple[str, ...] = ("id", "ids", "variant", "variantid", "sku", "gtin", "ean", "upc")
 
+# Form builders that name fields by number: the value is whatever the visitor typed (an address,
+# a name, a message) under a key that says nothing — Mailchimp `MMERGE3`, Gravity Forms `input_4.3`,
+# WPForms `wpforms[fields][2]`, Formidable `item_meta[12]`, Elementor `form_fields[field_1a2b]`,
+# generic `field_7` / `field-7`, and `fields[N][value]` posted as form pairs.
+FORM_FIELD = re.compile(
+    r"(?i)mmerge\d+(?:\[[^\]]*\])*|input_\d+(?:[._]\d+)*|wpforms\[fields\]\[\d+\](?:\[[^\]]*\])*|"
+    r"item_meta\[\d+\](?:\[[^\]]*\])*|form_fields\[field_[^\]]*\](?:\[[^\]]*\])*|field[_-]\d+|fields\[\d+\]\[value\]"
+)
+
 _PARTS = re.compile(r"[.\[\]]+")
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[^\W\d_]+")
 _CACHE_MAX = 4096
@@ -166,7 +175,11 @@ class KeyRules:
         raw_parts = [p for p in _PARTS.split(key) if normalize_key(p)]
         parts = [normalize_key(p) for p in raw_parts]
         last = parts[-1] if parts else full
-        if full in self.keep or last in self.keep:
+        if full in self.keep:
+            return KEEP
+        if FORM_FIELD.fullmatch(key):
+            return "form_field"  # before the last part's rules: `fields[0][value]` is not a kept `value`
+        if last in self.keep:
             return KEEP
         candidates = [full, *parts] if len(parts) > 1 else [full]
         for c in candidates:

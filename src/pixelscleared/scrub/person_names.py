@@ -7,8 +7,10 @@ is no evidence — "Paris", "Rose" and "Hilton" are names and also cities, flowe
 so a name counts only:
 
 1. after words that introduce a person: "my name is", "Name:", "from", "regards,", "Dear",
-   "Hi", "c/o", "ich heiße", "je m'appelle", "me llamo", "mi chiamo", "mijn naam is",
-   "meu nome é", "nazywam się", "jag heter"…; or
+   "Hi", "I'm", "c/o", "ich heiße", "je m'appelle", "me llamo", "mi chiamo", "mijn naam is",
+   "meu nome é", "nazywam się", "jag heter"… After an explicit naming phrase ("my name is",
+   "ich heiße", …) the capitalised words that follow are the name whether or not a list has them;
+   after the others a listed given name, then the capitalised word after it (its surname); or
 2. as a given name followed by a surname, both capitalised, standing alone in lower-case
    text (`order for Jane Doe shipped`): a run of three or more capitalised words is a title
    or a product (`Calvin Klein Eternity Eau De Parfum`), and a pair followed by a place or
@@ -63,10 +65,13 @@ israel kent devon bristol lyon valencia sofia santiago lima santa monica vienna 
 """.split())
 
 _CONTEXT = re.compile(
-    r"(?i)(?:\bmy name is|\bname\s*:|\bnamed|\b(?P<weak>from)|\bregards,?|\bthanks,?|\bcheers,?|\bdear|\bhi|\bhello|"
-    r"\battn\.?:?|\bc/o|\bcontact:|\bsigned,?|\bmein name ist|\bich hei(?:ß|ss)e|\bje m'appelle|\bje suis|"
-    r"\bme llamo|\bmi nombre es|\bmi chiamo|\bmijn naam is|\bik ben|\bmeu nome é|\bnazywam się|\bjag heter|"
-    r"\bmvh,?|\bgrü(?:ß|ss)e,?|\bcordialement,?|\bsaludos,?|\bun saluto,?|\bgroeten,?)[ \t]*[:,]?[ \t]+"
+    r"(?i)(?:(?P<strong>\bmy name is|\bname\s*:|\bmein name ist|\bich hei(?:ß|ss)e|\bje m'appelle|\bmon nom est|"
+    r"\bme llamo|\bmi nombre es|\bmi chiamo|\bil mio nome è|\bmijn naam is|\bik heet|\bmeu nome é|\bme chamo|"
+    r"\bnazywam się|\bmam na imię|\bjag heter|\bmitt namn är)|"
+    r"\bnamed|\b(?P<weak>from|von)|\bregards,?|\bthanks,?|\bcheers,?|\bdear|\bhi|\bhello|\bi'm|\bi am|"
+    r"\battn\.?:?|\bc/o|\bcontact:|\bsigned,?|\bje suis|\bik ben|\bsou o|\bsou a|\bsono|\bsoy|\bjestem|"
+    r"\bmvh,?|\bgrü(?:ß|ss)e,?|\bcordialement,?|\bsaludos,?|\bun saluto,?|\bgroeten,?|\batenciosamente,?|"
+    r"\bpozdrawiam,?|\bhälsningar,?)[ \t]*[:,]?[ \t]+"
 )
 _WORD = re.compile(r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?(?:[-'’][A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ]+)?(?![\w])")
 # Cheap gate: a capitalised word after a space (every rule needs one).
@@ -78,10 +83,11 @@ def _name_word(word: str) -> bool:
     return low in GIVEN or low in SURNAMES or any(p in GIVEN or p in SURNAMES for p in re.split(r"[-'’]", low))
 
 
-_CONTEXT_FRAGMENTS = ("name", "from", "regard", "thank", "cheer", "dear", "hi", "hello", "attn", "c/o",
-                      "contact", "signed", "hei", "appelle", "suis", "llamo", "nombre", "chiamo", "naam",
-                      "ik ben", "nome", "nazywam", "heter", "mvh", "grü", "grus", "cordial", "salud", "saluto",
-                      "groeten")
+_CONTEXT_FRAGMENTS = ("name", "from", "von", "regard", "thank", "cheer", "dear", "hi", "hello", "i'm", "i am",
+                      "attn", "c/o", "contact", "signed", "hei", "appelle", "nom ", "suis", "llamo", "nombre", "chiamo",
+                      "naam", "ik ben", "nome", "chamo", "sou ", "sono", "soy", "nazywam", "imię", "jestem", "heter",
+                      "namn", "mvh", "grü", "grus", "cordial", "salud", "saluto", "groeten", "atencios", "pozdraw",
+                      "hälsning")
 
 
 def _after_context(text: str) -> list[tuple[int, int]]:
@@ -93,16 +99,23 @@ def _after_context(text: str) -> list[tuple[int, int]]:
     for m in _CONTEXT.finditer(text):
         pos, end = m.end(), m.end()
         found: list[str] = []
-        while len(found) < 3 and (w := _WORD.match(text, pos)) is not None and _name_word(w.group()):
+        strong = m.group("strong") is not None
+        while len(found) < 3 and (w := _WORD.match(text, pos)) is not None:
+            word = w.group().lower()
+            # after "my name is" any capitalised word is the name; after "Hi" a given name, and the
+            # capitalised word after a given name is its surname even when no list has it
+            if not (strong or _name_word(w.group())
+                    or (found and found[0] in GIVEN and not m.group("weak") and word not in THING_AFTER)):
+                break
             end = w.end()
-            found.append(w.group().lower())
+            found.append(word)
             gap = re.match(r"[ \t]+", text[end:])
             if gap is None:
                 break
             pos = end + gap.end()
         if not found:
             continue
-        if len(found) == 1 and (found[0] in PLACES or found[0] in COMMON_WORDS):
+        if not strong and len(found) == 1 and (found[0] in PLACES or found[0] in COMMON_WORDS):
             continue  # "from Paris", "Dear Customer"
         if m.group("weak") and not (len(found) >= 2 and found[0] in GIVEN and found[1] in SURNAMES):
             continue
