@@ -620,3 +620,22 @@ def test_light_check_first_does_not_whitelist_for_a_full_check() -> None:
     assert kinds(s.scrub_value({"note": "020 7946 0958"}, "")) == ["phone"]
     assert s.scrub_form("order_id=020+7946+0958").removed == []
     assert kinds(s.scrub_form("ref=020+7946+0958")) == ["phone"]
+
+
+@pytest.mark.parametrize("text, removed", [
+    # a phone word says what follows is a number to call: more countries' formats are tried
+    ("Llámame al 612 34 56 78, gracias", True),  # Spain
+    ("Meu telefone (11) 98765-4321", True),  # Brazil
+    ("Mój tel. 601 234 567", True),  # Poland
+    ("chiamami al 312 345 6789", True),  # Italy
+    ("ring mig på 070 123 45 67", True),  # Sweden
+    # a phone word before something that is not written as a phone number
+    ("call me: version 124.0.6367.91", False),
+    ("call me on Chrome/124.0.6367.91", False),
+    ("phone = 01716200000000", False),
+    ("Llámame al pedido 612345678X", False),
+    ("612 34 56 78", False),  # no phone word and no Spanish hint: an id
+])
+def test_phone_words_try_more_countries(text: str, removed: bool) -> None:
+    res = S.scrub_text(text)
+    assert (res.removed == [Removed("", "phone")]) is removed, res.value

@@ -120,6 +120,10 @@ _FILE_EXTENSIONS = frozenset(
     ["png", "jpg", "jpeg", "gif", "svg", "webp", "avif", "ico", "bmp", "tif", "tiff", "css", "js", "mjs", "map", "json", "pdf", "mp4", "webm", "mp3", "woff", "woff2", "ttf", "otf"]
 )
 _MAX_DECODE_ROUNDS = 4
+# Tried for a number right after a phone word when the configured regions find none (scrub/regions.py
+# adds a region from the event's own hints; this is for text that gives none but the word).
+_NAMED_REGIONS = ("ES", "IT", "NL", "BE", "PT", "BR", "PL", "SE", "DK", "NO", "FI", "AT", "CH", "IE", "AU", "NZ",
+                  "IN", "MX", "AR", "CO", "CL", "JP", "ZA", "CA")
 
 
 class _Patterns:
@@ -410,12 +414,23 @@ class TextDetectors:
                 strong = bool(before and _TEL.search(before))
                 if strong_only and not strong:
                     continue
-                if not (strong or cand.startswith("00") or self._national_shape(cand)
-                        or (before and _PHONE_CONTEXT.search(before))):
+                named = bool(before and _PHONE_CONTEXT.search(before))
+                if not (strong or named or cand.startswith("00") or self._national_shape(cand)):
                     continue
+            else:
+                named = False
             if time.perf_counter() > deadline:
                 raise Deadline()
-            spans.extend(self._phone_spans(masked, a, cand, Leniency.POSSIBLE if strong else Leniency.VALID))
+            found_here = self._phone_spans(masked, a, cand, Leniency.POSSIBLE if strong else Leniency.VALID)
+            if not found_here and named and self._plain_number(masked, a, m.end(), cand):
+                # "Llámame al 612 34 56 78", "tel. 601 234 567": a phone word says what it is, so the
+                # national formats of more countries are tried than the configured ones; the country
+                # whose format covers the most of the number wins (`(11) 98765-4321` is Brazilian)
+                for region in _NAMED_REGIONS:
+                    spans_r = self._phone_spans(masked, a, cand, Leniency.VALID, (region,))
+                    if sum(e - b for b, e in spans_r) > sum(e - b for b, e in found_here):
+                        found_here = spans_r
+            spans.extend(found_here)
         if not spans:
             return s
         out, last = [], 0
@@ -427,6 +442,16 @@ class TextDetectors:
         out.append(s[last:])
         return "".join(out)
 
+    @staticmethod
+    def _plain_number(text: str, a: int, b: int, cand: str) -> bool:
+        """Written as a phone number on its own: 8–12 digits in groups without dots (versions,
+        addresses and amounts have them), standing alone between spaces or punctuation."""
+        if "." in cand or not 8 <= len(_DIGITS.findall(cand)) <= 12:
+            return False
+        before = text[a - 1] if a > 0 else " "
+        after = text[b] if b < len(text) else " "
+        return (before.isspace() or before in ":(") and not (after.isalnum() or after in "./_-")
+
     def _national_shape(self, cand: str) -> bool:
         if not _SEP.search(cand):
             return False  # a bare digit run is an id, a timestamp or an amount
@@ -434,10 +459,11 @@ class TextDetectors:
             return True
         return bool(self._nanp and _NANP.search(cand))
 
-    def _phone_spans(self, text: str, offset: int, cand: str, leniency: int) -> list[tuple[int, int]]:
+    def _phone_spans(self, text: str, offset: int, cand: str, leniency: int,
+                     regions: Iterable[str] = ()) -> list[tuple[int, int]]:
         spans: list[tuple[int, int]] = []
         work = cand
-        for region in self.regions:
+        for region in regions or self.regions:
             for start, end, raw in _phone_matches(work, region, leniency):
                 if self._accept(text, offset + start, raw, region):
                     spans.append((offset + start, offset + end))

@@ -70,12 +70,19 @@ _CONTEXT = re.compile(
     r"\bnazywam się|\bmam na imię|\bjag heter|\bmitt namn är)|"
     r"\bnamed|\b(?P<weak>from|von)|\bregards,?|\bthanks,?|\bcheers,?|\bdear|\bhi|\bhello|\bi'm|\bi am|"
     r"\battn\.?:?|\bc/o|\bcontact:|\bsigned,?|\bje suis|\bik ben|\bsou o|\bsou a|\bsono|\bsoy|\bjestem|"
-    r"\bmvh,?|\bgrü(?:ß|ss)e,?|\bcordialement,?|\bsaludos,?|\bun saluto,?|\bgroeten,?|\batenciosamente,?|"
+    r"\bmvh,?|\bgrü(?:ß|ss)en?,?|\bcordialement,?|\bsaludos,?|\bun saluto,?|\bgroeten,?|\batenciosamente,?|"
     r"\bpozdrawiam,?|\bhälsningar,?)[ \t]*[:,]?[ \t]+"
 )
 _WORD = re.compile(r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?(?:[-'’][A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ]+)?(?![\w])")
 # Cheap gate: a capitalised word after a space (every rule needs one).
 HINT = re.compile(r"[ \t][A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]")
+
+
+# Lower-case particles inside surnames, then the capitalised rest of the surname.
+_PARTICLES = re.compile(
+    r"(?:[ \t]+(?:van|von|de|der|den|del|della|di|da|das|dos|du|la|le|ten|ter|zu|zur|y|e))+[ \t]+"
+    r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[-'’][A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ]+)?(?![\w])"
+)
 
 
 def _name_word(word: str) -> bool:
@@ -119,6 +126,8 @@ def _after_context(text: str) -> list[tuple[int, int]]:
             continue  # "from Paris", "Dear Customer"
         if m.group("weak") and not (len(found) >= 2 and found[0] in GIVEN and found[1] in SURNAMES):
             continue
+        if (p := _PARTICLES.match(text, end)) is not None:
+            end = p.end()  # "Sanne de Jong", "Ludwig van der Berg", "Lucas da Silva"
         spans.append((m.end(), end))
     return spans
 
