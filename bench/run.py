@@ -433,24 +433,30 @@ def main() -> int:
         b.start(pinned([sys.executable, str(tmp / "lean.py"), str(b.config("lean", lp))], PROXY_CPUS))
         wait_http(f"http://127.0.0.1:{lp}/")
         s = {k: str(tmp / f"{k}.lua") for k in ("navigate", "pageload", "collect", "mix")}
-        setups: list[tuple[str, str, str | None]] = [
-            ("origin direct (aiohttp) | navigations", origin + "/p/1", s["navigate"]),
-            ("origin direct (aiohttp) | page loads", origin + "/", s["pageload"]),
-            ("plain mitmdump -q | navigations", f"http://127.0.0.1:{mp}/p/1", s["navigate"]),
-            ("lean mitmproxy master, no addon | navigations", f"http://127.0.0.1:{lp}/p/1", s["navigate"]),
-            ("sidecar, capture off | navigations", off + "/p/1", s["navigate"]),
-            ("sidecar, capture off | page loads", off + "/", s["pageload"]),
-            ("sidecar, capture off | collect calls", off + "/", s["collect"]),
-            ("sidecar, capture off | mix 90/10", off + "/", s["mix"]),
-            ("sidecar, page views + a rule | navigations", on + "/p/1", s["navigate"]),
-            ("sidecar, page views + a rule | page loads", on + "/", s["pageload"]),
-            ("sidecar, page views + a rule | mix 90/10", on + "/", s["mix"]),
+        # (name, url, wrk script, the baseline its ratio is taken against — by name, never by position)
+        o_nav, o_load = "origin direct (aiohttp) | navigations", "origin direct (aiohttp) | page loads"
+        m_nav = "plain mitmdump -q | navigations"
+        off_nav, off_load = "sidecar, capture off | navigations", "sidecar, capture off | page loads"
+        off_collect, off_mix = "sidecar, capture off | collect calls", "sidecar, capture off | mix 90/10"
+        on_nav, on_load = "sidecar, page views + a rule | navigations", "sidecar, page views + a rule | page loads"
+        setups: list[tuple[str, str, str | None, str]] = [
+            (o_nav, origin + "/p/1", s["navigate"], o_nav),
+            (o_load, origin + "/", s["pageload"], o_load),
+            (m_nav, f"http://127.0.0.1:{mp}/p/1", s["navigate"], m_nav),
+            ("lean mitmproxy master, no addon | navigations", f"http://127.0.0.1:{lp}/p/1", s["navigate"], m_nav),
+            (off_nav, off + "/p/1", s["navigate"], m_nav),
+            (off_load, off + "/", s["pageload"], off_load),
+            (off_collect, off + "/", s["collect"], m_nav),
+            (off_mix, off + "/", s["mix"], off_mix),
+            (on_nav, on + "/p/1", s["navigate"], off_nav),
+            (on_load, on + "/", s["pageload"], off_load),
+            ("sidecar, page views + a rule | mix 90/10", on + "/", s["mix"], off_mix),
         ]
-        rows = [(setups[0][0], setups[0][0]), (setups[1][0], setups[1][0]),
-                (setups[2][0], setups[2][0]), (setups[3][0], setups[2][0]),
-                (setups[4][0], setups[2][0]), (setups[5][0], setups[5][0]), (setups[6][0], setups[2][0]),
-                (setups[7][0], setups[7][0]), (setups[8][0], setups[4][0]), (setups[9][0], setups[5][0]),
-                (setups[10][0], setups[7][0])]
+        n_nav, n_load = "nginx, plain reverse proxy | navigations", "nginx, plain reverse proxy | page loads"
+        r_nav, r_load = "nginx, route-only + 1 sidecar | navigations", "nginx, route-only + 1 sidecar | page loads"
+        r_collect, r2_collect = "nginx, route-only + 1 sidecar | collect calls", "nginx, route-only + 2 sidecars | collect calls"
+        frozen_nav = "nginx, route-only, sidecar frozen | navigations"
+        f_nav, f_load = "nginx, route-only, log file + 1 sidecar | navigations", "nginx, route-only, log file + 1 sidecar | page loads"
         if NGINX:
             ports = [free_port(), free_port()]
             _, _, one_cfg = b.sidecar("route1", ROUTE_CAPTURE, access_log=ports[0])
@@ -467,26 +473,21 @@ def main() -> int:
             route_file = b.nginx("nginx-route-file", b.routes([file_cfg]))
             route2 = b.nginx("nginx-route2", b.routes([two_a[2], two_b[2]]))
             setups += [
-                ("nginx, plain reverse proxy | navigations", plain + "/p/1", s["navigate"]),
-                ("nginx, plain reverse proxy | page loads", plain + "/", s["pageload"]),
-                ("nginx, route-only + 1 sidecar | navigations", route + "/p/1", s["navigate"]),
-                ("nginx, route-only + 1 sidecar | page loads", route + "/", s["pageload"]),
-                ("nginx, route-only + 1 sidecar | mix 90/10", route + "/", s["mix"]),
-                ("nginx, route-only + 1 sidecar | collect calls", route + "/", s["collect"]),
-                ("nginx, route-only + 2 sidecars | collect calls", route2 + "/", s["collect"]),
-                ("nginx, route-only, sidecar frozen | navigations", frozen + "/p/1", s["navigate"]),
-                ("nginx, route-only, log file + 1 sidecar | navigations", route_file + "/p/1", s["navigate"]),
-                ("nginx, route-only, log file + 1 sidecar | page loads", route_file + "/", s["pageload"]),
+                (n_nav, plain + "/p/1", s["navigate"], o_nav),
+                (n_load, plain + "/", s["pageload"], o_load),
+                (r_nav, route + "/p/1", s["navigate"], n_nav),
+                (r_load, route + "/", s["pageload"], n_load),
+                ("nginx, route-only + 1 sidecar | mix 90/10", route + "/", s["mix"], n_load),
+                (r_collect, route + "/", s["collect"], off_collect),
+                (r2_collect, route2 + "/", s["collect"], r_collect),
+                (frozen_nav, frozen + "/p/1", s["navigate"], n_nav),
+                (f_nav, route_file + "/p/1", s["navigate"], n_nav),
+                (f_load, route_file + "/", s["pageload"], n_load),
             ]
-            n = len(rows)
-            rows += [(setups[n][0], setups[0][0]), (setups[n + 1][0], setups[1][0]),
-                     (setups[n + 2][0], setups[n][0]), (setups[n + 3][0], setups[n + 1][0]),
-                     (setups[n + 4][0], setups[n + 1][0]), (setups[n + 5][0], setups[6][0]),
-                     (setups[n + 6][0], setups[n + 5][0]), (setups[n + 7][0], setups[n][0]),
-                     (setups[n + 8][0], setups[n][0]), (setups[n + 9][0], setups[n + 1][0])]
         else:
             print("bench: nginx not installed: route-only figures skipped (Debian: apt-get install nginx)")
-        runs = rounds(setups)
+        rows = [(name, base) for name, _, _, base in setups]
+        runs = rounds([(name, url, script) for name, url, script, _ in setups])
         lines = table(runs, rows)
         print(f"\nthroughput — wrk -t2 -c{CONNECTIONS} -d{DURATION_S}s × {ROUNDS} rounds, HTTP/1.1 keep-alive, "
               "loopback; medians; ratios are medians of per-round ratios to the baseline named\n")
@@ -501,21 +502,19 @@ def main() -> int:
             print(f"{key}: {value:.2f} (target {'≥' if higher else '<'} {goal}: {'met' if met else 'NOT met'})")
 
         print()
-        target("capture on vs off, page loads", ratio(runs, setups[9][0], setups[5][0]), 0.9)
-        target("capture on vs off, navigations only", ratio(runs, setups[8][0], setups[4][0]), 0.9)
+        target("capture on vs off, page loads", ratio(runs, on_load, off_load), 0.9)
+        target("capture on vs off, navigations only", ratio(runs, on_nav, off_nav), 0.9)
         if NGINX:
-            n = len(setups) - 10
-            target("route-only vs plain nginx, navigations", ratio(runs, setups[n + 2][0], setups[n][0]), 0.9)
-            target("route-only vs plain nginx, page loads", ratio(runs, setups[n + 3][0], setups[n + 1][0]), 0.9)
+            target("route-only vs plain nginx, navigations", ratio(runs, r_nav, n_nav), 0.9)
+            target("route-only vs plain nginx, page loads", ratio(runs, r_load, n_load), 0.9)
             proxy_cpus = len(PROXY_CPUS.split(",")) if PROXY_CPUS else len(_CPUS)
             print(f"collect calls, 2 sidecar processes vs 1 (behind nginx): "
-                  f"{ratio(runs, setups[n + 6][0], setups[n + 5][0]):.2f}× with {proxy_cpus} CPU(s) for the proxies"
+                  f"{ratio(runs, r2_collect, r_collect):.2f}× with {proxy_cpus} CPU(s) for the proxies"
                   + (" — one CPU cannot show the gain: run on a machine with 4 or more" if proxy_cpus < 2 else ""))
             target("route-only, sidecar frozen, vs plain nginx, navigations (the web server's own cost)",
-                   ratio(runs, setups[n + 7][0], setups[n][0]), 0.9)
-            target("route-only, log file, vs plain nginx, navigations", ratio(runs, setups[n + 8][0], setups[n][0]), 0.9)
-            target("route-only, log file, vs plain nginx, page loads", ratio(runs, setups[n + 9][0], setups[n + 1][0]),
-                   0.9)
+                   ratio(runs, frozen_nav, n_nav), 0.9)
+            target("route-only, log file, vs plain nginx, navigations", ratio(runs, f_nav, n_nav), 0.9)
+            target("route-only, log file, vs plain nginx, page loads", ratio(runs, f_load, n_load), 0.9)
             results["route_only_pageviews"] = {
                 "udp": pageview_loss(route, one_cfg.with_suffix(".sqlite"), s["navigate"], "UDP"),
                 "file": pageview_loss(route_file, file_cfg.with_suffix(".sqlite"), s["navigate"], "log file")}

@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 from conftest import chromium_browser, serving, sidecar_config, wait_for
 from pixelscleared.capture.snippet import (
     SCAN_LIMIT,
+    CspPlan,
     Injector,
     eligible,
+    injected_headers,
     meta_allows,
     parse_policies,
     plan_csp,
@@ -276,3 +278,17 @@ async def test_injection_off_leaves_pages_byte_identical(html_origin, tiktok, ru
         async with s.get(sc.url + "/shop") as r:
             assert await r.read() == PAGE.format(nonce=NONCE).encode()
             assert r.headers["ETag"] == '"v1"'
+
+
+@pytest.mark.parametrize("plan, etag, version, expect_set", [
+    (CspPlan(True), '"abc"', "HTTP/1.1", {"etag": ['W/"abc"'], "transfer-encoding": ["chunked"]}),
+    (CspPlan(True), 'W/"abc"', "HTTP/2.0", {}),  # already weak; HTTP/2 frames need no chunking
+    (CspPlan(True), "", "HTTP/1.1", {"transfer-encoding": ["chunked"]}),
+    (CspPlan(True, "n1", {"content-security-policy": ["script-src 'nonce-n1'"]}), "", "HTTP/2.0",
+     {"content-security-policy": ["script-src 'nonce-n1'"]}),
+])
+def test_injected_headers(plan: CspPlan, etag: str, version: str, expect_set: dict[str, list[str]]) -> None:
+    """The tag changes the bytes: lengths and digests go, a strong ETag turns weak, the CSP is as planned."""
+    changes = injected_headers(plan, etag, version)
+    assert changes.set == expect_set
+    assert set(changes.drop) == {"content-length", "content-md5", "digest", "repr-digest", "content-digest"}

@@ -22,7 +22,7 @@ import pytest
 from conftest import BIN, free_port, sidecar_config, wait_for, wait_port
 from pixelscleared.capture.access_log import AccessLogSettings, BadRecord, parse_record
 from pixelscleared.config import parse_config
-from pixelscleared.routes import _quoted, caddy, nginx, warnings
+from pixelscleared.routes import SidecarPaths, _quoted, caddy, nginx, warnings
 
 CADDY = shutil.which("caddy")
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
@@ -54,6 +54,22 @@ def test_nginx_config_sends_the_sidecar_only_what_it_must(capture, expected, abs
         assert line not in text
     assert "upstream pixelscleared_site { server 127.0.0.1:3000; keepalive 32; }" in text
     assert "mirror" not in text  # a mirror subrequest would hold the next request on the connection
+
+
+@pytest.mark.parametrize(("path", "sent"), [
+    ("/_pc/collect", True), ("/_pc/ttq.js?v=1", True), ("//_pc/events", True),
+    ("/g/collect", True), ("/g/collect/", True), ("/g/collect?v=2&tid=G-1", True), ("/G/collect", True),
+    ("/checkout/thank-you", True), ("/checkout/thank-you-123?x=1", True), ("/contact", True),
+    ("/", False), ("/checkout", False), ("/contact/us", False), ("/g/collector", False), ("/pc/collect", False),
+])
+def test_the_sidecar_skips_in_the_log_exactly_what_the_web_server_sends_it(path, sent):
+    """One owner (SidecarPaths) for the routes printed and the access-log records the sidecar skips."""
+    cfg = cfg_with(ga4={"paths": ["/g/collect"]}, rules=RULES)
+    paths = SidecarPaths.of(cfg)
+    assert paths.sends(path) is sent
+    text = nginx([cfg], "http://127.0.0.1:3000", ["127.0.0.1:8080"], "80", "config.yaml")
+    assert all(f"location = {p} " in text for p in paths.exact)
+    assert all(rx.replace("\\", "\\\\") in text for _, rx in paths.rules)
 
 
 @pytest.mark.parametrize("text", ["/a", r"^/a\-b[^/]*$", 'say "hi"', "back\\slash"])

@@ -30,7 +30,7 @@ from pixelscleared.capture.rules import (
     read_response_values,
     rule_event,
 )
-from pixelscleared.capture.snippet import Injector, eligible, meta_allows, plan_csp, script_tag
+from pixelscleared.capture.snippet import Injector, eligible, injected_headers, meta_allows, plan_csp, script_tag
 from pixelscleared.config import Config, ConfigError, load_config
 from pixelscleared.event import CapturedEvent, RequestFacts
 from pixelscleared.flowview import FateWatch, annotate, call_note
@@ -39,6 +39,7 @@ from pixelscleared.guard import Door, abort_client, error_page, header_problem, 
 from pixelscleared.limits import BodyPolicy, BodyTooLarge, BodyUndecodable, body_policy, decode_body
 from pixelscleared.outbox import Refused
 from pixelscleared.pipeline import Pipeline
+from pixelscleared.routes import SidecarPaths
 
 logger = logging.getLogger("pixelscleared")
 OPTION = "pixelscleared_config"
@@ -86,6 +87,7 @@ class PixelsCleared:
         self._page = ""
         self._snippet = False
         self._log_listener: RecordListener | None = None
+        self._sent_here: SidecarPaths | None = None  # route-only mode: what the web server sends us
         if cfg is not None:
             self._use(cfg)
 
@@ -100,6 +102,7 @@ class PixelsCleared:
         self._pageviews = cfg.capture.pageviews.matcher() if cfg.capture.pageviews is not None else None
         self._bots = BotCheck() if cfg.capture.pageviews is not None and not cfg.capture.pageviews.bots else None
         self._rules = compile_rules(cfg.capture.rules)
+        self._sent_here = SidecarPaths.of(cfg)
         self._snippet = cfg.capture.snippet.inject
         self.door = Door(cfg.guard, self.pipeline.count_refused)
         self._page = page_template(cfg.guard)
@@ -369,14 +372,11 @@ class PixelsCleared:
             return
         injector = Injector(script_tag(self.prefix, plan.nonce), resp.headers.get("content-encoding", ""),
                             lambda head: meta_allows(head, scheme, host, plan.nonce), self.pipeline.count_snippet)
-        for name, values in plan.headers.items():
-            resp.headers.set_all(name, values)
-        for name in ("content-length", "content-md5", "digest", "repr-digest", "content-digest"):
+        changes = injected_headers(plan, resp.headers.get("etag", ""), req.http_version)
+        for name in changes.drop:
             resp.headers.pop(name, None)
-        if (etag := resp.headers.get("etag", "")) and not etag.startswith("W/"):
-            resp.headers["etag"] = "W/" + etag  # the bytes differ from the origin's: no longer a strong match
-        if req.http_version == "HTTP/1.1":
-            resp.headers["transfer-encoding"] = "chunked"
+        for name, values in changes.set.items():
+            resp.headers.set_all(name, values)
         tee = flow.metadata.get(TEE_KEY)
         resp.stream = injector if tee is None else (lambda chunk: injector(tee(chunk)))
 
@@ -436,8 +436,7 @@ class PixelsCleared:
         except BadRecord:
             self.pipeline.count_drop("bad_access_log_record")
             return
-        if endpoint_name(record.path, self.prefix) is not None or (self.routes and match_route(self.routes, record.path)) \
-                or any(r.path.fullmatch(record.path) for r in self._rules):
+        if self._sent_here is not None and self._sent_here.sends(record.path):
             return  # the web server sends these paths to the sidecar (routes.py): it saw them itself
         if (event := self._navigation(record.method, record.status, record.content_type, record.path,
                                       record.facts)) is not None:

@@ -326,6 +326,30 @@ class Injector:
         self._done(outcome)
 
 
+# Headers that describe the origin's exact bytes: wrong once the tag is in.
+_BYTE_HEADERS = ("content-length", "content-md5", "digest", "repr-digest", "content-digest")
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderChanges:
+    """What the response's headers become when the tag goes in: `set` (name → values) after `drop`."""
+
+    drop: tuple[str, ...]
+    set: dict[str, list[str]]
+
+
+def injected_headers(plan: CspPlan, etag: str, http_version: str) -> HeaderChanges:
+    """The CSP as planned; no length or digests (the body grows while it streams); a weak ETag
+    (the bytes are no longer the origin's, so no strong match); chunked on HTTP/1.1 (the length is
+    not known in advance)."""
+    changes = dict(plan.headers)
+    if etag and not etag.startswith("W/"):
+        changes["etag"] = ["W/" + etag]
+    if http_version == "HTTP/1.1":
+        changes["transfer-encoding"] = ["chunked"]
+    return HeaderChanges(_BYTE_HEADERS, changes)
+
+
 def eligible(method: str, status: int, http_version: str, request_headers: dict[str, str],
              response_headers: dict[str, str]) -> bool:
     """A whole HTML document a browser will render (lower-cased header names): GET, 2xx but not a
