@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 
 import pytest
@@ -50,6 +51,20 @@ async def test_duplicate_event_ids_are_stored_once_and_repeats_counted_on_the_fi
     rows = {r["pixel_id"]: r for r in await outbox.events(Query(event_id="same"))}
     assert (rows["P1"]["repeats"], rows["P2"]["repeats"]) == (2, 0)
     assert outbox.metrics.dropped.labels("repeat")._value.get() == 2
+
+
+async def test_repeats_with_the_same_timestamp_are_counted_too(outbox):
+    """Two copies made in the same microsecond (one beacon carrying an event twice) are still two."""
+    first = row("twin")
+    outbox.put(first)
+    outbox.put(dataclasses.replace(first))
+    await outbox.flush()
+    outbox.put(dataclasses.replace(first))
+    await outbox.flush()
+    (got,) = await outbox.events(Query(event_id="twin"))
+    assert got["repeats"] == 2
+    assert outbox.metrics.dropped.labels("repeat")._value.get() == 2
+    assert await outbox.pending_count() == 1
 
 
 def test_an_outbox_file_from_before_repeats_gets_the_column(tmp_path):

@@ -491,20 +491,19 @@ class Outbox:
         now = time.time()
         new = [r for r in rows if not r.amend]
         with self._conn:
-            before = self._conn.total_changes
+            last_id = self._conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+            # a repeat of an event already taken is counted on the first row and never sent again
             self._conn.executemany(
-                "INSERT OR IGNORE INTO events (created_at, updated_at, event_id, pixel_id, event_name, source,"
+                "INSERT INTO events (created_at, updated_at, event_id, pixel_id, event_name, source,"
                 " verdict, consent_sources, removed, status, reason, payload, test_event_code, next_attempt_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT (pixel_id, event_name, event_id) DO UPDATE SET repeats = repeats + 1",
                 [(r.created_at, now, r.event_id, r.pixel_id, r.event_name, r.source, r.verdict,
                   json.dumps(r.consent_sources), json.dumps(r.removed), r.status, r.reason, _json(r.payload),
                   r.test_event_code, r.due_at) for r in new])
-            inserted = self._conn.total_changes - before
-            if inserted < len(new):  # repeats of events already taken: counted on the first row, never sent again
-                self._conn.executemany(
-                    "UPDATE events SET repeats = repeats + 1"
-                    " WHERE pixel_id = ? AND event_name = ? AND event_id = ? AND created_at != ?",
-                    [(r.pixel_id, r.event_name, r.event_id, r.created_at) for r in new])
+            # new rows get ids above the largest before (an INTEGER PRIMARY KEY below its maximum)
+            inserted = self._conn.execute("SELECT count(*) FROM events WHERE id > ?", (last_id,)).fetchone()[0] \
+                if new else 0
             self._conn.executemany(  # a later consent decision, for rows the deliverer has not sent yet
                 "UPDATE events SET updated_at = ?, verdict = ?, consent_sources = ?, status = ?, reason = ?,"
                 " payload = ?, next_attempt_at = ? WHERE pixel_id = ? AND event_name = ? AND event_id = ?"
