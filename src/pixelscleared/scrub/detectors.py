@@ -275,9 +275,10 @@ class TextDetectors:
         clean = self.clean
         if text in clean or (light and text in self.clean_light):
             return text
-        if len(text) <= 10 and text.isdigit() and text.isascii() and not self.custom and text[:2] != "00":
-            # an order number or an amount: no detector matches ≤ 10 bare digits (cards need 13, a
-            # bare phone number needs `+`/`00`/separators, national ids a letter or a naming word)
+        if text.isdigit() and text.isascii() and not self.custom and text[:2] != "00" and not _card_digits(text):
+            # an order number, a timestamp, an amount: in bare digits only a card can be found (a bare
+            # phone number needs `+`/`00`/separators, national ids a letter or a naming word, and
+            # base64 of digits never decodes to text) — so the chain runs only for a possible card
             return text
         candidate = unquote_all(text) if "%" in text else text
         # the triggers, inline: this is the cost every new clean string pays
@@ -583,6 +584,11 @@ def _iban(m: re.Match[str]) -> str | bool:
             rest = " ".join(groups[n:])
             return "[iban]" + (" " + rest if rest else "")
     return False
+
+
+def _card_digits(digits: str) -> bool:
+    """Bare digits that could be a card: 13–19 of them, a card's first digits and its check digit."""
+    return 13 <= len(digits) <= 19 and _CARD_IIN.match(digits) is not None and luhn.is_valid(digits)
 
 
 def _card(m: re.Match[str]) -> bool:
