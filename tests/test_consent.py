@@ -88,6 +88,13 @@ CMP_CASES = [
     (f"cookieyes-consent={cookieyes('')}", "unknown", []),
     (f"cookieyes-consent={cookieyes('yes', action='')}", "unknown", []),
     ("cookieyes-consent=consent:yes,advertisement:yes", "granted", ["cookieyes:cookieyes-consent"]),
+    # as live sites carry it: before the visitor acts (`action:`) the categories are the banner's defaults
+    ("cookieyes-consent=consentid:d0owaVVvazVQeldUemZ0aVF5,consent:no,action:,necessary:yes,functional:no,"
+     "analytics:no,performance:no,advertisement:no,other:no", "unknown", []),
+    ("cookieyes-consent=consentid:QkMzRTVzc2w3eWJPM3ptTXBU,consent:no,action:yes,necessary:yes,functional:no,"
+     "analytics:no,performance:no,advertisement:no,other:no", "denied", ["cookieyes:cookieyes-consent"]),
+    ("cookieyes-consent=consentid:S2k4RFFzdHlnUEoxSWlCNUFE,consent:yes,action:no,necessary:yes,functional:yes,"
+     "analytics:yes,performance:yes,advertisement:yes", "unknown", []),  # an opt-out banner's default: implied
     # Complianz (and its multisite prefix)
     ("cmplz_marketing=allow", "granted", ["complianz:cmplz_marketing"]),
     ("cmplz_marketing=deny", "denied", ["complianz:cmplz_marketing"]),

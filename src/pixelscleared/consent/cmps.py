@@ -182,12 +182,14 @@ def cookieyes(value: str) -> SignalState:
     for k, _, v in pairs:
         fields.setdefault(k.strip(), []).append(v.strip())
     ads = fields.get("advertisement", [])
+    action = fields.get("action")
+    # `action:yes` once the visitor chose; `action:` (or `no`) before: the values are the banner's defaults
+    undecided = action is not None and action[-1] != "yes"
     if "no" in ads:
-        return DENIED
+        return UNKNOWN if undecided else DENIED
     if not ads or any(v != "yes" for v in ads):
         return UNKNOWN
-    action = fields.get("action")
-    return IMPLIED if action is not None and action[-1] != "yes" else GRANTED
+    return IMPLIED if undecided else GRANTED
 
 
 def complianz(value: str) -> SignalState:
