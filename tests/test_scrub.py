@@ -197,6 +197,9 @@ KEYS = [
     ("MMERGE3", "form_field"), ("mmerge5[addr1]", "form_field"), ("input_4", "form_field"), ("input_2.3", "form_field"),
     ("wpforms[fields][2]", "form_field"), ("item_meta[12]", "form_field"), ("form_fields[field_1a2b3c]", "form_field"),
     ("field_7", "form_field"), ("fields[0][value]", "form_field"), ("form_fields[email]", "email"),
+    # user names, and email platforms' per-recipient ids in landing-page links
+    ("login", "name"), ("uname", "name"), ("handle", "name"), ("mc_eid", "user_id"), ("_kx", "user_id"),
+    ("ck_subscriber_id", "user_id"), ("mkt_tok", "user_id"), ("sfmc_sub", "user_id"), ("usuario", "user"),
 ]
 
 
@@ -639,3 +642,12 @@ def test_light_check_first_does_not_whitelist_for_a_full_check() -> None:
 def test_phone_words_try_more_countries(text: str, removed: bool) -> None:
     res = S.scrub_text(text)
     assert (res.removed == [Removed("", "phone")]) is removed, res.value
+
+
+def test_email_platform_recipient_ids_go_and_campaign_parameters_stay() -> None:
+    url = ("https://shop.example/?utm_source=newsletter&utm_campaign=spring&mc_cid=4e5f6a7b8c&mc_eid=8a3f2b1c9d"
+           "&_kx=abc123.XYZ&ttclid=E.C.P.CqgB&gclid=EAIaIQobChMI")
+    res = S.scrub_url(url)
+    assert res.value == ("https://shop.example/?utm_source=newsletter&utm_campaign=spring&mc_cid=4e5f6a7b8c"
+                         "&ttclid=E.C.P.CqgB&gclid=EAIaIQobChMI")
+    assert sorted(r.kind for r in res.removed) == ["user_id", "user_id"]

@@ -24,6 +24,7 @@ CONTAINERS: frozenset[str] = frozenset({
     "user", "users", "customer", "customers", "billing", "shipping", "contact", "buyer", "person",
     "profile", "recipient", "member", "userdata", "customerdata", "ud", "visitordata",
     "kunde", "client", "cliente", "klant", "klient", "kund", "rechnungsadresse", "lieferadresse",
+    "benutzer", "utilisateur", "usuario", "utente", "gebruiker", "uzytkownik", "anvandare",
     "facturation", "livraison", "facturacion", "envio", "fatturazione", "spedizione",
 })
 
@@ -41,7 +42,8 @@ def _kinds(table: dict[str, str]) -> dict[str, str]:
 EXACT: dict[str, str] = _kinds({
     "name": "fname lname fn ln initials additionalname ccname ccgivenname ccfamilyname cardholder "
             "prenom apellido apellidos cognome voornaam achternaam tussenvoegsel sobrenome apelido "
-            "nazwisko fornamn efternamn fornavn etternavn efternavn mellemnavn",
+            "nazwisko fornamn efternamn fornavn etternavn efternavn mellemnavn "
+            "login loginname userlogin uname nick handle benutzername gebruikersnaam",  # user names
     "address": "street address city town addressline1 addressline2 addressline3 addresslevel1 addresslevel2 "
                "addresslevel3 addresslevel4 strasse hausnummer hausnr anschrift adresse ort wohnort stadt "
                "rue ville calle direccion ciudad domicilio indirizzo citta civico straat huisnummer "
@@ -63,7 +65,12 @@ EXACT: dict[str, str] = _kinds({
               "jsessionid phpsessid aspsessionid",
     "card": "cvv cvc csc cccsc ccnumber ccexp ccexpmonth ccexpyear pan kartennummer",
     "iban": "iban kontonummer bankleitzahl blz rekeningnummer",
-    "user_id": "userid uid customerid memberid kundennummer kundenid subscriberid contactid",
+    "user_id": "userid uid customerid memberid kundennummer kundenid subscriberid contactid "
+               # email platforms' per-recipient ids in landing-page links: Mailchimp `mc_eid`, Klaviyo
+               # `_kx`/`_ke`, Kit `ck_subscriber_id`, Marketo `mkt_tok`, Salesforce `sfmc_sub`, MailerLite,
+               # Acoustic `spUserID`, Bronto `_bta_tid`, dotdigital `dm_i`, Vero, Omeda
+               "mceid kx ke cksubscriberid mkttok sfmcsub sfmcid subscriberkey mlsubscriber mlsubscriberhash "
+               "spuserid btatid dmi veroid olyencid",
 })
 
 # Normalised key containing this → kind. Checked in order (`emailaddress` is email, not address).
