@@ -108,3 +108,20 @@ def test_names_in_form_values_written_with_plus_for_spaces():
     """`Hi,+I'm+Jane+Doe` in a form body: found with the `+` read as spaces, next to other findings."""
     out = S.scrub_form("your-message=Hi%2C+I%27m+Jane+Doe%2C+mail+jane.doe%40example.org&your-subject=Hello").value
     assert "Jane" not in out and "Doe" not in out and "example.org" not in out and "your-subject=Hello" in out
+
+
+@pytest.mark.parametrize("doc, kept", [
+    # a product's name, brand or category that is a designer's name is the brand
+    ({"brand": "Calvin Klein"}, True),
+    ({"contents": [{"content_name": "Michael Kors", "brand": "Michael Kors", "price": 99}]}, True),
+    ({"ecommerce": {"items": [{"item_name": "Stella McCartney", "item_brand": "Stella McCartney"}]}}, True),
+    ({"products": [{"name": "Hugo Boss", "sku": "A1"}]}, True),
+    ({"content_category": "Marc Jacobs"}, True),
+    # beside them, and anywhere else, a name pair is still a person
+    ({"contents": [{"content_name": "Engraved necklace", "engraving": "Jane Doe"}]}, False),
+    ({"note": "order for Jane Doe"}, False),
+    ({"contents": [{"content_name": "Gift — my name is Jane Doe"}]}, False),  # context finds a person anywhere
+])
+def test_brands_named_like_people_in_product_fields(doc: dict[str, object], kept: bool) -> None:
+    out = str(S.scrub_value(doc).value)
+    assert ("[name]" not in out) is kept, out

@@ -262,18 +262,21 @@ class TextDetectors:
         # Strings known to hold nothing, for a full check and for a light one (see `scrub`).
         self.clean: dict[str, None] = {}
         self.clean_light: dict[str, None] = {}
+        self.clean_thing: dict[str, None] = {}
 
     # --- entry point ---------------------------------------------------------------------
-    def scrub(self, text: str, kinds: list[str], light: bool = False, deadline: float = float("inf")) -> str:
+    def scrub(self, text: str, kinds: list[str], light: bool = False, deadline: float = float("inf"),
+              thing: bool = False) -> str:
         """Return `text` with every finding replaced by `[kind]`; append each kind found.
 
         `light` runs only the detectors that cannot mistake an id or an amount for personal data
-        (email, tokens, secrets); it is used for keys the operator declared safe.
+        (email, tokens, secrets); it is used for keys the operator declared safe. `thing`: the text
+        describes a product, brand or category — a name pair alone is not a person there.
         Percent-encoded text is examined decoded; if something is found the decoded, redacted
         text is returned, otherwise the original string comes back unchanged (same object).
         """
         clean = self.clean
-        if text in clean or (light and text in self.clean_light):
+        if text in clean or (light and text in self.clean_light) or (thing and text in self.clean_thing):
             return text
         if text.isdigit() and text.isascii() and not self.custom and text[:2] != "00" and not _card_digits(text):
             # an order number, a timestamp, an amount: in bare digits only a card can be found (a bare
@@ -291,7 +294,7 @@ class TextDetectors:
                                    or person_names.HINT.search(candidate))) or "%" in candidate or "=" in candidate or ":" in candidate
                 or "eyJ" in candidate or "earer" in candidate or "EARER" in candidate or (light and "+" in candidate)
                 or (len(candidate) >= 8 and _spelled_hint(candidate))):
-            out = self._redact(candidate, found, light, deadline, allow_b64=True, seven=numeric)
+            out = self._redact(candidate, found, light, deadline, allow_b64=True, seven=numeric, thing=thing)
         elif len(candidate) < 11:
             out = candidate
         elif "asic" in candidate or "ASIC" in candidate:
@@ -308,7 +311,7 @@ class TextDetectors:
             revealed = reveal(out)
             if revealed != out:
                 more: list[str] = []
-                redacted = self._redact(revealed, more, light, deadline, allow_b64=True)
+                redacted = self._redact(revealed, more, light, deadline, allow_b64=True, thing=thing)
                 if more:
                     found += more
                     out = redacted
@@ -317,6 +320,8 @@ class TextDetectors:
             return out
         if light:
             clean = self.clean_light  # only the light detectors ran: not proof for a full check
+        elif thing:
+            clean = self.clean_thing  # name pairs were not looked for
         if len(text) <= _CLEAN_CACHE_LEN:
             # Only strings with no finding are remembered, so the cache never holds personal data.
             if len(clean) >= _CLEAN_CACHE_MAX:
@@ -326,7 +331,7 @@ class TextDetectors:
 
     # --- the chain -----------------------------------------------------------------------
     def _redact(self, s: str, found: list[str], light: bool, deadline: float, allow_b64: bool,
-                seven: bool = True) -> str:
+                seven: bool = True, thing: bool = False) -> str:
         """`seven=False`: `s` is known to hold no seven close digits (replacing a finding by a
         marker of ≥ 5 non-digits never creates them, so the number detectors are skipped)."""
         on = self.enabled
@@ -349,7 +354,7 @@ class TextDetectors:
                 s = self._phones(s, found, deadline, rx, strong_only=True)
         else:
             if "name" in on and person_names.HINT.search(s):
-                s = _sub_spans(s, person_names.find(s), "name", found)
+                s = _sub_spans(s, person_names.find(s, pairs=not thing), "name", found)
             if "birth_date" in on and birth_dates.hint(s):
                 s = _sub_spans(s, birth_dates.find(s), "birth_date", found)
             has_seven = seven and rx.seven.search(s) is not None

@@ -143,7 +143,8 @@ class Scrubber:
 
     def clear_caches(self) -> None:
         """Forget the strings, keys, URLs and query pairs already found clean."""
-        for cache in (self.detectors.clean, self.detectors.clean_light, self.key_cache, self.clean_urls,
+        for cache in (self.detectors.clean, self.detectors.clean_light, self.detectors.clean_thing, self.key_cache,
+                      self.clean_urls,
                       self.clean_pairs, self.clean_paths, self.clean_maps):
             cache.clear()
 
@@ -260,11 +261,11 @@ class _Run:
         self.deadline = now + left
         return False
 
-    def detect(self, s: str, light: bool) -> tuple[str, list[str]]:
+    def detect(self, s: str, light: bool, thing: bool = False) -> tuple[str, list[str]]:
         while True:
             kinds: list[str] = []
             try:
-                return self.det.scrub(s, kinds, light, self.deadline), kinds
+                return self.det.scrub(s, kinds, light, self.deadline, thing), kinds
             except Deadline:
                 if self.out_of_time():
                     raise ScrubError(f"time budget of {self.s.time_budget_ms} ms exceeded") from None
@@ -293,7 +294,7 @@ class _Run:
             raise ScrubError(f"nested deeper than {self.s.max_depth} levels")
         t = type(v)
         if t is str:
-            return self.text(v, path, light, 0)
+            return self.text(v, path, light, 0, product)
         if t is dict:
             return self.mapping(v, path, depth, product, light)
         if t is list or t is tuple:
@@ -410,7 +411,10 @@ class _Run:
                         c += 1
                         out[k] = sub
                     else:
-                        out[k] = self.text(sub, f"{path}.{key}" if path else key, light, 0)
+                        # a thing's own name, brand or category (`content_name`, `brand`, an item's
+                        # `name`) — not every string beside it (`engraving` on an item stays personal)
+                        out[k] = self.text(sub, f"{path}.{key}" if path else key, light, 0,
+                                           extra or rule is AMBIGUOUS_NAME)
                 elif t is float or t is bool or sub is None or (t is int and -10**12 < sub < 10**12):
                     out[k] = sub
                 else:
@@ -438,7 +442,9 @@ class _Run:
             self.over()
         return out
 
-    def text(self, s: str, path: str, light: bool, nesting: int) -> str:
+    def text(self, s: str, path: str, light: bool, nesting: int, thing: bool = False) -> str:
+        """`thing`: the text describes a thing (a product's name, a brand, a category), where a name
+        pair alone is a brand (`Calvin Klein`), not a visitor; context still finds a person."""
         self.strings += 1
         self.bytes += len(s)
         if self.strings > self.max_strings or self.bytes > self.max_bytes or time.perf_counter() > self.deadline:
@@ -453,7 +459,7 @@ class _Run:
                     self.clean_urls.clear()
                 self.clean_urls[s] = None  # only URLs with no finding are remembered
             return out
-        out, kinds = self.detect(s, light)
+        out, kinds = self.detect(s, light, thing)
         for kind in kinds:
             self.add(path, kind)
         return out

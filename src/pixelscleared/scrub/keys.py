@@ -230,7 +230,11 @@ class KeyRules:
 
     @staticmethod
     def is_thing_container(key: str) -> bool:
-        return normalize_key(key) in THING_CONTAINERS
+        """A key about a thing: a thing container (`contents`, `brand`), or a word of one in the key
+        (`content_name`, `item_brand`, `productCategory`, `page_title`)."""
+        if normalize_key(key) in THING_CONTAINERS:
+            return True
+        return any(normalize_key(w) in THING_CONTAINERS for w in _WORDS.findall(key))
 
     @staticmethod
     def names_a_thing(sibling_keys: list[str]) -> bool:

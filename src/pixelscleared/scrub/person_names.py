@@ -160,11 +160,12 @@ def _pairs(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def find(text: str) -> list[tuple[int, int]]:
-    """Spans of person names in `text` (see the module docstring for when a name counts)."""
+def find(text: str, pairs: bool = True) -> list[tuple[int, int]]:
+    """Spans of person names in `text` (see the module docstring for when a name counts);
+    `pairs=False`: only after a person word (rule 1), for text that names a product or brand."""
     if HINT.search(text) is None:
         return []
-    spans = sorted(set(_after_context(text)) | set(_pairs(text)))
+    spans = sorted(set(_after_context(text)) | (set(_pairs(text)) if pairs else set()))
     merged: list[tuple[int, int]] = []
     for s, e in spans:
         if merged and s <= merged[-1][1]:
