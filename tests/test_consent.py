@@ -31,11 +31,18 @@ def b64(obj: object) -> str:
     return base64.b64encode(json.dumps(obj).encode()).decode()
 
 
-def onetrust(groups: str, interaction: int = 1) -> str:
-    return ("isGpcEnabled=0&datestamp=Mon+Nov+24+2025+10%3A00%3A00+GMT%2B0100+(Central+European+Standard+Time)"
+# `datestamp` as OneTrust writes it (JavaScript's Date.toString()), a day ago: a fixed date would
+# turn stale (max_age_days) and make these tests fail one day.
+DATESTAMP = quote(time.strftime("%a %b %d %Y %H:%M:%S GMT+0100 (Central European Standard Time)",
+                                time.gmtime(time.time() - 86_400)), safe="").replace("%20", "+")
+
+
+def onetrust(groups: str, interaction: int = 1, gen_vendors: str = "") -> str:
+    return (f"isGpcEnabled=0&datestamp={DATESTAMP}"
             "&version=202409.1.0&browserGpcFlag=0&isIABGlobal=false&hosts=&consentId=0b7a5f3e-1d2c-4b5a"
             f"&interactionCount={interaction}&isAnonUser=1&landingPath=NotLandingPage"
-            f"&groups={quote(groups, safe='')}&AwaitingReconsent=false&geolocation=FR%3BIDF")
+            f"&groups={quote(groups, safe='')}&AwaitingReconsent=false&geolocation=FR%3BIDF"
+            + (f"&genVendors={quote(gen_vendors, safe='')}" if gen_vendors else ""))
 
 
 def cookiebot(marketing: str, method: str = "explicit", utc_ms: int | None = None) -> str:
@@ -556,3 +563,15 @@ def test_docs_table_lists_every_signal() -> None:
 
     table = (Path(__file__).parent.parent / "docs" / "consent.md").read_text()
     assert [c for c in ALL_CMPS if f"| `{c}` |" not in table] == []
+
+
+@pytest.mark.parametrize("gen_vendors, state", [
+    ("V12:1,V3:0", "granted"),
+    ("V12:0,V3:1", "denied"),  # the category granted, TikTok as a vendor refused
+    ("V3:1", "unknown"),  # the site lists TikTok's vendor id, the cookie does not: not shown a grant
+    ("", "unknown"),
+])
+def test_onetrust_general_vendor_for_tiktok(gen_vendors: str, state: str) -> None:
+    e = ConsentEngine(ConsentSettings(onetrust_vendors=("V12",)))
+    cookie = f"OptanonConsent={onetrust('C0001:1,C0004:1', gen_vendors=gen_vendors)}"
+    assert e.evaluate(cookie, {}).state == state

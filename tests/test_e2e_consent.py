@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 
 import aiohttp
 import pytest
 
 from conftest import sidecar_config, wait_for
 
-ONETRUST_GRANTED = ("OptanonConsent=isGpcEnabled=0&datestamp=Tue+Nov+25+2026+10%3A00%3A00&version=202409.1.0"
+DAY_AGO = time.strftime("%a+%b+%d+%Y+%H%%3A%M%%3A%S", time.gmtime(time.time() - 86_400))  # a fixed date turns stale
+ONETRUST_GRANTED = (f"OptanonConsent=isGpcEnabled=0&datestamp={DAY_AGO}&version=202409.1.0"
                     "&interactionCount=1&groups=C0001%3A1%2CC0002%3A1%2CC0003%3A1%2CC0004%3A1")
 ONETRUST_DENIED = ONETRUST_GRANTED.replace("C0004%3A1", "C0004%3A0")
 COOKIEBOT_DENIED = ("CookieConsent={stamp:%27abc%3D%3D%27%2Cnecessary:true%2Cpreferences:false%2Cstatistics:false"

@@ -97,7 +97,13 @@ def _js_date(text: str) -> float | None:
         return None
 
 
-def onetrust(groups: tuple[str, ...], honour_gpc: bool = True, max_age_s: float = float("inf")) -> Reader:
+_OT_GEN_VENDORS = re.compile(r"&genVendors=([^&]*)")
+
+
+def onetrust(groups: tuple[str, ...], honour_gpc: bool = True, max_age_s: float = float("inf"),
+             vendors: tuple[str, ...] = ()) -> Reader:
+    """`vendors`: the site's OneTrust general-vendor ids for TikTok (`genVendors=V12:1,…`): a refused
+    one denies even when the category is granted; listed ones must be consented for a grant."""
     # `C0001:1,C0004:0`: entry keys and values are stripped, the last copy of a key wins. For
     # plain group ids one C call finds just the site's groups, as the split loop would.
     plain = all(g == g.strip() and g and not {",", ":"} & set(g) for g in groups)
@@ -116,6 +122,15 @@ def onetrust(groups: tuple[str, ...], honour_gpc: bool = True, max_age_s: float 
         if honour_gpc and _OT_GPC.search(value):
             return DENIED  # the browser's Global Privacy Control, recorded by the CMP: an opt-out
         state = all_listed(consent, groups, yes="1", no="0")
+        if vendors and state != DENIED:
+            gen = _OT_GEN_VENDORS.findall(value)
+            listed_v = pct(gen[0].replace("+", " ")) if len(gen) == 1 else ""
+            chosen = dict(v.strip().partition(":")[::2] for v in listed_v.split(",") if ":" in v)
+            vendor_state = all_listed(chosen, vendors, yes="1", no="0")
+            if vendor_state == DENIED:
+                return DENIED
+            if vendor_state == UNKNOWN:
+                state = UNKNOWN  # the category alone does not say TikTok was accepted
         if state == GRANTED and (count := _OT_INTERACTIONS.search(value)) and count.group(1) == "0":
             return IMPLIED  # the CMP's default, not a choice
         if state == GRANTED and _OT_AWAITING.search(value):
@@ -684,7 +699,7 @@ def readers(s: ConsentSettings) -> tuple[dict[str, list[CookieReader]], dict[str
     """(exact cookie name → readers, cookie-name prefix → readers) for the enabled signals."""
     age = s.max_age_days * 86_400
     table: dict[str, list[tuple[str, Reader]]] = {
-        "onetrust": [("OptanonConsent", onetrust(s.onetrust_groups, s.honour_gpc, age))],
+        "onetrust": [("OptanonConsent", onetrust(s.onetrust_groups, s.honour_gpc, age, s.onetrust_vendors))],
         "cookiebot": [("CookieConsent", cookiebot(s.tcf_purposes, s.vendor_ids, age))],
         "cookieyes": [("cookieyes-consent", cookieyes)],
         "complianz": [("cmplz_marketing", complianz), ("cmplz_rt_marketing", complianz)],

@@ -81,6 +81,7 @@ class ConsentSettings(Settings):
 
     # Site-specific ids. Listed ids that are present must all be granted; at least one must be.
     onetrust_groups: tuple[str, ...] = ("C0004",)
+    onetrust_vendors: tuple[str, ...] = ()  # the site's general-vendor id(s) for TikTok (`V12`), if it lists one
     didomi_purposes: tuple[str, ...] = ("cookies", "measure_ad_performance")
     didomi_vendors: tuple[str, ...] = ("c:tiktok*",)  # trailing * = prefix
     klaro_services: tuple[str, ...] = ("tiktok",)
