@@ -24,6 +24,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -76,11 +77,17 @@ class AccessLogSettings(Settings):
         return host.strip("[]"), int(port)
 
     def allowed(self, peer: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(peer)
-        except ValueError:
-            return False
-        return any(ip in ipaddress.ip_network(n, strict=False) for n in self.allow)
+        return _peer_allowed(peer, tuple(self.allow))
+
+
+@lru_cache(maxsize=1024)
+def _peer_allowed(peer: str, allow: tuple[str, ...]) -> bool:
+    """Asked for every record; the peers are a web server or two, so each is worked out once."""
+    try:
+        ip = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(n, strict=False) for n in allow)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ property, the page's country-code top-level domain, or a currency used by one co
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,7 +17,7 @@ import phonenumbers
 
 # Top-level domains sold worldwide as brands (.io, .co, .tv…): not a country hint.
 _BRAND_TLDS = frozenset({"io", "co", "me", "tv", "ai", "ly", "fm", "to", "gg", "cc", "ws", "app", "la", "am", "so",
-                         "sh", "ac", "ag", "vc", "gl", "is", "it_"})
+                         "sh", "ac", "ag", "vc", "gl", "is"})
 _TLD_REGION = {"uk": "GB"}
 # Currencies of one country (EUR, USD and XOF-style unions say nothing).
 _CURRENCY_REGION = {"GBP": "GB", "JPY": "JP", "BRL": "BR", "INR": "IN", "PLN": "PL", "SEK": "SE", "DKK": "DK",
@@ -37,18 +38,34 @@ def _region(code: object) -> str | None:
     return code if len(code) == 2 and code in phonenumbers.SUPPORTED_REGIONS else None
 
 
+def _netloc(url: str) -> str:
+    """`user@host:port` of an absolute URL, without parsing the rest (this runs for every event)."""
+    rest = url.partition("//")[2] if "//" in url[:12] else ""
+    for stop in "/?#":
+        rest = rest.partition(stop)[0]
+    return rest
+
+
+@lru_cache(maxsize=1024)
+def _host_region(netloc: str) -> str | None:
+    """The country of a host's country-code top-level domain (`shop.es` → ES), if it has one."""
+    try:
+        host = urlsplit("//" + netloc).hostname or ""
+    except ValueError:
+        return None
+    tld = host.rsplit(".", 1)[-1].lower() if "." in host else ""
+    if len(tld) != 2 or tld in _BRAND_TLDS:
+        return None
+    return _region(_TLD_REGION.get(tld, tld))
+
+
 def hint_regions(url: str, properties: Mapping[str, Any]) -> tuple[str, ...]:
     """Up to three regions the event points at, most specific first (property, domain, currency)."""
     found: list[str] = []
     for key in _COUNTRY_KEYS:
         if (region := _region(properties.get(key))) is not None:
             found.append(region)
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
-        host = ""
-    tld = host.rsplit(".", 1)[-1].lower() if "." in host else ""
-    if len(tld) == 2 and tld not in _BRAND_TLDS and (region := _region(_TLD_REGION.get(tld, tld))) is not None:
+    if (region := _host_region(_netloc(url))) is not None:
         found.append(region)
     currency = properties.get("currency")
     if isinstance(currency, str) and (region := _CURRENCY_REGION.get(currency.strip().upper())) is not None:
