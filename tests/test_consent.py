@@ -398,7 +398,9 @@ def test_combine_directly():
 ALL_COOKIES = ["OptanonConsent", "CookieConsent", "cookieyes-consent", "cmplz_marketing", "didomi_token",
                "borlabs-cookie", "_iub_cs-1", "cookiefirst-consent", "axeptio_cookies", "axeptio_authorized_vendors",
                "klaro", "_tracking_consent", "_cmp_a", "euconsent-v2", "usprivacy", "__gpp", "OTGPPConsent",
-               "prefs"]
+               "prefs", "cookielawinfo-checkbox-advertisement", "CookieLawInfoConsent", "notice_gdpr_prefs",
+               "notice_preferences", "cmapi_cookie_privacy", "osano_consentmanager", "_ketch_consent_v1_", "CONSENTMGR",
+               "orejime", "FCCDCF", "CookieInformationConsent", "TC_PRIVACY", "uc_settings", "uc_tcf"]
 HOSTILE_ENGINE = ConsentEngine(ConsentSettings(
     custom=[{"cookie": "prefs", "json_path": "a.b", "granted": "true"}], tcf_vendor_id=986))
 

@@ -385,7 +385,8 @@ def trustarc(category: int) -> tuple[Reader, Reader, Reader]:
 
     def preferences(value: str) -> SignalState:
         level = pct(value).partition(":")[0].strip()
-        return (GRANTED if int(level) >= category else DENIED) if level.isdigit() and len(level) < 4 else UNKNOWN
+        # one digit: TrustArc has a handful of levels, so `123` is not a level
+        return (GRANTED if int(level) >= category else DENIED) if level.isdigit() and len(level) == 1 else UNKNOWN
 
     def cmapi(value: str) -> SignalState:
         m = _CMAPI.match(pct(value).strip())
