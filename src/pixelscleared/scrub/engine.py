@@ -142,10 +142,9 @@ class Scrubber:
         return found
 
     def clear_caches(self) -> None:
-        """Forget the strings, keys, URLs and query pairs already found clean."""
+        """Forget the strings, keys, URLs, query pairs and flat mappings already found clean."""
         for cache in (self.detectors.clean, self.detectors.clean_light, self.detectors.clean_thing, self.key_cache,
-                      self.clean_urls,
-                      self.clean_pairs, self.clean_paths, self.clean_maps):
+                      self.clean_urls, self.clean_pairs, self.clean_paths, self.clean_maps):
             cache.clear()
 
     def __repr__(self) -> str:
