@@ -26,7 +26,7 @@ from phonenumbers import Leniency, PhoneNumberMatcher
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 
-from pixelscleared.scrub import birth_dates, national_ids, person_names
+from pixelscleared.scrub import addresses, birth_dates, national_ids, person_names
 
 # --- triggers -------------------------------------------------------------------------------
 # A string with none of these (see `TextDetectors.scrub`) is returned untouched without
@@ -291,7 +291,8 @@ class TextDetectors:
         found: list[str] = []
         if (numeric or self.custom or "@" in candidate
                 or (not light and (national_ids.HINT.search(candidate) or birth_dates.hint(candidate)
-                                   or person_names.HINT.search(candidate))) or "%" in candidate or "=" in candidate or ":" in candidate
+                                   or person_names.HINT.search(candidate) or (not thing and addresses.hint(candidate))))
+                or "%" in candidate or "=" in candidate or ":" in candidate
                 or "eyJ" in candidate or "earer" in candidate or "EARER" in candidate or (light and "+" in candidate)
                 or (len(candidate) >= 8 and _spelled_hint(candidate))):
             out = self._redact(candidate, found, light, deadline, allow_b64=True, seven=numeric, thing=thing)
@@ -353,6 +354,9 @@ class TextDetectors:
             if "phone" in on and ("+" in s or ":" in s) and rx.seven.search(s) and self._phone_possible(s, rx):
                 s = self._phones(s, found, deadline, rx, strong_only=True)
         else:
+            # a street before names: `Calle Mayor 1` is an address, not a person called Calle Mayor
+            if "address" in on and not thing and addresses.hint(s):
+                s = _sub_spans(s, addresses.find(s), "address", found)
             if "name" in on and person_names.HINT.search(s):
                 s = _sub_spans(s, person_names.find(s, pairs=not thing), "name", found)
             if "birth_date" in on and birth_dates.hint(s):

@@ -17,9 +17,9 @@ from pydantic import Field, field_validator, model_validator
 from pixelscleared.model import Settings
 
 Detector = Literal["email", "phone", "card", "iban", "ssn", "ip", "jwt", "token", "secret", "base64", "birth_date",
-                   "name"]
+                   "name", "address"]
 DETECTORS: tuple[str, ...] = ("email", "phone", "card", "iban", "ssn", "ip", "jwt", "token", "secret", "base64",
-                              "birth_date", "name")
+                              "birth_date", "name", "address")
 
 # Kept as sent (only the high-confidence text detectors still run on them): ids and amounts
 # that look like numbers a loose detector might take for a phone or a card.

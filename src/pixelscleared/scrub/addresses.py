@@ -1,0 +1,60 @@
+"""Street addresses in free text: a street word and a house number, in the order each language
+writes them (`12 Baker Street`, `Hauptstraße 5`, `12 rue de la Paix`, `Calle Mayor 1`, `Via Roma 1`,
+`Dorpsstraat 1`, `Rua Augusta 100`, `ul. Marszałkowska 1`, `Storgatan 1`).
+
+A street name alone (`Abbey Road`, `Champs-Élysées`) is a place or a product; with a house number
+in the language's position it is where someone lives or receives parcels — what a contact form's
+message or a delivery note holds. Only the street and number are removed (a postcode and city
+after them are kept: neither names a person's door). Not run on a product's name, brand or
+category (`12 Abbey Road Edition` there is a record).
+"""
+
+from __future__ import annotations
+
+import re
+
+_CAP = r"[A-ZÀ-ÖØ-ÞŁŚŻŹĆŃ][\w'’.-]*"  # a capitalised word (names of streets, saints, people)
+_NUM = r"\d{1,5}(?:\s?[a-zA-Z](?![\w]))?(?:[-/]\d{1,4})?"  # 12, 12a, 12 B, 12-14, 12/3
+
+_PATTERNS = [
+    # English: number first, then the name and a street type
+    rf"\b\d{{1,5}}[A-Za-z]?,?\s+(?:{_CAP}\s+){{1,3}}(?:Street|St\.?|Road|Rd\.?|Avenue|Ave\.?|Lane|Ln\.?|Drive|Dr\.?"
+    r"|Boulevard|Blvd\.?|Way|Court|Ct\.?|Place|Pl\.?|Terrace|Close|Crescent|Gardens|Square|Sq\.?|Parkway|Pkwy\.?"
+    r"|Highway|Hwy\.?|Circle|Mews|Row|Grove)(?![\w])",
+    # German, Dutch, Swedish: the street type glued to the name, then the number
+    rf"\b[A-ZÄÖÜÅ][a-zäöüßåé-]+(?:straße|strasse|str\.|weg|gasse|allee|platz|ring|damm|ufer|steig|chaussee|"
+    rf"straat|laan|plein|gracht|kade|singel|dijk|gatan|vägen|gränd|torget|stigen)\s+{_NUM}",
+    rf"\b(?:Am|An der|Auf der|Im|In der|Zum|Zur)\s+{_CAP}\s+{_NUM}(?![\w])",
+    # French: number, street type, name
+    r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|av\.|boulevard|bd|place|chemin|allée|allee|impasse|quai|"
+    rf"route|cours|square)\s+(?:(?:de|du|des|de la|de l'|d')\s*)?{_CAP}",
+    # Spanish, Italian, Portuguese, Polish: street type, name, number
+    rf"(?i:\b(?:calle|c/|avenida|avda\.?|plaza|paseo|camino|carrer|via|viale|piazza|corso|vicolo|largo|rua|"
+    rf"travessa|praça|praca|alameda|ul\.|ulica|al\.|aleja))\s+(?:(?i:de|del|de la|da|do|dos|das|di|della)\s+)?"
+    rf"{_CAP}(?:\s+{_CAP}){{0,3}},?\s+(?:(?i:n[ºo°]\.?|nr\.?|num\.?)\s*)?{_NUM}(?![\w])",
+]
+ADDRESS = re.compile("|".join(f"(?:{p})" for p in _PATTERNS))
+
+# Cheap gate: a space, a digit and a fragment of a street word (every pattern needs all three;
+# most fresh values — ids, timestamps, hashes — have no space and stop at the first test).
+_FRAGMENTS = re.compile(
+    r"stre|st\b|st\.|road|rd|aven|ave|lane|ln|driv|dr\b|dr\.|boul|blvd|way|court|ct|place|pl\b|pl\.|terr|close|cres|"
+    r"garden|squar|sq|park|highw|hwy|circ|mews|row|grov|stra|str\.|weg|gass|alle|platz|ring|damm|ufer|steig|chau|"
+    r"laan|plein|gracht|kade|singel|dijk|gatan|vägen|gränd|torget|stigen|\bam |\ban der|\bauf der|\bim |\bin der|"
+    r"\bzum |\bzur |rue|av\.|bd|chemin|impasse|quai|route|cours|calle|c/|avda|plaza|paseo|camino|carrer|via|viale|"
+    r"piazza|corso|vicolo|largo|rua|travessa|praça|praca|alameda|ul\.|ulica|al\.|aleja"
+)
+_DIGIT = re.compile(r"\d")
+_SPACE = re.compile(r"\s")
+
+
+def hint(text: str) -> bool:
+    return (_SPACE.search(text) is not None and _DIGIT.search(text) is not None
+            and _FRAGMENTS.search(text.lower()) is not None)
+
+
+def find(text: str) -> list[tuple[int, int]]:
+    """Spans of street addresses (street and house number) in `text`."""
+    if not hint(text):
+        return []
+    return [(m.start(), m.end()) for m in ADDRESS.finditer(text)]
