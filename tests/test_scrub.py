@@ -651,3 +651,29 @@ def test_email_platform_recipient_ids_go_and_campaign_parameters_stay() -> None:
     assert res.value == ("https://shop.example/?utm_source=newsletter&utm_campaign=spring&mc_cid=4e5f6a7b8c"
                          "&ttclid=E.C.P.CqgB&gclid=EAIaIQobChMI")
     assert sorted(r.kind for r in res.removed) == ["user_id", "user_id"]
+
+
+H = "8c87b489ce35cf2e2f39f80e282cb2e804932a56a213983eeeb428407d43b52d"  # a SHA-256 of an address
+
+
+@pytest.mark.parametrize("url, expected, kinds", [
+    # JSON in a parameter is scrubbed by its keys (Pinterest's `pd`), then written back compactly
+    (f"https://shop.example/v3/?tid=26&pd=%7B%22em%22%3A%22{H}%22%2C%22np%22%3A%22shopify%22%7D",
+     "https://shop.example/v3/?tid=26&pd=%7B%22np%22%3A%22shopify%22%7D", ["email"]),
+    ('https://shop.example/t?cd={"value":12,"note":"call %2B44 20 7946 0958"}',
+     "https://shop.example/t?cd=%7B%22value%22%3A12%2C%22note%22%3A%22call%20%5Bphone%5D%22%7D", ["phone"]),
+    # JSON with nothing personal, and text that only looks like JSON, stay byte-identical
+    ('https://shop.example/t?cd={"value":12,"currency":"EUR"}', 'https://shop.example/t?cd={"value":12,"currency":"EUR"}',
+     []),
+    ("https://shop.example/t?q=%7Bnot%20json", "https://shop.example/t?q=%7Bnot%20json", []),
+])
+def test_json_in_a_query_parameter(url: str, expected: str, kinds: list[str]) -> None:
+    res = S.scrub_url(url)
+    assert res.value == expected
+    assert [r.kind for r in res.removed] == kinds
+
+
+def test_hashed_identifiers_under_their_keys() -> None:
+    """A hashed email or phone is still the visitor's identifier (Snap's `u_hem`, `u_hpn`)."""
+    res = S.scrub_value({"u_hem": H, "u_hpn": H, "hem": H, "e_desc": "Blue Shirt"})
+    assert res.value == {"e_desc": "Blue Shirt"}

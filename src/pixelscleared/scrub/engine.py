@@ -616,12 +616,35 @@ class _Run:
         self.count("")
         return "&".join(out) if changed else qs
 
+    def json_param(self, v_raw: str, path: str, light: bool) -> str | None:
+        """A parameter holding a JSON object or list: "" when it is JSON and nothing was removed,
+        the scrubbed JSON when something was, None when it is not JSON (then it is plain text)."""
+        text = unquote(v_raw.replace("+", " ")) if "%" in v_raw or "+" in v_raw else v_raw
+        if text[-1:] not in "}]":
+            return None
+        try:
+            doc = json.loads(text)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(doc, (dict, list)):
+            return None
+        n = len(self.removed)
+        out = self.value(doc, path, 1, False, light)
+        if len(self.removed) == n and out == doc:
+            return ""
+        return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
+
     def query_value(self, v_raw: str, qpath: str, key: str, light: bool, nesting: int) -> str | None:
         """The redacted, decoded value of `key` in the query at `qpath`, or None when nothing was found."""
         self.strings += 1
         self.bytes += len(v_raw)
         if self.strings > self.max_strings or self.bytes > self.max_bytes or time.perf_counter() > self.deadline:
             self.over()
+        # JSON in a parameter (Pinterest's `pd={"em":…}`, a tag's `cd={…}`): scrubbed by its keys,
+        # as a body would be, and written back compactly when something went
+        if v_raw[:1] in "{[%" and (v_raw[:3] in ("%7B", "%7b", "%5B", "%5b") or v_raw[:1] in "{["):
+            if (found := self.json_param(v_raw, _join(qpath, key), light)) is not None:
+                return found or None
         # a decoded "/" comes from "/" or "%2F" (a UTF-8 sequence never decodes to one)
         if nesting < _MAX_URL_NESTING and ("/" in v_raw or "%2F" in v_raw or "%2f" in v_raw):
             value = unquote(v_raw)

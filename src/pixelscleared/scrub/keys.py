@@ -53,9 +53,9 @@ EXACT: dict[str, str] = _kinds({
     "birth_date": "dob db birth bday bdayday bdaymonth bdayyear geburtsdatum geburtstag datedenaissance "
                   "naissance fechadenacimiento nacimiento datadinascita nascita geboortedatum "
                   "datadenascimento nascimento dataurodzenia urodziny fodelsedatum fodselsdato",
-    "phone": "tel telnational tellocal tellocalprefix tellocalsuffix telareacode mobile cell fax ph msisdn "
+    "phone": "tel telnational tellocal tellocalprefix tellocalsuffix telareacode mobile cell fax ph msisdn uhpn "
              "handy mobil festnetz portable movil celular cellulare cellphone telemovel mobiel gsm komorka",
-    "email": "em mail courriel correo correoelectronico eposta epost",
+    "email": "em mail courriel correo correoelectronico eposta epost hem uhem",  # hem: a hashed email (Snap u_hem)
     "ip": "ip clientip remoteip userip xforwardedfor",
     "ssn": "ssn sin nino taxid steuerid steuernummer sozialversicherungsnummer svnr personalausweis "
            "ausweisnummer nir numerosecu securitesociale dni nie nif nss cedula curp rfc rut "
