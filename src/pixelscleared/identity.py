@@ -56,7 +56,7 @@ def sha256_hex(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def client_ip(facts: RequestFacts, trusted: list[Network]) -> str:
+def client_ip(facts: RequestFacts, trusted: tuple[Network, ...]) -> str:
     """The visitor's IP: the TCP peer, or — only when the peer is a trusted proxy — the nearest
     untrusted hop of `Forwarded` (RFC 7239, preferred) or `X-Forwarded-For`.
 
@@ -94,12 +94,8 @@ def forwarded_for(header: str) -> list[str]:
     return nodes
 
 
-def _in(ip: IPAddress, nets: list[Network] | tuple[Network, ...]) -> bool:
-    return _within(ip, tuple(nets))
-
-
-@lru_cache(maxsize=8192)
-def _within(ip: IPAddress, nets: tuple[Network, ...]) -> bool:
+@lru_cache(maxsize=8192)  # asked for every event, about the same few proxies and visitors
+def _in(ip: IPAddress, nets: tuple[Network, ...]) -> bool:
     return any(ip in net for net in nets)
 
 
@@ -144,7 +140,7 @@ class IdentityResolver:
 
     def __init__(self, settings: IdentitySettings):
         self.settings = settings
-        self.trusted: list[Network] = [ipaddress.ip_network(c, strict=False) for c in settings.trusted_proxies]
+        self.trusted = tuple(ipaddress.ip_network(c, strict=False) for c in settings.trusted_proxies)
         self._salt = settings.salt.get_secret_value()
 
     def __repr__(self) -> str:  # never the salt

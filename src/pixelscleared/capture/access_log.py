@@ -24,7 +24,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -76,18 +76,22 @@ class AccessLogSettings(Settings):
         host, _, port = self.listen.rpartition(":")
         return host.strip("[]"), int(port)
 
+    @cached_property  # parsed once: `allowed` is asked for every record
+    def allow_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(n, strict=False) for n in self.allow)
+
     def allowed(self, peer: str) -> bool:
-        return _peer_allowed(peer, tuple(self.allow))
+        return _peer_allowed(peer, self.allow_networks)
 
 
 @lru_cache(maxsize=1024)
-def _peer_allowed(peer: str, allow: tuple[str, ...]) -> bool:
-    """Asked for every record; the peers are a web server or two, so each is worked out once."""
+def _peer_allowed(peer: str, nets: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    """The peers are a web server or two: each is worked out once."""
     try:
         ip = ipaddress.ip_address(peer)
     except ValueError:
         return False
-    return any(ip in ipaddress.ip_network(n, strict=False) for n in allow)
+    return any(ip in net for net in nets)
 
 
 @dataclass(frozen=True, slots=True)

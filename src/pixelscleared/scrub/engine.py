@@ -642,7 +642,7 @@ class _Run:
             self.over()
         # JSON in a parameter (Pinterest's `pd={"em":…}`, a tag's `cd={…}`): scrubbed by its keys,
         # as a body would be, and written back compactly when something went
-        if v_raw[:1] in "{[%" and (v_raw[:3] in ("%7B", "%7b", "%5B", "%5b") or v_raw[:1] in "{["):
+        if v_raw[:1] in ("{", "[") or v_raw[:3].upper() in ("%7B", "%5B"):
             if (found := self.json_param(v_raw, _join(qpath, key), light)) is not None:
                 return found or None
         # a decoded "/" comes from "/" or "%2F" (a UTF-8 sequence never decodes to one)
