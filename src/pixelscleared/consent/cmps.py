@@ -100,6 +100,11 @@ def _js_date(text: str) -> float | None:
 _OT_GEN_VENDORS = re.compile(r"&genVendors=([^&]*)")
 
 
+def _ot_choices(listed: str) -> dict[str, str]:
+    """OneTrust's `id:1,id:0` lists (`groups`, `genVendors`): id → "1"/"0", stripped, last copy wins."""
+    return dict(g.strip().partition(":")[::2] for g in listed.split(",") if ":" in g)
+
+
 def onetrust(groups: tuple[str, ...], honour_gpc: bool = True, max_age_s: float = float("inf"),
              vendors: tuple[str, ...] = ()) -> Reader:
     """`vendors`: the site's OneTrust general-vendor ids for TikTok (`genVendors=V12:1,…`): a refused
@@ -115,17 +120,13 @@ def onetrust(groups: tuple[str, ...], honour_gpc: bool = True, max_age_s: float 
         if len(found) != 1:
             return UNKNOWN  # absent, or repeated (ambiguous)
         listed = pct(found[0].replace("+", " "))
-        if plain:
-            consent = dict(pick.findall("," + listed))
-        else:
-            consent = dict(g.strip().partition(":")[::2] for g in listed.split(",") if ":" in g)
+        consent = dict(pick.findall("," + listed)) if plain else _ot_choices(listed)
         if honour_gpc and _OT_GPC.search(value):
             return DENIED  # the browser's Global Privacy Control, recorded by the CMP: an opt-out
         state = all_listed(consent, groups, yes="1", no="0")
         if vendors and state != DENIED:
             gen = _OT_GEN_VENDORS.findall(value)
-            listed_v = pct(gen[0].replace("+", " ")) if len(gen) == 1 else ""
-            chosen = dict(v.strip().partition(":")[::2] for v in listed_v.split(",") if ":" in v)
+            chosen = _ot_choices(pct(gen[0].replace("+", " "))) if len(gen) == 1 else {}
             vendor_state = all_listed(chosen, vendors, yes="1", no="0")
             if vendor_state == DENIED:
                 return DENIED

@@ -601,8 +601,7 @@ def _card_digits(digits: str) -> bool:
 
 
 def _card(m: re.Match[str]) -> bool:
-    digits = m.group().replace(" ", "").replace("-", "")
-    if not (13 <= len(digits) <= 19 and _CARD_IIN.match(digits) and luhn.is_valid(digits)):
+    if not _card_digits(m.group().replace(" ", "").replace("-", "")):
         return False
     text, i, j = m.string, m.start(), m.end()
     # glued to a word without spaces (`OD4111…`, `ORD-4111-1111-…`, `INV_4111…`): an order or
