@@ -100,6 +100,11 @@ def test_key_rules(key, rule):
     ({"page": {"name": "Home"}}, True),
     ({"event": {"name": "signup"}}, True),
     ({"items": [{"name": "Pen", "item_id": "P1"}]}, True),
+    ({"context": {"library": {"name": "Pen", "version": "2.1.0"}}}, True),  # the TikTok pixel's own library
+    ({"sdk": {"name": "Pen"}}, True),
+    ({"plugin_name": "Pen"}, True),
+    ({"name": "Pen", "version": "1.2"}, True),                           # software beside its version
+    ({"name": "Jane Doe", "version": 3, "email": "j@x.example"}, False),  # a record's version does not excuse an email
     ({"name": "Jane Doe", "value": 10, "phone": "+44 20 7946 0958"}, False),  # item keys do not excuse a phone
 ])
 def test_name_is_a_person_only_in_a_person_context(doc, kept_name):

@@ -124,6 +124,8 @@ THING_CONTAINERS: frozenset[str] = frozenset({
     "color", "colour", "size", "attribute", "option", "field", "param", "parameter", "property", "metric",
     "dimension", "action", "interaction", "trigger", "container", "layer", "audience", "segment",
     "produkt", "artikel", "produit", "producto", "prodotto", "produto", "produkty", "evento", "pagina",
+    # software: the TikTok pixel's and Segment's `context.library` is `{"name": "pixel.js", "version": …}`
+    "library", "lib", "sdk", "plugin", "integration", "framework", "package",
 })
 
 # Sibling keys that say "this object describes a thing" (an item, an event), so its `name` is not a person.
@@ -132,6 +134,7 @@ THING_KEYS: frozenset[str] = frozenset({
     "productid", "eventid", "event", "category", "brand", "variant", "itemcategory", "itembrand",
     "affiliation", "coupon", "discount", "listname", "listid", "promotionid", "creativename",
     "creativeslot", "pagetype", "pagepath", "href", "campaignid", "gtin", "ean", "upc", "mpn",
+    "version", "sdkversion",  # a piece of software (`{"name": "analytics.js", "version": "4.1.0"}`)
 })
 
 # Product codes: digits that pass Luhn (an EAN-13 can) are still a barcode here, never a card.
