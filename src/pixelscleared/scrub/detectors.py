@@ -288,14 +288,17 @@ class TextDetectors:
         rx = _ASCII if candidate.isascii() else _UNICODE
         # False when `candidate` has neither seven close digits nor a dotted quad
         numeric = not light and len(candidate) >= 7 and rx.numeric.search(candidate) is not None
+        letters = _has_letters(candidate)
         found: list[str] = []
         if (numeric or self.custom or "@" in candidate
-                or (not light and (national_ids.HINT.search(candidate) or birth_dates.hint(candidate)
-                                   or person_names.HINT.search(candidate) or (not thing and addresses.hint(candidate))))
+                or (not light and (national_ids.HINT.search(candidate)
+                                   or (letters and (birth_dates.hint(candidate) or person_names.HINT.search(candidate)
+                                                    or (not thing and addresses.hint(candidate))))))
                 or "%" in candidate or "=" in candidate or ":" in candidate
                 or "eyJ" in candidate or "earer" in candidate or "EARER" in candidate or (light and "+" in candidate)
                 or (len(candidate) >= 8 and _spelled_hint(candidate))):
-            out = self._redact(candidate, found, light, deadline, allow_b64=True, seven=numeric, thing=thing)
+            out = self._redact(candidate, found, light, deadline, allow_b64=True, seven=numeric, thing=thing,
+                               letters=letters)
         elif len(candidate) < 11:
             out = candidate
         elif "asic" in candidate or "ASIC" in candidate:
@@ -332,13 +335,15 @@ class TextDetectors:
 
     # --- the chain -----------------------------------------------------------------------
     def _redact(self, s: str, found: list[str], light: bool, deadline: float, allow_b64: bool,
-                seven: bool = True, thing: bool = False) -> str:
+                seven: bool = True, thing: bool = False, letters: bool = True) -> str:
         """`seven=False`: `s` is known to hold no seven close digits (replacing a finding by a
-        marker of ≥ 5 non-digits never creates them, so the number detectors are skipped)."""
+        marker of ≥ 5 non-digits never creates them, so the number detectors are skipped).
+        `letters=False`: `s` has no letter (an id, a timestamp, a number): the detectors that need
+        one (words, names, streets, country codes) are skipped until a marker (`[ssn]`) adds some."""
         on = self.enabled
         # substitutions only put ASCII markers in: an ASCII string stays ASCII
         rx = _ASCII if s.isascii() else _UNICODE
-        if "secret" in on and ("=" in s or ":" in s) and _SECRET_HINT.search(s):
+        if "secret" in on and letters and ("=" in s or ":" in s) and _SECRET_HINT.search(s):
             s = _sub(rx.secret, s, "secret", found, lambda m: m.group(1) + "[secret]")
         if "token" in on and ("earer" in s or "EARER" in s or "asic" in s or "ASIC" in s):
             s = _sub(_BEARER, s, "token", found)
@@ -355,24 +360,28 @@ class TextDetectors:
                 s = self._phones(s, found, deadline, rx, strong_only=True)
         else:
             # a street before names: `Calle Mayor 1` is an address, not a person called Calle Mayor
-            if "address" in on and not thing and addresses.hint(s):
+            letters = letters or bool(found)
+            if "address" in on and not thing and letters and addresses.hint(s):
                 s = _sub_spans(s, addresses.find(s), "address", found)
-            if "name" in on and person_names.HINT.search(s):
+            if "name" in on and letters and person_names.HINT.search(s):
                 s = _sub_spans(s, person_names.find(s, pairs=not thing), "name", found)
-            if "birth_date" in on and birth_dates.hint(s):
+            if "birth_date" in on and letters and birth_dates.hint(s):
                 s = _sub_spans(s, birth_dates.find(s), "birth_date", found)
             has_seven = seven and rx.seven.search(s) is not None
+            letters = letters or bool(found)
             if has_seven:
-                if "iban" in on:
+                if "iban" in on and letters:
                     s = _sub(rx.iban, s, "iban", found, _iban)
                 if "card" in on:
                     s = _sub(rx.card, s, "card", found, _card)
                 if "ssn" in on:
                     s = _sub(rx.ssn, s, "ssn", found)
+            letters = letters or bool(found)
             if "ssn" in on and national_ids.HINT.search(s):
-                s = _sub_spans(s, national_ids.find(s), "ssn", found)
-            if has_seven and "phone" in on and self._phone_possible(s, rx):
-                s = self._phones(s, found, deadline, rx)
+                s = _sub_spans(s, national_ids.find(s, letters), "ssn", found)
+            letters = letters or bool(found)
+            if has_seven and "phone" in on and self._phone_possible(s, rx, letters):
+                s = self._phones(s, found, deadline, rx, words=None if letters else False)
             if "ip" in on:
                 h = rx.ipv4_hint.search(s) if "." in s else None
                 # no address starts before the first hint: search from there, sub only on a hit
@@ -387,7 +396,7 @@ class TextDetectors:
         return s
 
     # --- phones --------------------------------------------------------------------------
-    def _phone_possible(self, s: str, rx: _Patterns) -> bool:
+    def _phone_possible(self, s: str, rx: _Patterns, letters: bool = True) -> bool:
         """False when no candidate in `s` could pass `_phones`' own checks (most digit strings)."""
         if not rx.phone_run.search(s):
             return False
@@ -395,18 +404,19 @@ class TextDetectors:
             rx.phone_intl.search(s)
             or (self._nanp and rx.nanp.search(s))
             or (self._trunk_zero and rx.phone_trunk.search(s))
-            or _has_phone_word(s)
+            or (letters and _has_phone_word(s))
         )
 
-    def _phones(self, s: str, found: list[str], deadline: float, rx: _Patterns, strong_only: bool = False) -> str:
+    def _phones(self, s: str, found: list[str], deadline: float, rx: _Patterns, strong_only: bool = False,
+                words: bool | None = None) -> str:
         """Candidates from a cheap regex; phonenumbers only sees the ones written like phones.
 
-        `strong_only`: only numbers written with a leading `+` or after `tel:`."""
+        `strong_only`: only numbers written with a leading `+` or after `tel:`. `words`: whether
+        `s` has a phone word at all, when already known (masking only removes characters)."""
         if rx.phone_candidate.search(s) is None:
             return s  # masking only turns characters into "_": it never makes a candidate
         masked = rx.not_phone.sub(lambda m: "_" * len(m.group()), s)
         spans: list[tuple[int, int]] = []
-        words: bool | None = None  # has `s` a phone word at all? (masking only removes characters)
         for i, m in enumerate(rx.phone_candidate.finditer(masked)):
             if i & 255 == 255 and time.perf_counter() > deadline:
                 raise Deadline()
@@ -530,6 +540,12 @@ def _phone_matches(cand: str, region: str, leniency: int) -> tuple[tuple[int, in
     """phonenumbers is the costliest check (~0.1 ms); the same candidate is looked up once."""
     return tuple((m.start, m.end, m.raw_string)
                  for m in PhoneNumberMatcher(cand, region, leniency=leniency, max_tries=20))
+
+
+def _has_letters(s: str) -> bool:
+    """Any letter at all: ASCII text without one is its own swapped case (one pass in C). Other
+    scripts count as having letters (the safe side)."""
+    return not s.isascii() or s.swapcase() != s
 
 
 def _has_phone_word(s: str) -> bool:

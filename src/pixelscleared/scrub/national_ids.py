@@ -103,15 +103,16 @@ def _valid(fmt: IdFormat, candidate: str) -> bool:
         return False
 
 
-def find(text: str) -> list[tuple[int, int]]:
-    """Spans of valid national identity numbers in `text`."""
+def find(text: str, letters: bool = True) -> list[tuple[int, int]]:
+    """Spans of valid national identity numbers in `text`. `letters=False`: the caller knows `text`
+    has no letter, so no naming word and no format with letters can be in it."""
     if not HINT.search(text):
         return []
     spans: list[tuple[int, int]] = []
-    lower = text.lower()  # same length: str.lower never changes the length of these scripts' text
-    named = len(lower) == len(text) and CONTEXT.search(lower) is not None  # else no bare number counts
+    lower = text.lower() if letters else text  # same length: str.lower never changes the length of these scripts' text
+    named = letters and len(lower) == len(text) and CONTEXT.search(lower) is not None  # else no bare number counts
     if not named:  # the usual case: one pass over the text for every shaped format at once
-        if _SHAPED_DIGITS.search(text) is None and _SHAPED_LETTERS.search(text) is None:
+        if _SHAPED_DIGITS.search(text) is None and (not letters or _SHAPED_LETTERS.search(text) is None):
             return spans
         for m in _SHAPED_RX.finditer(text):
             if _valid(_SHAPED[int((m.lastgroup or "f0")[1:])], m.group()):
