@@ -12,10 +12,10 @@ import binascii
 import functools
 import json
 import re
-from codecs import escape_decode
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote
+
+from pixelscleared.percent import unquote
 
 MAX_VALUE = 32_768  # a real consent cookie is < 8 KB; longer is garbage or an attack
 
@@ -84,23 +84,8 @@ _QUOTED_ESCAPE = re.compile(r"\\(?:([0-3][0-7]{2})|(.))")
 
 
 def pct(value: str) -> str:
-    """Percent-decode exactly once (same result as `urllib.parse.unquote`).
-
-    urllib's unquote costs ~1 µs per escape, which alone would blow the per-request budget on a
-    JSON cookie. For ASCII text without backslashes, `%XX` is `\\xXX` to the C escape decoder,
-    which then gives the same bytes (decoded as UTF-8 with replacement, as unquote does).
-    `codecs.escape_decode` is undocumented but long-standing (pickle uses it); it is imported
-    at load, so a Python without it fails loudly rather than reading every value as unknown.
-    """
-    value = raw(value)
-    if "%" not in value:
-        return value
-    if value.isascii() and "\\" not in value:
-        try:
-            return escape_decode(value.replace("%", "\\x"))[0].decode("utf-8", "replace")
-        except ValueError:  # a `%` not followed by two hex digits: unquote keeps it as is
-            pass
-    return unquote(value, errors="replace")
+    """Percent-decode exactly once (same result as `urllib.parse.unquote`)."""
+    return unquote(raw(value))
 
 
 _JSON = json.JSONDecoder()

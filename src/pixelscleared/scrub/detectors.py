@@ -26,6 +26,7 @@ from phonenumbers import Leniency, PhoneNumberMatcher
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 
+from pixelscleared.percent import unquote
 from pixelscleared.scrub import addresses, birth_dates, national_ids, person_names
 
 # --- triggers -------------------------------------------------------------------------------
@@ -167,42 +168,6 @@ _ASCII = _Patterns(True)
 
 class Deadline(Exception):
     """The time budget ran out in the middle of a string."""
-
-
-_HEX = frozenset("0123456789abcdefABCDEF")
-_ASCII_ESCAPES = {f"{a}{b}": chr(int(a + b, 16)) for a in _HEX for b in _HEX if int(a + b, 16) < 0x80}
-
-
-def unquote(s: str) -> str:
-    """`urllib.parse.unquote(s, errors="replace")`: each run of escapes decoded as UTF-8.
-
-    Split on "%" rather than a regex with a callback per escape: most escapes are single
-    ASCII characters (`%20`, `%3A`) and need no decoding at all.
-    """
-    if "%" not in s:
-        return s
-    parts = s.split("%")
-    out = [parts[0]]
-    run: bytearray | None = None  # bytes of a run of escapes not yet decoded
-    for p in parts[1:]:
-        h = p[:2]
-        if run is None and (c := _ASCII_ESCAPES.get(h)) is not None:
-            out += (c, p[2:])
-        elif len(h) == 2 and h[0] in _HEX and h[1] in _HEX:
-            if run is None:
-                run = bytearray()
-            run.append(int(h, 16))
-            if len(p) > 2:  # the run ends here
-                out += (run.decode("utf-8", "replace"), p[2:])
-                run = None
-        else:
-            if run is not None:
-                out.append(run.decode("utf-8", "replace"))
-                run = None
-            out += ("%", p)
-    if run is not None:
-        out.append(run.decode("utf-8", "replace"))
-    return "".join(out)
 
 
 def unquote_all(s: str) -> str:

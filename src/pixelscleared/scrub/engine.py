@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from pixelscleared.scrub.detectors import Deadline, TextDetectors, undisguise, unquote
+from pixelscleared.percent import unquote
+from pixelscleared.scrub.detectors import Deadline, TextDetectors, undisguise
 from pixelscleared.scrub.keys import AMBIGUOUS_NAME, AMOUNT_OR_PERSON, KEEP, KeyRules
 from pixelscleared.scrub.secrets import could_be_secret, secret_param, secret_path, secret_segment
 from pixelscleared.scrub.settings import DETECTORS, ScrubSettings
