@@ -3,7 +3,7 @@ implementation, as fast as the usual input allows."""
 
 from __future__ import annotations
 
-from codecs import escape_decode  # type: ignore[attr-defined]
+from codecs import escape_decode
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 _ASCII_ESCAPES = {f"{a}{b}": chr(int(a + b, 16)) for a in _HEX for b in _HEX if int(a + b, 16) < 0x80}
