@@ -10,6 +10,8 @@ import time
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from pixelscleared.config import ConfigError, parse_config
@@ -677,3 +679,37 @@ def test_hashed_identifiers_under_their_keys() -> None:
     """A hashed email or phone is still the visitor's identifier (Snap's `u_hem`, `u_hpn`)."""
     res = S.scrub_value({"u_hem": H, "u_hpn": H, "hem": H, "e_desc": "Blue Shirt"})
     assert res.value == {"e_desc": "Blue Shirt"}
+
+
+@pytest.mark.parametrize("url", [
+    "https://shop.example/p?a=1#f", "http://shop.example", "https://shop.example?x=1", "https://shop.example#a?b",
+    "https:///p", "https://u:p@h.example:8080/p;x?q#f", "/p?a=1", "/p#f?x", "//h.example/p", "https://[::1]:80/p",
+    "HTTPS://H.example/P", "https://h.example/p q?a b", "https://h.example/\tp", "https://h.example/é", "p?x",
+    "mailto:jane@example.com", "", "?a=1", "#f", "https://h.example/p?a=1?b=2##", "https://h]x/",
+])
+def test_split_url_is_urlsplit(url):
+    from pixelscleared.scrub.engine import split_url
+
+    try:
+        expected = tuple(urlsplit(url))
+    except ValueError:
+        with pytest.raises(ValueError):
+            split_url(url)
+        return
+    assert tuple(split_url(url)) == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(["https://", "http://", "/", "//", "HTTP://", "", "x:"]),
+       st.text(alphabet=st.sampled_from(list("ab1/?#:@[]%=& .\t")), max_size=30))
+def test_property_split_url_is_urlsplit(start, rest):
+    from pixelscleared.scrub.engine import split_url
+
+    url = start + rest
+    try:
+        expected = tuple(urlsplit(url))
+    except ValueError:
+        with pytest.raises(ValueError):
+            split_url(url)
+        return
+    assert tuple(split_url(url)) == expected
