@@ -145,7 +145,7 @@ class Scrubber:
         )
         self.keys = KeyRules(s.drop_keys, s.keep_keys)
         self.key_cache: dict[str, tuple[str | None, Any]] = {}  # clean keys: (rule, is thing container)
-        self.clean_urls: dict[str, None] = {}
+        self.clean_urls: dict[str, None] = {}  # strings with a "/" (URLs, user agents) found clean as a whole
         self.clean_pairs: dict[str, None] = {}
         self.clean_paths: dict[str, None] = {}
         # Flat mappings (scalar values only) found entirely clean → (strings, bytes) they count:
@@ -407,7 +407,8 @@ class _Run:
 
     def walk(self, d: dict[Any, Any], path: str, depth: int, product: bool, light: bool) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
-        clean, clean_light, clean_urls, key_cache = self.det.clean, self.det.clean_light, self.clean_urls, self.key_cache
+        det, clean_urls, key_cache = self.det, self.clean_urls, self.key_cache
+        clean, clean_light, clean_thing = det.clean, det.clean_light, det.clean_thing
         leaf_ok = depth < self.max_depth  # a value one level down is within max_depth
         n = c = 0
         pair = self.pair(d) if ("value" in d or "values" in d or "answer" in d) else None
@@ -432,15 +433,15 @@ class _Run:
                 t = type(sub)
                 # fast paths: numbers, and strings already known to hold nothing (most of an event)
                 if t is str:
-                    if (sub in clean and "/" not in sub) or sub in clean_urls:
+                    as_thing = extra or rule is AMBIGUOUS_NAME
+                    if ("/" not in sub and (sub in clean or (as_thing and sub in clean_thing))) or sub in clean_urls:
                         n += len(sub)
                         c += 1
                         out[k] = sub
                     else:
                         # a thing's own name, brand or category (`content_name`, `brand`, an item's
                         # `name`) — not every string beside it (`engraving` on an item stays personal)
-                        out[k] = self.text(sub, f"{path}.{key}" if path else key, light, 0,
-                                           extra or rule is AMBIGUOUS_NAME)
+                        out[k] = self.text(sub, f"{path}.{key}" if path else key, light, 0, as_thing)
                 elif t is float or t is bool or sub is None or (t is int and -10**12 < sub < 10**12):
                     out[k] = sub
                 else:
@@ -488,6 +489,12 @@ class _Run:
         out, kinds = self.detect(s, light, thing)
         for kind in kinds:
             self.add(path, kind)
+        if not kinds and "/" in s and nesting == 0 and not light and not thing and len(s) <= _CLEAN_URL_LEN:
+            # a user agent, a date, a path in prose: not a URL, so clean for the detectors is clean
+            # as a whole (the walk's fast path needs this for strings with a "/")
+            if len(self.clean_urls) >= _KEY_CACHE_MAX:
+                self.clean_urls.clear()
+            self.clean_urls[s] = None
         return out
 
     # --- URLs and query strings ----------------------------------------------------------
