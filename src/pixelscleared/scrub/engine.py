@@ -388,7 +388,7 @@ class _Run:
     def mapping(self, d: dict[Any, Any], path: str, depth: int, product: bool, light: bool) -> dict[Any, Any]:
         memo: tuple[Any, ...] | None = None
         if len(d) <= _MEMO_KEYS and depth + 1 < self.max_depth and _SCALARS.issuperset(map(type, d.values())):
-            memo = (product, light, *d.items())
+            memo = (product, light, *d, *d.values())  # one tuple: n keys, then their n values
             counts = self.clean_maps.get(memo)
             if counts is not None:
                 self.strings += counts[0]
