@@ -713,3 +713,15 @@ def test_property_split_url_is_urlsplit(start, rest):
             split_url(url)
         return
     assert tuple(split_url(url)) == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(["https", "http", "", "ftp", "HTTP"]), st.sampled_from(["", "h.example", "u@h:1"]),
+       st.text(alphabet=st.sampled_from(list("ab/?#")), max_size=8), st.text(alphabet=st.sampled_from(list("a=&?#")), max_size=6),
+       st.text(alphabet=st.sampled_from(list("a/?#")), max_size=4))
+def test_property_join_url_is_urlunsplit(scheme, netloc, upath, query, fragment):
+    from urllib.parse import urlunsplit
+
+    from pixelscleared.scrub.engine import join_url
+
+    assert join_url(scheme, netloc, upath, query, fragment) == urlunsplit((scheme, netloc, upath, query, fragment))

@@ -128,6 +128,22 @@ def split_url(u: str) -> tuple[str, str, str, str, str]:
     return urlsplit(u)
 
 
+def join_url(scheme: str, netloc: str, upath: str, query: str, fragment: str) -> str:
+    """`urllib.parse.urlunsplit` of five parts, without its generality for the shapes `split_url`
+    takes apart itself (`http(s)://host/path`, `/path`)."""
+    if scheme in ("https", "http") and (not upath or upath[0] == "/"):
+        url = f"{scheme}://{netloc}{upath}"
+    elif not scheme and not netloc and upath[:1] == "/" and upath[:2] != "//":
+        url = upath
+    else:
+        return urlunsplit((scheme, netloc, upath, query, fragment))
+    if query:
+        url = f"{url}?{query}"
+    if fragment:
+        url = f"{url}#{fragment}"
+    return url
+
+
 def _join(path: str, key: str) -> str:
     if len(key) > _MAX_KEY_IN_PATH:
         key = key[:_MAX_KEY_IN_PATH] + "…"
@@ -535,7 +551,7 @@ class _Run:
             fragment = new_frag
         if not changed:
             return u
-        return urlunsplit((scheme, netloc, upath, query, fragment))
+        return join_url(scheme, netloc, upath, query, fragment)
 
     def url_path(self, upath: str, path: str) -> str:
         if upath in self.clean_paths:
