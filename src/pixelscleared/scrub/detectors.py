@@ -117,6 +117,9 @@ _SEVEN_DIGITS = re.compile(r"\d(?:\D{0,3}+\d){6}")  # possessive: giving back a 
 _DIGITS = re.compile(r"\d")
 _SEP = re.compile(r"[ .\-()\u00a0]")
 _NANP = re.compile(r"\(?\d{3}\)?[ .\-\u00a0]{1,2}\d{3}[ .\-\u00a0]\d{4}")
+# the same, for "is there one": without the optional "(" (a match after one starts one later), the
+# engine skips to digits
+_NANP_HINT = re.compile(r"\d{3}\)?[ .\-\u00a0]{1,2}\d{3}[ .\-\u00a0]\d{4}")
 _FILE_EXTENSIONS = frozenset(
     ["png", "jpg", "jpeg", "gif", "svg", "webp", "avif", "ico", "bmp", "tif", "tiff", "css", "js", "mjs", "map", "json", "pdf", "mp4", "webm", "mp3", "woff", "woff2", "ttf", "otf"]
 )
@@ -154,7 +157,7 @@ class _Patterns:
     ssn: re.Pattern[str]
 
     def __init__(self, ascii_only: bool):
-        hot = {"card": _CARD, "email": _EMAIL, "iban": _IBAN, "ipv4": _IPV4, "ipv4_hint": _IPV4_HINT, "nanp": _NANP,
+        hot = {"card": _CARD, "email": _EMAIL, "iban": _IBAN, "ipv4": _IPV4, "ipv4_hint": _IPV4_HINT, "nanp": _NANP_HINT,
                "not_phone": _NOT_PHONE, "numeric": _NUMERIC_HINT, "phone_candidate": _PHONE_CANDIDATE, "phone_intl": _PHONE_INTL,
                "phone_run": _PHONE_RUN, "phone_trunk": _PHONE_TRUNK, "secret": _SECRET_KV, "seven": _SEVEN_DIGITS,
                "ssn": _SSN}
@@ -342,7 +345,8 @@ class TextDetectors:
                 if "ssn" in on:
                     s = _sub(rx.ssn, s, "ssn", found)
             letters = letters or bool(found)
-            if "ssn" in on and national_ids.HINT.search(s):
+            # without letters only the formats written with "-" or "+" (CPF, personnummer, CPR) remain
+            if "ssn" in on and (letters or "-" in s or "+" in s) and national_ids.HINT.search(s):
                 s = _sub_spans(s, national_ids.find(s, letters), "ssn", found)
             letters = letters or bool(found)
             if has_seven and "phone" in on and self._phone_possible(s, rx, letters):
