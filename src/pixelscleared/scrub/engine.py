@@ -59,7 +59,6 @@ _KEY_CACHE_MAX = 4096  # entries per cache; clean URLs and pairs are ≤ 2 KB ea
 _PII_KEY = "pii-key"
 _CLEAN_URL_LEN = 2048
 _REGIONAL_MAX = 64  # scrubbers for other phone regions kept at once (each compiles its detectors)
-_SCALARS = frozenset((str, int, float, bool, type(None)))
 _MEMO_KEYS = 24  # flat mappings up to this many keys are remembered when clean
 _PAIR_VALUES = ("value", "values", "answer")
 _PAIR_LABELS = ("name", "field", "fieldName", "field_name", "key", "id", "label", "question")
@@ -403,9 +402,12 @@ class _Run:
 
     def mapping(self, d: dict[Any, Any], path: str, depth: int, product: bool, light: bool) -> dict[Any, Any]:
         memo: tuple[Any, ...] | None = None
-        if len(d) <= _MEMO_KEYS and depth + 1 < self.max_depth and _SCALARS.issuperset(map(type, d.values())):
+        if len(d) <= _MEMO_KEYS and depth + 1 < self.max_depth:
             memo = (product, light, *d, *d.values())  # one tuple: n keys, then their n values
-            counts = self.clean_maps.get(memo)
+            try:
+                counts = self.clean_maps.get(memo)
+            except TypeError:  # a list or a mapping among the values: not flat, walked every time
+                counts = memo = None
             if counts is not None:
                 self.strings += counts[0]
                 self.bytes += counts[1]
