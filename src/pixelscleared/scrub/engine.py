@@ -365,6 +365,9 @@ class _Run:
                 self.add(f"{path}[{i}]", drop_next)
                 drop_next = None
                 continue
+            if type(x) is dict and depth < self.max_depth:  # a list of items: straight to the mapping
+                out.append(self.mapping(x, f"{path}[{i}]", depth + 1, product, light))
+                continue
             out.append(self.value(x, f"{path}[{i}]", depth + 1, product, light))
             if type(x) is str and i + 1 < len(v) and (len(v) <= 4 or type(v[i + 1]) in (dict, list)) \
                     and _LABEL.fullmatch(x) and " " not in x:
@@ -462,6 +465,8 @@ class _Run:
                         out[k] = self.text(sub, f"{path}.{key}" if path else key, light, 0, as_thing)
                 elif t is float or t is bool or sub is None or (t is int and -10**12 < sub < 10**12):
                     out[k] = sub
+                elif t is dict and leaf_ok:
+                    out[k] = self.mapping(sub, f"{path}.{key}" if path else key, depth + 1, product or extra, light)
                 else:
                     out[k] = self.value(sub, f"{path}.{key}" if path else key, depth + 1, product or extra, light)
             elif rule is _PII_KEY:  # the key itself is personal data: drop the entry, name it by its redacted form
