@@ -624,17 +624,18 @@ class _Run:
         """`a=1&b=2`: personal keys dropped, values scrubbed; untouched pairs stay byte-identical."""
         out: list[str] = []
         changed = False
+        strings = nbytes = 0  # counted here, added to the run's totals at the end
         clean, key_cache, clean_pairs = self.det.clean, self.key_cache, self.clean_pairs
         for pair in qs.split("&"):
-            if not pair or pair in clean_pairs:
-                self.strings += 1
-                self.bytes += len(pair)
+            if not pair or pair in clean_pairs:  # most pairs of a tag's hits: known to hold nothing
+                strings += 1
+                nbytes += len(pair)
                 out.append(pair)
                 continue
             k_raw, eq, v_raw = pair.partition("=")
             key = unquote(k_raw.replace("+", " ")) if ("%" in k_raw or "+" in k_raw) else k_raw
-            self.strings += 1
-            self.bytes += len(key)
+            strings += 1
+            nbytes += len(key)
             rule, extra = key_cache.get(key) or self.key(key)
             if rule is None and len(v_raw) >= 4 and could_be_secret(key, len(v_raw)) \
                     and secret_param(key, unquote(v_raw) if "%" in v_raw else v_raw):
@@ -642,8 +643,8 @@ class _Run:
                 changed = True
                 continue
             if rule is None and v_raw in clean and not ("%" in v_raw or "/" in v_raw or "+" in v_raw):
-                self.strings += 1  # fast path: a plain value already known to hold nothing
-                self.bytes += len(v_raw)
+                strings += 1  # fast path: a plain value already known to hold nothing
+                nbytes += len(v_raw)
                 out.append(pair)
                 continue
             if rule is _PII_KEY:
@@ -673,6 +674,8 @@ class _Run:
             else:
                 out.append(f"{k_raw}={_quote(new)}")
                 changed = True
+        self.strings += strings
+        self.bytes += nbytes
         self.count("")
         return "&".join(out) if changed else qs
 
