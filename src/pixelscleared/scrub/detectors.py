@@ -352,7 +352,7 @@ class TextDetectors:
             if has_seven and "phone" in on and self._phone_possible(s, rx, letters):
                 s = self._phones(s, found, deadline, rx, words=None if letters else False)
             if "ip" in on:
-                h = rx.ipv4_hint.search(s) if "." in s else None
+                h = rx.ipv4_hint.search(s) if s.count(".") >= 3 else None  # an address has three dots
                 # no address starts before the first hint: search from there, sub only on a hit
                 if h is not None and rx.ipv4.search(s, max(0, h.start() - 2)) is not None:
                     s = _sub(rx.ipv4, s, "ip", found)
