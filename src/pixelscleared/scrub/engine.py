@@ -20,7 +20,6 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -46,10 +45,9 @@ class Removed(NamedTuple):
         return {"path": self.path, "kind": self.kind}
 
 
-@dataclass(slots=True)
-class ScrubResult:
+class ScrubResult(NamedTuple):
     value: Any
-    removed: list[Removed] = field(default_factory=list)
+    removed: list[Removed]
 
 
 _URLISH = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]{1,15}:)?//\S+|/\S*\?\S*")
