@@ -446,6 +446,21 @@ def test_clean_flat_mappings_are_remembered_and_personal_ones_never() -> None:
     assert not any("jane" in repr(k) or "7946" in repr(k) for k in s.clean_maps)
 
 
+def test_clean_lists_of_items_are_remembered_and_personal_ones_never() -> None:
+    s = Scrubber()
+    items = [{"content_id": f"SKU-{k}", "content_name": "Tee", "price": 9.5} for k in range(3)]
+    assert s.scrub_value({"contents": items}).value == {"contents": items}
+    assert (True, False, *[(*x, *x.values()) for x in items]) in s.clean_maps  # the whole list
+    again = s.scrub_value({"contents": items})
+    assert again.value == {"contents": items} and again.value["contents"][0] is not items[0]  # copies
+    personal = [*items[:2], {"content_id": "SKU-9", "content_name": "Tee", "engraving": "jane@example.com"}]
+    out = s.scrub_value({"contents": personal})
+    assert "jane" not in json.dumps(out.value) and [r.kind for r in out.removed] == ["email"]
+    assert not any("jane" in repr(k) for k in s.clean_maps)
+    mixed = [items[0], ["not", "a", "mapping"], "text"]  # not a list of items: walked as before
+    assert s.scrub_value({"contents": mixed}).value == {"contents": mixed}
+
+
 @pytest.mark.parametrize("doc, kept", [
     ({"products": [{"name": "Blue Widget"}]}, True),  # a product's name
     ({"data": {"name": "Blue Widget"}}, False),  # a `name` of nothing in particular: a person's

@@ -58,6 +58,7 @@ _PII_KEY = "pii-key"
 _CLEAN_URL_LEN = 2048
 _REGIONAL_MAX = 64  # scrubbers for other phone regions kept at once (each compiles its detectors)
 _MEMO_KEYS = 24  # flat mappings up to this many keys are remembered when clean
+_MEMO_ITEMS = 8  # and lists of up to this many of them
 _PAIR_VALUES = ("value", "values", "answer")
 _PAIR_LABELS = ("name", "field", "fieldName", "field_name", "key", "id", "label", "question")
 _LABEL = re.compile(r"[^\W\d][\w .\-\[\]:]{0,79}")  # a field's name or label, not free text
@@ -356,6 +357,21 @@ class _Run:
     def sequence(self, v: list[Any] | tuple[Any, ...], path: str, depth: int, product: bool, light: bool) -> list[Any]:
         """A list; in a command-style array (`["set", "user_data", {…}]`, gtag's and dataLayer's
         shape) a string naming personal data makes the element after it personal too."""
+        memo: tuple[Any, ...] | None = None
+        if 1 < len(v) <= _MEMO_ITEMS and type(v[0]) is dict and depth + 2 < self.max_depth:
+            # a list of flat items (a shop's `contents`, GA4's `items`): remembered as a whole when clean
+            try:
+                memo = (product, light, *[(*x, *x.values()) for x in v])
+                counts = self.clean_maps.get(memo)
+            except (TypeError, AttributeError):  # not all flat mappings
+                memo = counts = None
+            if counts is not None:
+                self.strings += counts[0]
+                self.bytes += counts[1]
+                if self.strings > self.max_strings or self.bytes > self.max_bytes:
+                    self.over()
+                return [dict(x) for x in v]
+        strings, nbytes = self.strings, self.bytes
         out: list[Any] = []
         drop_next: str | None = None
         for i, x in enumerate(v):
@@ -372,6 +388,10 @@ class _Run:
                 rule = self.keys.rule(x)
                 if rule is not None and rule is not KEEP and not (rule is AMOUNT_OR_PERSON and _is_amount(v[i + 1])):
                     drop_next = "name" if rule is AMBIGUOUS_NAME else "user" if rule is AMOUNT_OR_PERSON else rule
+        if memo is not None and out == v and self.bytes - nbytes <= _CLEAN_URL_LEN:
+            if len(self.clean_maps) >= _KEY_CACHE_MAX:
+                self.clean_maps.clear()
+            self.clean_maps[memo] = (self.strings - strings, self.bytes - nbytes)
         return out
 
     def pair(self, d: dict[Any, Any]) -> tuple[Any, Any, str | None] | None:
