@@ -342,7 +342,7 @@ class TextDetectors:
                     s = _sub(rx.iban, s, "iban", found, _iban)
                 if "card" in on:
                     s = _sub(rx.card, s, "card", found, _card)
-                if "ssn" in on:
+                if "ssn" in on and ("-" in s or " " in s):  # `123-45-6789`, `123 45 6789`
                     s = _sub(rx.ssn, s, "ssn", found)
             letters = letters or bool(found)
             # without letters only the formats written with "-" or "+" (CPF, personnummer, CPR) remain
@@ -369,10 +369,12 @@ class TextDetectors:
         """False when no candidate in `s` could pass `_phones`' own checks (most digit strings)."""
         if not rx.phone_run.search(s):
             return False
+        # each shape's plain necessities first (a `+` or `00`; two separators; a `0`): cheaper than its scan
         return bool(
-            rx.phone_intl.search(s)
-            or (self._nanp and rx.nanp.search(s))
-            or (self._trunk_zero and rx.phone_trunk.search(s))
+            (("+" in s or "00" in s) and rx.phone_intl.search(s))
+            or (self._nanp and s.count(".") + s.count("-") + s.count(" ") + s.count("\u00a0") >= 2
+                and rx.nanp.search(s))
+            or (self._trunk_zero and "0" in s and rx.phone_trunk.search(s))
             or (letters and _has_phone_word(s))
         )
 
