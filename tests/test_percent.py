@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote as urllib_quote
 from urllib.parse import unquote as urllib_unquote
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pixelscleared.percent import unquote
+from pixelscleared.percent import quote, unquote
 
 
 @pytest.mark.parametrize("text", [
@@ -24,3 +25,17 @@ def test_same_as_urllib(text):
 @given(st.text(alphabet=st.sampled_from(list("%%%2345ACcFfxz\\é\n =")) | st.characters(), max_size=40))
 def test_property_same_as_urllib(text):
     assert unquote(text) == urllib_unquote(text, errors="replace")
+
+
+@pytest.mark.parametrize("text", [
+    "", "plain", "a b", "https://shop.example/p?a=1&b=2#f", "100%", "[email]", "~._-", "é", "\ud800", "tab\there",
+    "a%20b", "<>\"'{}|\\^`", "@:;,+$!*()",
+])
+def test_quote_same_as_urllib(text):
+    assert quote(text) == urllib_quote(text, safe="", errors="replace")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F) | st.characters(), max_size=40))
+def test_property_quote_same_as_urllib(text):
+    assert quote(text) == urllib_quote(text, safe="", errors="replace")

@@ -21,9 +21,9 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
-from pixelscleared.percent import unquote
+from pixelscleared.percent import quote, unquote
 from pixelscleared.scrub.detectors import Deadline, TextDetectors, undisguise
 from pixelscleared.scrub.keys import AMBIGUOUS_NAME, AMOUNT_OR_PERSON, KEEP, KeyRules
 from pixelscleared.scrub.secrets import could_be_secret, secret_param, secret_path, secret_segment
@@ -84,11 +84,6 @@ def _fail_closed(fn: Callable[..., ScrubResult]) -> Callable[..., ScrubResult]:
             raise ScrubError(f"internal error ({type(e).__name__})") from None
 
     return wrapper
-
-
-def _quote(s: str) -> str:
-    # lone surrogates (possible from JSON escapes) cannot be UTF-8: they become "?"
-    return quote(s, safe="", errors="replace")
 
 
 _AMOUNT = re.compile(r"-?\d{1,12}(?:[.,]\d{1,6})?")
@@ -600,7 +595,7 @@ class _Run:
             if kinds:
                 for kind in kinds:
                     self.add(where, kind)
-                segs[i] = _quote(out)
+                segs[i] = quote(out)
                 changed = True
         if changed:
             return "/".join(segs)
@@ -636,7 +631,7 @@ class _Run:
             return frag
         for kind in kinds:
             self.add(path, kind)
-        return _quote(out)
+        return quote(out)
 
     def query(self, qs: str, path: str, nesting: int) -> str:
         """`a=1&b=2`: personal keys dropped, values scrubbed; untouched pairs stay byte-identical."""
@@ -690,7 +685,7 @@ class _Run:
                         clean_pairs.clear()
                     clean_pairs[pair] = None
             else:
-                out.append(f"{k_raw}={_quote(new)}")
+                out.append(f"{k_raw}={quote(new)}")
                 changed = True
         self.strings += strings
         self.bytes += nbytes
