@@ -17,7 +17,7 @@ from machine import reference_line
 from pixelscleared.scrub import Scrubber, ScrubSettings
 
 TARGET_EVENTS_PER_S = 10_000
-RUNS = 3
+RUNS = 5
 
 
 def pixel_beacon(i: int) -> dict[str, Any]:
