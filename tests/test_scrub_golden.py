@@ -23,9 +23,9 @@ from urllib.parse import quote
 from pixelscleared.scrub import Scrubber, ScrubError, ScrubSettings
 
 SETTINGS = [
-    ScrubSettings(),
-    ScrubSettings(phone_regions=[]),
-    ScrubSettings(disable=["base64", "phone"], patterns={"member_no": r"\bMEM-\d{6}\b"}, keep_keys=["note"]),
+    ScrubSettings(time_budget_ms=60_000),
+    ScrubSettings(phone_regions=[], time_budget_ms=60_000),
+    ScrubSettings(disable=["base64", "phone"], patterns={"member_no": r"\bMEM-\d{6}\b"}, keep_keys=["note"], time_budget_ms=60_000),
 ]
 
 PII = [
