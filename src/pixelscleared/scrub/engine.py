@@ -377,10 +377,7 @@ class _Run:
             except (TypeError, AttributeError):  # not all flat mappings
                 memo = counts = None
             if counts is not None:
-                self.strings += counts[0]
-                self.bytes += counts[1]
-                if self.strings > self.max_strings or self.bytes > self.max_bytes:
-                    self.over()
+                self.recount(counts)
                 return [dict(x) for x in v]
         strings, nbytes = self.strings, self.bytes
         out: list[Any] = []
@@ -399,10 +396,8 @@ class _Run:
                 rule = self.keys.rule(x)
                 if rule is not None and rule is not KEEP and not (rule is AMOUNT_OR_PERSON and _is_amount(v[i + 1])):
                     drop_next = "name" if rule is AMBIGUOUS_NAME else "user" if rule is AMOUNT_OR_PERSON else rule
-        if memo is not None and out == v and self.bytes - nbytes <= _CLEAN_URL_LEN:
-            if len(self.clean_maps) >= _KEY_CACHE_MAX:
-                self.clean_maps.clear()
-            self.clean_maps[memo] = (self.strings - strings, self.bytes - nbytes)
+        if memo is not None and out == v:
+            self.remember(memo, strings, nbytes)
         return out
 
     def pair(self, d: dict[Any, Any]) -> tuple[Any, Any, str | None] | None:
@@ -441,19 +436,28 @@ class _Run:
             except TypeError:  # a list or a mapping among the values: not flat, walked every time
                 counts = memo = None
             if counts is not None:
-                self.strings += counts[0]
-                self.bytes += counts[1]
-                if self.strings > self.max_strings or self.bytes > self.max_bytes:
-                    self.over()
+                self.recount(counts)
                 return dict(d)
         strings, nbytes = self.strings, self.bytes
         out = self.walk(d, path, depth, product, light)
-        if memo is not None and out == d and self.bytes - nbytes <= _CLEAN_URL_LEN:
-            # equal to the input: nothing removed or changed, so nothing personal is remembered
+        if memo is not None and out == d:
+            self.remember(memo, strings, nbytes)
+        return out
+
+    def remember(self, memo: tuple[Any, ...], strings: int, nbytes: int) -> None:
+        """A small container that came out equal to its input (nothing removed or changed, so
+        nothing personal is remembered), with what it counted since `strings`/`nbytes`."""
+        if self.bytes - nbytes <= _CLEAN_URL_LEN:
             if len(self.clean_maps) >= _KEY_CACHE_MAX:
                 self.clean_maps.clear()
             self.clean_maps[memo] = (self.strings - strings, self.bytes - nbytes)
-        return out
+
+    def recount(self, counts: tuple[int, int]) -> None:
+        """A remembered clean container: its strings and bytes still count toward the limits."""
+        self.strings += counts[0]
+        self.bytes += counts[1]
+        if self.strings > self.max_strings or self.bytes > self.max_bytes:
+            self.over()
 
     def walk(self, d: dict[Any, Any], path: str, depth: int, product: bool, light: bool) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
