@@ -40,6 +40,18 @@ async def test_full_buffer_is_a_counted_drop(outbox):
     assert outbox.metrics.dropped.labels("outbox_full")._value.get() == 1
 
 
+@pytest.mark.parametrize(("buffered", "asked", "room"), [
+    (0, 5, True), (4, 1, True), (4, 2, False), (5, 1, False),
+    (0, 50, True),  # more than the buffer holds: room when it is empty (a source never waits forever)
+    (1, 50, False),
+])
+async def test_has_room_says_whether_rows_would_be_taken(outbox, buffered, asked, room):
+    for i in range(buffered):
+        outbox.put(row(str(i)))
+    assert outbox.has_room(asked) is room
+    assert outbox.metrics.dropped.labels("outbox_full")._value.get() == 0  # asking drops nothing
+
+
 async def test_duplicate_event_ids_are_stored_once_and_repeats_counted_on_the_first(outbox):
     outbox.put(row("same"))
     outbox.put(row("same"))  # in the same write

@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 
 from conftest import BIN, free_port, sidecar_config, wait_for, wait_port
-from pixelscleared.capture.access_log import AccessLogSettings, BadRecord, parse_record
+from pixelscleared.capture.access_log import AccessLogSettings, BadRecord, listen_for_records, parse_record
 from pixelscleared.config import parse_config
 from pixelscleared.routes import SidecarPaths, _quoted, caddy, nginx, warnings
 
@@ -339,3 +339,53 @@ async def test_a_followed_log_file_is_read_line_by_line_through_rotation(tmp_pat
         assert got == [b'{"n": 1}', b'{"n": 2}', b'{"n": 3}', b'{"n": 4}', b'{"n": 5}']
     finally:
         await asyncio.get_running_loop().run_in_executor(None, tail.stop)
+
+
+async def test_a_burst_in_the_log_file_waits_in_the_file_not_dropped(tmp_path):
+    """The file is the buffer: 20,000 lines appended at once while deciding each takes a while
+    are all decided, none dropped (the UDP source drops past its backlog; the file must not)."""
+    path = tmp_path / "pages.log"
+    path.write_bytes(b"")
+    got: list[bytes] = []
+    dropped: list[int] = []
+
+    def handle(line: bytes, peer: str) -> None:
+        time.sleep(0.00002)  # a record decided slower than the file is read
+        got.append(line)
+
+    listener = await listen_for_records(AccessLogSettings(file=path), handle, lambda: dropped.append(1))
+    try:
+        await asyncio.sleep(0.3)  # the tail is at the (empty) file's end
+        lines = [b'{"n": %d}' % i for i in range(20_000)]
+        path.write_bytes(b"\n".join(lines) + b"\n")
+        await wait_for(lambda: len(got) + len(dropped) >= len(lines), timeout=60)
+        assert not dropped and got == lines
+    finally:
+        await listener.close()
+
+
+async def test_records_wait_while_the_outbox_has_no_room():
+    """A full outbox holds records back in the backlog (and a followed file) instead of having
+    their events refused; they are decided once there is room."""
+    from pixelscleared.capture.access_log import Backlog
+
+    room = False
+    asked: list[int] = []
+    got: list[bytes] = []
+
+    def has_room(n: int) -> bool:
+        asked.append(n)
+        return room
+
+    backlog = Backlog(lambda data, peer: got.append(data), lambda: None, per_turn=4, room=has_room)
+    task = asyncio.get_running_loop().create_task(backlog.run())
+    try:
+        for i in range(10):
+            backlog.put(b"%d" % i, "file")
+        await wait_for(lambda: len(asked) >= 2, timeout=5)
+        assert got == [] and len(backlog) == 10 and set(asked) == {4}
+        room = True
+        await wait_for(lambda: len(got) == 10, timeout=5)
+        assert got == [b"%d" % i for i in range(10)]
+    finally:
+        task.cancel()

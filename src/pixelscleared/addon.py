@@ -140,8 +140,10 @@ class PixelsCleared:
         self._running = True
         if self.cfg is not None and self.cfg.capture.access_log is not None:
             pipeline = self.pipeline
-            self._log_listener = await listen_for_records(self.cfg.capture.access_log, self._logged,
-                                                          lambda: pipeline.count_drop("access_log_backlog_full"))
+            rows_per_view = max(1, len(self.cfg.destinations.tiktok))  # a page view is a row per pixel
+            self._log_listener = await listen_for_records(
+                self.cfg.capture.access_log, self._logged, lambda: pipeline.count_drop("access_log_backlog_full"),
+                lambda n: pipeline.outbox.has_room(n * rows_per_view))
         if self.door is not None:
             self.door.start()
         if ctx.master.addons.get("view") is not None:  # a UI shows the flows: keep their fates current

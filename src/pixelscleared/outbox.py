@@ -402,6 +402,11 @@ class Outbox:
             self._waited.set()
         return future
 
+    def has_room(self, rows: int) -> bool:
+        """Whether `rows` more would be taken now: a source that can wait (a followed log file)
+        holds its records back instead of having them refused."""
+        return self.writable and not self._closed and self._buffered + min(rows, self.max_buffered) <= self.max_buffered
+
     async def committed(self, future: asyncio.Future[None], timeout_s: float = COMMIT_TIMEOUT_S) -> None:
         """Wait for a unit's commit; raises Refused if it fails or takes longer than `timeout_s`.
 

@@ -195,8 +195,9 @@ class Backlog:
     starves collect calls; past `limit` waiting, new records are dropped and counted."""
 
     def __init__(self, handle: Callable[[bytes, str], None], dropped: Callable[[], None],
-                 limit: int = 5_000, per_turn: int = 16):
+                 limit: int = 5_000, per_turn: int = 16, room: Callable[[int], bool] = lambda n: True):
         self.handle, self.dropped, self.limit, self.per_turn = handle, dropped, limit, per_turn
+        self.room = room  # whether what `per_turn` records make can be taken now (the outbox's room)
         self._records: deque[tuple[bytes, str]] = deque()
         self._ready = asyncio.Event()
 
@@ -215,6 +216,9 @@ class Backlog:
             await self._ready.wait()
             self._ready.clear()
             while self._records:
+                if not self.room(self.per_turn):  # held here (and in the file) rather than refused
+                    await asyncio.sleep(0.05)
+                    continue
                 for _ in range(min(self.per_turn, len(self._records))):
                     data, peer = self._records.popleft()
                     try:
@@ -242,11 +246,12 @@ class RecordListener:
 
 
 async def listen_for_records(settings: AccessLogSettings, handle: Callable[[bytes, str], None],
-                             dropped: Callable[[], None]) -> RecordListener:
+                             dropped: Callable[[], None], room: Callable[[int], bool] = lambda n: True,
+                             ) -> RecordListener:
     """Bind the socket (a large receive buffer absorbs bursts) or follow the file, and start
-    deciding records."""
+    deciding records — while `room(n)` says n records' events can be taken."""
     loop = asyncio.get_running_loop()
-    backlog = Backlog(handle, dropped)
+    backlog = Backlog(handle, dropped, room=room)
     if settings.file is not None:
         tail = FileTail(settings.file, backlog.put, loop, lambda: len(backlog), backlog.limit // 2)
         tail.start()
@@ -276,6 +281,9 @@ class FileTail:
                  waiting: Callable[[], int] = lambda: 0, most: int = 1_000):
         self.path, self.put, self.loop = path, put, loop
         self.waiting, self.most = waiting, most  # backpressure: the file keeps what is not read yet
+        # lines handed to the loop and not yet put: the thread reads faster than a busy loop
+        # takes, so `waiting()` alone would let a burst overrun the backlog (and be dropped)
+        self._handed, self._handed_lock = 0, threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pixelscleared-access-log-tail", daemon=True)
 
@@ -287,12 +295,20 @@ class FileTail:
         self._thread.join(5)
 
     def _deliver(self, lines: list[bytes]) -> None:
+        with self._handed_lock:
+            self._handed -= len(lines)
         for line in lines:
             self.put(line, "file")
+
+    def _hand(self, lines: list[bytes]) -> None:
+        with self._handed_lock:
+            self._handed += len(lines)
+        self.loop.call_soon_threadsafe(self._deliver, lines)
 
     def _run(self) -> None:
         f = None
         inode, pending = None, b""
+        ready: list[bytes] = []  # whole lines read and not yet handed over
         first = True
         while not self._stop.is_set():
             try:
@@ -303,8 +319,13 @@ class FileTail:
                     if first:
                         f.seek(0, os.SEEK_END)
                     first, pending = False, b""
-                if self.waiting() >= self.most:  # the sidecar is behind: read on when it catches up
-                    self._stop.wait(0.02)
+                if ready:  # handed over only as far as the backlog has room: the rest waits here
+                    room = self.most - self.waiting() - self._handed
+                    if room <= 0:  # the sidecar is behind: read on when it catches up
+                        self._stop.wait(0.02)
+                    else:
+                        self._hand(ready[:room])
+                        del ready[:room]
                     continue
                 chunk = f.read(64 << 10)
                 if chunk:
@@ -312,9 +333,7 @@ class FileTail:
                     *lines, pending = pending.split(b"\n")
                     if len(pending) > self.MAX_LINE:
                         pending = b""  # a line too long to be ours: dropped
-                    lines = [ln for ln in lines if ln.strip()]
-                    if lines:
-                        self.loop.call_soon_threadsafe(self._deliver, lines)
+                    ready = [ln for ln in lines if ln.strip()]
                     continue
                 try:
                     st = os.stat(self.path)
