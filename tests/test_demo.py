@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -119,23 +120,53 @@ def test_make_run_with_a_busy_port_says_how_to_pick_another(tmp_path):
             "or make run DEMO_ARGS='--port N'") in proc.stderr
 
 
+class Output:
+    """A process's output read on a thread, so a test can wait for a line while the process runs."""
+
+    def __init__(self, proc: subprocess.Popen[str]):
+        self.proc = proc
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    async def wait_for(self, text: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines):
+            if time.monotonic() > deadline or (self.proc.poll() is not None and not self._reader.is_alive()):
+                raise AssertionError(f"{text!r} was not printed:\n{''.join(self.lines)}")
+            await asyncio.sleep(0.05)
+
+    def rest(self, timeout: float = 20.0) -> str:
+        """Everything printed, once the process has ended (killed if it does not within `timeout`)."""
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self._reader.join(timeout=10)
+        return "".join(self.lines)
+
+
 async def test_make_run_serves_on_the_ports_given(tmp_path):
     ports = three_free_ports()
     demo_args = " ".join(f"{o} {p}" for o, p in ports.options()) + f" --data-dir {tmp_path / 'data'}"
     proc = subprocess.Popen(make_run(demo_args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
+    output = Output(proc)
     try:
+        # the banner is the promise that the URLs it prints answer: wait for it, then check them
+        await output.wait_for(f"Open the shop (through the sidecar): http://127.0.0.1:{ports.port}/")
         await wait_serving(proc, f"http://127.0.0.1:{ports.port}/")
         await wait_serving(proc, f"http://127.0.0.1:{ports.tiktok_port}/_fake/events")
         await wait_serving(proc, f"http://127.0.0.1:{ports.shop_port}/")
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches make and the demo, as in a terminal
-        try:
-            out, _ = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate()
-    assert f"Open the shop (through the sidecar): http://127.0.0.1:{ports.port}/" in out
+        out = output.rest()
     assert "demo stopped" in out and "Traceback" not in out
 
 
