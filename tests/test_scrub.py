@@ -108,6 +108,10 @@ DETECTED = [
     ("password: hunter2", "hunter2", "secret"),
     ("api_key=sk_live_abcdef", "sk_live_abcdef", "secret"),
     ("session_id=s3ss10n", "s3ss10n", "secret"),
+    # a position to four decimals or more (about 11 m): where someone is
+    ("pickup at 52.520008, 13.404954 please", "52.520008", "location"),
+    ("-33.8688,151.2093", "151.2093", "location"),
+    ("maps/@40.7127753,-74.0059728,15z", "-74.0059728", "location"),
     # base64-wrapped personal data
     ("amFuZS5kb2VAZXhhbXBsZS5jb20=", "amFuZS5kb2VAZXhhbXBsZS5jb20", "email"),
     ("ref KzQ0IDIwIDc5NDYgMDk1OA== end", "KzQ0IDIwIDc5NDYgMDk1OA", "phone"),
@@ -158,6 +162,9 @@ FALSE_POSITIVES = [
     "C64377D095112DF3E671B4200967213614D919B2CF2AB0132C096E9A87A466A9",
     # a browser's brand;version list (GA4 `uafvl`, Sec-CH-UA-Full-Version-List): versions, not addresses
     "Chromium;128.0.6613.137|Google Chrome;128.0.6613.137|Not;A=Brand;24.0.0.0", "Not_A Brand;8.0.0.0",
+    # a city's centre (two decimals), pairs out of range, and amounts are not a position
+    "ll=52.52,13.40", "52.52, 13.40", "120.12345, 13.40567", "45.12345, 200.54321",
+    "rates: 1.08, 0.8561", "v1.23456,7.89012",
 ]
 
 

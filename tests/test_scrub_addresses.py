@@ -21,6 +21,7 @@ ADDRESSES = [
     ("Ich wohne in der Goethestr. 12a", "Goethestr. 12a"),
     ("Am Markt 3", "Am Markt 3"),
     ("12 rue de la Paix, 75002 Paris", "12 rue de la Paix"),
+    ("j'habite au 5 avenue Victor Hugo, 75016 Paris", "5 avenue Victor Hugo"),  # a name of several words
     ("Calle Mayor 1, Madrid", "Calle Mayor 1"),
     ("Avenida de la Constitución 12", "Avenida de la Constitución 12"),
     ("Via Roma 1, Milano", "Via Roma 1"),

@@ -16,6 +16,7 @@ RULES = KeyRules([], [])
 @pytest.mark.parametrize(("raw", "normal"), [
     ("prénom", "prenom"), ("Straße", "strasse"), ("imię", "imie"), ("förnamn", "fornamn"),
     ("dirección", "direccion"), ("cc-csc", "cccsc"), ("billing[first_name]", "billingfirstname"),
+    ("FN-٠٠٠", "fn000"), ("FN-000", "fn000"),  # digits of any script are digits, not dropped: never the key `fn`
 ])
 def test_normalize_key_folds_case_separators_and_accents(raw, normal):
     assert normalize_key(raw) == normal
@@ -56,6 +57,9 @@ DROPPED = [
     # holders and other conventions
     ("cardholder", "name"), ("card_holder_name", "name"), ("account_holder", "name"), ("name_on_card", "name"),
     ("Kontoinhaber", "name"), ("your-email", "email"), ("input_phone", "phone"),
+    # a position: Segment's `context.location.latitude`, OpenRTB's `geo.lat`, map widgets
+    ("latitude", "location"), ("lng", "location"), ("geo.lat", "location"), ("device_longitude", "location"),
+    ("Breitengrad", "location"), ("geolocation", "location"), ("coords", "location"),
     # nested and prefixed
     ("billing[first_name]", "user"), ("customer.name", "user"), ("kunde[vorname]", "user"),
     ("contact[nom]", "user"), ("shipping.address.zip", "user"),
@@ -74,6 +78,7 @@ def test_personal_keys_in_many_languages_are_dropped(key, kind):
     "content_name", "product_name", "eventName", "page_name", "list_name", "item_name", "file_name", "filename",
     "hostname", "company_name", "campaign", "nombre_producto", "sort", "report", "support", "portal",
     "capacity", "via_campaign", "client_id", "cid", "mobile_app", "nomenclature", "gtin",
+    "location", "page_location", "long_description", "platform", "translation",
 ])
 def test_ordinary_keys_stay(key):
     res = S.scrub_value({key: "Summer sale 2026"})

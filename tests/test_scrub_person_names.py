@@ -41,6 +41,16 @@ PEOPLE = [
     ("Hi, I'm Jane Doe, please call back", "Jane Doe"),
     ("me chamo Ana Pereira", "Ana Pereira"),
     ("Pozdrawiam, Anna Kowalska", "Anna Kowalska"),
+    # after a title the next word is a surname, listed or not, everyday word or not; particles too
+    ("please leave it with Mrs Patel next door", "Patel"),
+    ("Dear Mrs Brown, your parcel", "Brown"),
+    ("Bitte an Herrn Schmidt weiterleiten", "Schmidt"),
+    ("Frau Zywietz ruft zurück", "Zywietz"),
+    ("Mme Lefèvre a appelé", "Lefèvre"),
+    ("contact Ms. Jane Doe today", "Jane Doe"),
+    ("Mevrouw de Vries belt terug", "de Vries"),
+    ("la Sra. Fernández llamó", "Fernández"),
+    ("Pani Wiśniewska zadzwoni", "Wiśniewska"),
 ]
 
 THINGS = [
@@ -66,6 +76,9 @@ THINGS = [
     "Louis Vuitton Neverfull MM", "Christian Dior Sauvage", "Yves Saint Laurent Libre", "Jimmy Choo Heels",
     "Santa Monica Pier", "Saint Louis Cardinals Cap", "Fort Worth Stockyards", "Lake Como Villa",
     "made in Portugal by hand", "Valentine Day Bundle", "Father Day Gift Box", "Mother Day Flowers",
+    # titles that are not people: "Dr" is none, "Miss"/"Sr" only before a listed name
+    "Dr. Martens 1460 Boots", "Dr Pepper Zero", "Miss Dior Eau de Parfum", "Sr. Software Engineer",
+    "MS Office 2021",
 ]
 
 
@@ -116,6 +129,8 @@ def test_names_in_form_values_written_with_plus_for_spaces():
     ({"contents": [{"content_name": "Michael Kors", "brand": "Michael Kors", "price": 99}]}, True),
     ({"ecommerce": {"items": [{"item_name": "Stella McCartney", "item_brand": "Stella McCartney"}]}}, True),
     ({"products": [{"name": "Hugo Boss", "sku": "A1"}]}, True),
+    ({"contents": [{"content_name": "Mr. Clean Magic Eraser", "price": 4}]}, True),  # a title in a product's name
+    ({"note": "Mr. Clean called"}, False),  # the same words in prose: a title and a surname
     ({"content_category": "Marc Jacobs"}, True),
     # beside them, and anywhere else, a name pair is still a person
     ({"contents": [{"content_name": "Engraved necklace", "engraving": "Jane Doe"}]}, False),

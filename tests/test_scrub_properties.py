@@ -193,8 +193,18 @@ def birth_dates(draw: st.DrawFn) -> Pii:
     return Pii(f"{word} {written}", "birth_date", written)
 
 
+@st.composite
+def positions(draw: st.DrawFn) -> Pii:
+    """A latitude, longitude pair to 4–7 decimals, as map widgets and location pickers write it."""
+    places = draw(st.integers(4, 7))
+    lat = draw(st.decimals(-90, 90, places=places, allow_nan=False, allow_infinity=False))
+    lon = draw(st.decimals(-180, 180, places=places, allow_nan=False, allow_infinity=False))
+    text = f"{lat:.{places}f}{draw(st.sampled_from([',', ', ', ' , ']))}{lon:.{places}f}"
+    return Pii(text, "location")
+
+
 any_pii = st.one_of(emails(), phones(), cards(), ibans(), ssns(), ips(), jwts(), secrets(), national_ids(),
-                    birth_dates())
+                    birth_dates(), positions())
 
 # --- embedding: filler, encodings, positions ---------------------------------------------------
 

@@ -27,7 +27,7 @@ _PATTERNS = [
     rf"\b(?:Am|An der|Auf der|Im|In der|Zum|Zur)\s+{_CAP}\s+{_NUM}(?![\w])",
     # French: number, street type, name
     r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|av\.|boulevard|bd|place|chemin|allée|allee|impasse|quai|"
-    rf"route|cours|square)\s+(?:(?:de|du|des|de la|de l'|d')\s*)?{_CAP}",
+    rf"route|cours|square)\s+(?:(?:de|du|des|de la|de l'|d')\s*)?{_CAP}(?:[ \t]+{_CAP}){{0,3}}",
     # Spanish, Italian, Portuguese, Polish: street type, name, number
     rf"(?i:\b(?:calle|c/|avenida|avda\.?|plaza|paseo|camino|carrer|via|viale|piazza|corso|vicolo|largo|rua|"
     rf"travessa|praça|praca|alameda|ul\.|ulica|al\.|aleja))\s+(?:(?i:de|del|de la|da|do|dos|das|di|della)\s+)?"

@@ -70,6 +70,9 @@ _CARD = re.compile(r"(?<![\d.,])(?:\d[ -]?){12,18}\d(?![\d])")
 _HEX_ID = re.compile(r"[0-9a-f]{32,}|[0-9A-F]{32,}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HEX_OR_DASH = frozenset("0123456789abcdefABCDEF-")
 _CARD_IIN = re.compile(r"4|5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)|3[47]|3(?:0[0-5]|[68])|6(?:011|5|4[4-9]|22)|35")
+# A latitude, longitude pair to four or more decimals (about 11 m): where someone is, or lives.
+# Fewer decimals (a city's centre, `ll=52.52,13.40`) and lone numbers are not a position.
+_COORDS = re.compile(r"(?<![\w.-])(-?\d{1,2}\.\d{4,})[ \t]*,[ \t]*(-?\d{1,3}\.\d{4,})(?![\w.])", re.ASCII)
 _SSN = re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\d-])")
 # Not after `;`: `Brand;24.0.0.0` in a browser's version list (GA4's `uafvl`) is a version.
 _IPV4 = re.compile(
@@ -264,6 +267,7 @@ class TextDetectors:
                                                     or (not thing and addresses.hint(candidate))))))
                 or "%" in candidate or "=" in candidate or ":" in candidate
                 or "eyJ" in candidate or "earer" in candidate or "EARER" in candidate or (light and "+" in candidate)
+                or (not light and "," in candidate and "." in candidate and _COORDS.search(candidate) is not None)
                 or (len(candidate) >= 8 and _spelled_hint(candidate))):
             out = self._redact(candidate, found, light, deadline, allow_b64=True, seven=numeric, thing=thing,
                                letters=letters)
@@ -337,6 +341,8 @@ class TextDetectors:
                 s = _sub_spans(s, birth_dates.find(s), "birth_date", found)
             has_seven = seven and rx.seven.search(s) is not None
             letters = letters or bool(found)
+            if "location" in on and "," in s and "." in s:  # `51.5074 , -0.1278` has no seven close digits
+                s = _sub(_COORDS, s, "location", found, _coords)
             if has_seven:
                 if "iban" in on and letters:
                     s = _sub(rx.iban, s, "iban", found, _iban)
@@ -604,6 +610,10 @@ def _card(m: re.Match[str]) -> bool:
     while j < len(text) and text[j] in _HEX_OR_DASH:
         j += 1
     return _HEX_ID.fullmatch(text[i:j].strip("-")) is None
+
+
+def _coords(m: re.Match[str]) -> bool:
+    return abs(float(m.group(1))) <= 90 and abs(float(m.group(2))) <= 180
 
 
 def _ipv6(m: re.Match[str]) -> bool:

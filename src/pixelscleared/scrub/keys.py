@@ -57,6 +57,10 @@ EXACT: dict[str, str] = _kinds({
              "handy mobil festnetz portable movil celular cellulare cellphone telemovel mobiel gsm komorka",
     "email": "em mail courriel correo correoelectronico eposta epost hem uhem",  # hem: a hashed email (Snap u_hem)
     "ip": "ip clientip remoteip userip xforwardedfor",
+    # a device's or visitor's position (Segment's `context.location.latitude`, OpenRTB's `geo.lat`)
+    "location": "lat lng lon long latitude longitude latlng latlon lnglat geolat geolng geolon geolatitude "
+                "geolongitude coords coordinates geocoordinates breitengrad laengengrad latitud longitud "
+                "latitudine longitudine breedtegraad lengtegraad szerokosc dlugosc",
     "ssn": "ssn sin nino taxid steuerid steuernummer sozialversicherungsnummer svnr personalausweis "
            "ausweisnummer nir numerosecu securitesociale dni nie nif nss cedula curp rfc rut "
            "codicefiscale partitaiva bsn burgerservicenummer cpf pesel nip personnummer "
@@ -81,7 +85,8 @@ CONTAINS: tuple[tuple[str, str], ...] = (
     ("password", "secret"), ("passwd", "secret"), ("passwort", "secret"), ("motdepasse", "secret"),
     ("contrasena", "secret"), ("passcode", "secret"), ("secret", "secret"),
     ("apikey", "secret"), ("token", "secret"), ("session", "secret"), ("credential", "secret"),
-    ("ipaddress", "ip"),
+    ("ipaddress", "ip"), ("latitude", "location"), ("longitude", "location"), ("geolocation", "location"),
+    ("geoposition", "location"), ("gpscoord", "location"),
     ("creditcard", "card"), ("cardnumber", "card"), ("ccnumber", "card"), ("iban", "iban"),
     ("securitycode", "card"), ("cardcode", "card"), ("cardexp", "card"),
     ("cardholder", "name"), ("accountholder", "name"), ("holdername", "name"), ("nameoncard", "name"),

@@ -6,7 +6,10 @@ The lists in `data/` are the ~11,000 given names and ~32,000 surnames ranked in 
 is no evidence — "Paris", "Rose" and "Hilton" are names and also cities, flowers and hotels —
 so a name counts only:
 
-1. after words that introduce a person: "my name is", "Name:", "from", "regards,", "Dear",
+1. after words that introduce a person: "my name is", "Name:", "from", "regards,", "Dear", a
+   title written capitalised ("Mr", "Mrs", "Frau", "Mme", "Sra.", "Mevrouw", "Pani": the word
+   after it is a surname, listed or not — except in a product's name; "Miss", "Sr", "Sig" only
+   before a listed name, `Miss Dior`; "Dr" is none — `Dr. Martens`, `Dr Pepper`),
    "Hi", "I'm", "c/o", "ich heiße", "je m'appelle", "me llamo", "mi chiamo", "mijn naam is",
    "meu nome é", "nazywam się", "jag heter"… After an explicit naming phrase ("my name is",
    "ich heiße", …) the capitalised words that follow are the name whether or not a list has them;
@@ -68,20 +71,27 @@ _CONTEXT = re.compile(
     r"(?i)(?:(?P<strong>\bmy name is|\bname\s*:|\bmein name ist|\bich hei(?:ß|ss)e|\bje m'appelle|\bmon nom est|"
     r"\bme llamo|\bmi nombre es|\bmi chiamo|\bil mio nome è|\bmijn naam is|\bik heet|\bmeu nome é|\bme chamo|"
     r"\bnazywam się|\bmam na imię|\bjag heter|\bmitt namn är)|"
+    r"(?P<title>\b(?-i:Mr|Mrs|Ms|Mx|Herrn|Herr|Frau|Mme|Mlle|Madame|Monsieur|Sra|Srta|Señor|Señora|Signor|Signora|"
+    r"Dhr|Mevr|Mevrouw|Meneer|Pani|Fru)\.?)|\b(?-i:Miss|Mister|Sr|Sig)\.?|"
     r"\bnamed|\b(?P<weak>from|von)|\bregards,?|\bthanks,?|\bcheers,?|\bdear|\bhi|\bhello|\bi'm|\bi am|"
     r"\battn\.?:?|\bc/o|\bcontact:|\bsigned,?|\bje suis|\bik ben|\bsou o|\bsou a|\bsono|\bsoy|\bjestem|"
     r"\bmvh,?|\bgrü(?:ß|ss)en?,?|\bcordialement,?|\bsaludos,?|\bun saluto,?|\bgroeten,?|\batenciosamente,?|"
     r"\bpozdrawiam,?|\bhälsningar,?)[ \t]*[:,]?[ \t]+"
 )
-_WORD = re.compile(r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?(?:[-'’][A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ]+)?(?![\w])")
+# Letters of Latin-1 and Latin Extended-A by case: Polish, Czech, Baltic, Turkish, Hungarian names
+# (`Wiśniewska`, `Łukasz`, `Dvořák`, `Şahin`) are words too.
+_EXT = [chr(c) for c in range(0x100, 0x180)]
+_UP = "A-ZÀ-ÖØ-Þ" + "".join(c for c in _EXT if c.isupper())
+_LOW = "a-zß-öø-ÿ" + "".join(c for c in _EXT if c.islower())
+_WORD = re.compile(rf"[{_UP}][{_LOW}]+(?:[{_UP}][{_LOW}]+)?(?:[-'’][{_UP}]?[{_LOW}]+)?(?![\w])")
 # Cheap gate: a capitalised word after a space (every rule needs one).
-HINT = re.compile(r"[ \t][A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]")
+HINT = re.compile(rf"[ \t][{_UP}][{_LOW}]")
 
 
 # Lower-case particles inside surnames, then the capitalised rest of the surname.
 _PARTICLES = re.compile(
     r"(?:[ \t]+(?:van|von|de|der|den|del|della|di|da|das|dos|du|la|le|ten|ter|zu|zur|y|e))+[ \t]+"
-    r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[-'’][A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ]+)?(?![\w])"
+    rf"[{_UP}][{_LOW}]+(?:[-'’][{_UP}]?[{_LOW}]+)?(?![\w])"
 )
 
 
@@ -90,15 +100,17 @@ def _name_word(word: str) -> bool:
     return low in GIVEN or low in SURNAMES or any(p in GIVEN or p in SURNAMES for p in re.split(r"[-'’]", low))
 
 
-_CONTEXT_FRAGMENTS = ("name", "from", "von", "regard", "thank", "cheer", "dear", "hi", "hello", "i'm", "i am",
+_CONTEXT_FRAGMENTS = ("mr", "ms", "mx", "miss", "herr", "frau", "mme", "mlle", "madame", "monsieur", "sr", "señ",
+                      "sig", "dhr", "mevr", "meneer", "pani", "fru", "name", "from", "von", "regard", "thank", "cheer", "dear", "hi", "hello", "i'm", "i am",
                       "attn", "c/o", "contact", "signed", "hei", "appelle", "nom ", "suis", "llamo", "nombre", "chiamo",
                       "naam", "ik ben", "nome", "chamo", "sou ", "sono", "soy", "nazywam", "imię", "jestem", "heter",
                       "namn", "mvh", "grü", "grus", "cordial", "salud", "saluto", "groeten", "atencios", "pozdraw",
                       "hälsning")
 
 
-def _after_context(text: str) -> list[tuple[int, int]]:
-    """Names right after a person word; after a weak one ("from") only a given name + surname."""
+def _after_context(text: str, titles: bool = True) -> list[tuple[int, int]]:
+    """Names right after a person word; after a weak one ("from") only a given name + surname.
+    `titles=False`: a title is no person word (a product: `Mr. Clean Magic Eraser`, `Frau Tonis`)."""
     low = text.lower()
     if not any(f in low for f in _CONTEXT_FRAGMENTS):  # substring tests in C before the regex
         return []
@@ -107,11 +119,15 @@ def _after_context(text: str) -> list[tuple[int, int]]:
         pos, end = m.end(), m.end()
         found: list[str] = []
         strong = m.group("strong") is not None
+        title = m.group("title") is not None
+        if title and not titles:
+            continue
         while len(found) < 3 and (w := _WORD.match(text, pos)) is not None:
             word = w.group().lower()
-            # after "my name is" any capitalised word is the name; after "Hi" a given name, and the
-            # capitalised word after a given name is its surname even when no list has it
-            if not (strong or _name_word(w.group())
+            # after "my name is" any capitalised word is the name; after "Mrs" the first (a surname,
+            # `Mrs Brown`); after "Hi" a given name, and the capitalised word after a given name is
+            # its surname even when no list has it
+            if not (strong or (title and not found) or _name_word(w.group())
                     or (found and found[0] in GIVEN and not m.group("weak") and word not in THING_AFTER)):
                 break
             end = w.end()
@@ -121,8 +137,10 @@ def _after_context(text: str) -> list[tuple[int, int]]:
                 break
             pos = end + gap.end()
         if not found:
+            if title and (p := _PARTICLES.match(text, m.end() - 1)) is not None:
+                spans.append((m.end(), p.end()))  # "Mevrouw de Vries", "Herr von Bülow"
             continue
-        if not strong and len(found) == 1 and (found[0] in PLACES or found[0] in COMMON_WORDS):
+        if not (strong or title) and len(found) == 1 and (found[0] in PLACES or found[0] in COMMON_WORDS):
             continue  # "from Paris", "Dear Customer"
         if m.group("weak") and not (len(found) >= 2 and found[0] in GIVEN and found[1] in SURNAMES):
             continue
@@ -165,7 +183,7 @@ def find(text: str, pairs: bool = True) -> list[tuple[int, int]]:
     `pairs=False`: only after a person word (rule 1), for text that names a product or brand."""
     if HINT.search(text) is None:
         return []
-    spans = sorted(set(_after_context(text)) | (set(_pairs(text)) if pairs else set()))
+    spans = sorted(set(_after_context(text, titles=pairs)) | (set(_pairs(text)) if pairs else set()))
     merged: list[tuple[int, int]] = []
     for s, e in spans:
         if merged and s <= merged[-1][1]:

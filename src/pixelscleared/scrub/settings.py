@@ -17,9 +17,9 @@ from pydantic import Field, field_validator, model_validator
 from pixelscleared.model import Settings
 
 Detector = Literal["email", "phone", "card", "iban", "ssn", "ip", "jwt", "token", "secret", "base64", "birth_date",
-                   "name", "address"]
+                   "name", "address", "location"]
 DETECTORS: tuple[str, ...] = ("email", "phone", "card", "iban", "ssn", "ip", "jwt", "token", "secret", "base64",
-                              "birth_date", "name", "address")
+                              "birth_date", "name", "address", "location")
 
 # Kept as sent (only the high-confidence text detectors still run on them): ids and amounts
 # that look like numbers a loose detector might take for a phone or a card.
@@ -41,6 +41,8 @@ def normalize_key(key: str) -> str:
     low = key.lower()
     if not low.isascii():
         low = unicodedata.normalize("NFKD", low.replace("ß", "ss").replace("ł", "l").replace("ø", "o"))
+        if any(c.isdecimal() and not c.isascii() for c in low):  # `FN-٠٠٠` is `fn000`, not the key `fn`
+            low = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in low)
     return _NOT_ALNUM.sub("", low)
 
 
