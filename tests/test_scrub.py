@@ -299,6 +299,20 @@ def test_long_integers_are_checked_for_card_numbers() -> None:
 # --- URLs -------------------------------------------------------------------------------------
 
 URLS = [
+    # a segment after a person word that names one person: an id, a name slug, an @handle
+    ("https://shop.example/users/8812/orders", "https://shop.example/users/%5Buser_id%5D/orders",
+     [("url.path[1]", "user_id")]),
+    ("https://shop.example/profile/jane-doe", "https://shop.example/profile/%5Buser_id%5D",
+     [("url.path[1]", "user_id")]),
+    ("https://shop.example/kunde/K-10023/rechnungen", "https://shop.example/kunde/%5Buser_id%5D/rechnungen",
+     [("url.path[1]", "user_id")]),
+    ("https://shop.example/u/@janedoe", "https://shop.example/u/%5Buser_id%5D", [("url.path[1]", "user_id")]),
+    # route words after a person word, and name-like slugs elsewhere, stay
+    ("https://shop.example/customer/section/load/?sections=cart", "https://shop.example/customer/section/load/?sections=cart", []),
+    ("https://shop.example/customer/account/login", "https://shop.example/customer/account/login", []),
+    ("https://shop.example/users/sign_in", "https://shop.example/users/sign_in", []),
+    ("https://shop.example/products/jane-doe-dress-2024", "https://shop.example/products/jane-doe-dress-2024", []),
+    ("https://shop.example/authors/maria-garcia", "https://shop.example/authors/maria-garcia", []),
     ("https://shop.example/thanks?order_id=1001&email=jane%40example.com&utm_source=tt",
      "https://shop.example/thanks?order_id=1001&utm_source=tt", [("url.query.email", "email")]),
     ("https://shop.example/thanks?Email=JANE%40EXAMPLE.COM",

@@ -51,6 +51,8 @@ PEOPLE = [
     ("Mevrouw de Vries belt terug", "de Vries"),
     ("la Sra. Fernández llamó", "Fernández"),
     ("Pani Wiśniewska zadzwoni", "Wiśniewska"),
+    ("Bitte bei Familie Schneider klingeln", "Schneider"),
+    ("chez la Famille Martin", "Martin"),
 ]
 
 THINGS = [
@@ -78,7 +80,7 @@ THINGS = [
     "made in Portugal by hand", "Valentine Day Bundle", "Father Day Gift Box", "Mother Day Flowers",
     # titles that are not people: "Dr" is none, "Miss"/"Sr" only before a listed name
     "Dr. Martens 1460 Boots", "Dr Pepper Zero", "Miss Dior Eau de Parfum", "Sr. Software Engineer",
-    "MS Office 2021",
+    "MS Office 2021", "Familie Fotos drucken",
 ]
 
 

@@ -25,8 +25,9 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from pixelscleared.percent import quote, unquote
+from pixelscleared.scrub import person_names
 from pixelscleared.scrub.detectors import Deadline, TextDetectors, undisguise
-from pixelscleared.scrub.keys import AMBIGUOUS_NAME, AMOUNT_OR_PERSON, KEEP, KeyRules
+from pixelscleared.scrub.keys import AMBIGUOUS_NAME, AMOUNT_OR_PERSON, KEEP, PERSON_PATH_WORDS, KeyRules
 from pixelscleared.scrub.secrets import could_be_secret, secret_param, secret_path, secret_segment
 from pixelscleared.scrub.settings import DETECTORS, ScrubSettings
 
@@ -77,6 +78,19 @@ _MEMO_ITEMS = 8  # and lists of up to this many of them
 _PAIR_VALUES = ("value", "values", "answer")
 _PAIR_LABELS = ("name", "field", "fieldName", "field_name", "key", "id", "label", "question")
 _LABEL = re.compile(r"[^\W\d][\w .\-\[\]:]{0,79}")  # a field's name or label, not free text
+
+
+_HAS_DIGIT = re.compile(r"\d")
+
+
+def _person_segment(before: str, seg: str) -> bool:
+    """A segment after `/users/`, `/profile/`, `/kunde/`… that names one person: an id with a
+    digit, a name slug or an `@handle` (route words such as `edit` or `sign_in` are not)."""
+    if before.lower() not in PERSON_PATH_WORDS:
+        return False
+    if "%" in seg:
+        seg = unquote(seg)
+    return _HAS_DIGIT.search(seg) is not None or seg.startswith("@") or person_names.name_slug(seg)
 
 
 def _fail_closed(fn: Callable[..., ScrubResult]) -> Callable[..., ScrubResult]:
@@ -612,6 +626,8 @@ class _Run:
             out, kinds = self.detect(seg, False)
             if not kinds and secret_segment(unquote(seg) if "%" in seg else seg, in_secret_path):
                 out, kinds = "[secret]", ["secret"]
+            if not kinds and i > 0 and _person_segment(segs[i - 1], seg):
+                out, kinds = "[user_id]", ["user_id"]
             if kinds:
                 for kind in kinds:
                     self.add(where, kind)

@@ -28,6 +28,15 @@ CONTAINERS: frozenset[str] = frozenset({
     "facturation", "livraison", "facturacion", "envio", "fatturazione", "spedizione",
 })
 
+# Path words after which a segment names one person: `/users/8812/orders`, `/profile/jane-doe`,
+# `/kunde/K-10023`. Only an id (it has a digit), a name slug or an `@handle` is taken from there —
+# route words stay (`/customer/account/login`, `/users/sign_in`, Magento's `/customer/section/load`).
+PERSON_PATH_WORDS: frozenset[str] = frozenset({
+    "user", "users", "u", "profile", "profiles", "member", "members", "customer", "customers", "people", "person",
+    "account", "accounts", "benutzer", "kunde", "kunden", "mitglied", "usuario", "usuarios", "cliente", "clientes",
+    "utilisateur", "utilisateurs", "utente", "utenti", "gebruiker", "klant", "klanten", "uzytkownik", "anvandare",
+})
+
 # Containers whose name, as the last part of a key with a number for its value, is an amount:
 # GA4's `epn.shipping` and a cart's `billing` total are costs, not a person's address.
 AMOUNT_NAMES: frozenset[str] = frozenset({"shipping", "billing", "envio", "livraison", "spedizione"})

@@ -8,8 +8,8 @@ so a name counts only:
 
 1. after words that introduce a person: "my name is", "Name:", "from", "regards,", "Dear", a
    title written capitalised ("Mr", "Mrs", "Frau", "Mme", "Sra.", "Mevrouw", "Pani": the word
-   after it is a surname, listed or not — except in a product's name; "Miss", "Sr", "Sig" only
-   before a listed name, `Miss Dior`; "Dr" is none — `Dr. Martens`, `Dr Pepper`),
+   after it is a surname, listed or not — except in a product's name; "Miss", "Sr", "Sig",
+   "Familie"/"Famille" only before a listed name, `Miss Dior`; "Dr" is none — `Dr. Martens`, `Dr Pepper`),
    "Hi", "I'm", "c/o", "ich heiße", "je m'appelle", "me llamo", "mi chiamo", "mijn naam is",
    "meu nome é", "nazywam się", "jag heter"… After an explicit naming phrase ("my name is",
    "ich heiße", …) the capitalised words that follow are the name whether or not a list has them;
@@ -72,7 +72,7 @@ _CONTEXT = re.compile(
     r"\bme llamo|\bmi nombre es|\bmi chiamo|\bil mio nome è|\bmijn naam is|\bik heet|\bmeu nome é|\bme chamo|"
     r"\bnazywam się|\bmam na imię|\bjag heter|\bmitt namn är)|"
     r"(?P<title>\b(?-i:Mr|Mrs|Ms|Mx|Herrn|Herr|Frau|Mme|Mlle|Madame|Monsieur|Sra|Srta|Señor|Señora|Signor|Signora|"
-    r"Dhr|Mevr|Mevrouw|Meneer|Pani|Fru)\.?)|\b(?-i:Miss|Mister|Sr|Sig)\.?|"
+    r"Dhr|Mevr|Mevrouw|Meneer|Pani|Fru)\.?)|\b(?-i:Miss|Mister|Sr|Sig|Familie|Famille|Familia|Famiglia|Fam)\.?|"
     r"\bnamed|\b(?P<weak>from|von)|\bregards,?|\bthanks,?|\bcheers,?|\bdear|\bhi|\bhello|\bi'm|\bi am|"
     r"\battn\.?:?|\bc/o|\bcontact:|\bsigned,?|\bje suis|\bik ben|\bsou o|\bsou a|\bsono|\bsoy|\bjestem|"
     r"\bmvh,?|\bgrü(?:ß|ss)en?,?|\bcordialement,?|\bsaludos,?|\bun saluto,?|\bgroeten,?|\batenciosamente,?|"
@@ -101,7 +101,7 @@ def _name_word(word: str) -> bool:
 
 
 _CONTEXT_FRAGMENTS = ("mr", "ms", "mx", "miss", "herr", "frau", "mme", "mlle", "madame", "monsieur", "sr", "señ",
-                      "sig", "dhr", "mevr", "meneer", "pani", "fru", "name", "from", "von", "regard", "thank", "cheer", "dear", "hi", "hello", "i'm", "i am",
+                      "sig", "dhr", "mevr", "meneer", "pani", "fru", "fam", "name", "from", "von", "regard", "thank", "cheer", "dear", "hi", "hello", "i'm", "i am",
                       "attn", "c/o", "contact", "signed", "hei", "appelle", "nom ", "suis", "llamo", "nombre", "chiamo",
                       "naam", "ik ben", "nome", "chamo", "sou ", "sono", "soy", "nazywam", "imię", "jestem", "heter",
                       "namn", "mvh", "grü", "grus", "cordial", "salud", "saluto", "groeten", "atencios", "pozdraw",
@@ -176,6 +176,17 @@ def _pairs(text: str) -> list[tuple[int, int]]:
             continue
         spans.append((a.start(), end))
     return spans
+
+
+_SLUG_PARTS = re.compile(r"[-_.+ ]+")
+
+
+def name_slug(segment: str) -> bool:
+    """`jane-doe`, `maria_garcia`, `anna.kowalska`: a listed given name and a listed surname
+    written as one URL segment (lower case, as slugs are)."""
+    parts = _SLUG_PARTS.split(segment.lower())
+    return 2 <= len(parts) <= 4 and parts[0] in GIVEN and parts[-1] in SURNAMES \
+        and parts[0] not in COMMON_WORDS and parts[-1] not in COMMON_WORDS
 
 
 def find(text: str, pairs: bool = True) -> list[tuple[int, int]]:
