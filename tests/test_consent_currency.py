@@ -272,3 +272,60 @@ def test_trustarc_advertising_category_is_configurable(cookie, state):
 ])
 def test_commanders_act_site_categories(cookie, state):
     assert verdict(cookie, ConsentEngine(ConsentSettings(commandersact_categories=("3",)))) == state
+
+
+# --- site platforms and plugins: values as their own scripts write them (docs/consent.md) -----
+
+def _json(obj: object) -> str:
+    return quote(json.dumps(obj, separators=(",", ":")), safe="")
+
+
+@pytest.mark.parametrize(("cookie", "state"), [
+    # HubSpot's banner: 1 analytics, 2 advertisement, 3 functionality
+    ("__hs_cookie_cat_pref=1:true,2:true,3:true", "granted"),
+    ("__hs_cookie_cat_pref=1:true,2:false,3:true", "denied"),
+    ("__hs_cookie_cat_pref=1:true_2:true_3:true", "granted"),  # the `_`-separated copies
+    ("__hs_cookie_cat_pref=1:true,3:true", "unknown"),
+    ("__hs_opt_out=yes", "denied"),
+    ("__hs_opt_out=no", "unknown"),  # accepted HubSpot's own tracking: nothing about advertising
+    ("__hs_cookie_cat_pref=1:true,2:true,3:true; __hs_opt_out=yes", "denied"),
+    # BigCommerce: 2 functional, 3 analytics, 4 targeting/advertising
+    ("bc_consent=%7B%22allow%22%3A%5B3%2C4%2C2%5D%2C%22deny%22%3A%5B%5D%7D", "granted"),
+    ("bc_consent=" + _json({"allow": [2, 3], "deny": [4]}), "denied"),
+    ("bc_consent=" + _json({"allow": [2, 3], "deny": []}), "unknown"),
+    # Wix: advertising and data to third parties
+    ("consent-policy=%7B%22ess%22%3A1%2C%22func%22%3A1%2C%22anl%22%3A1%2C%22adv%22%3A1%2C%22dt3%22%3A1%2C%22ts%22"
+     "%3A29493585%7D", "granted"),
+    ("consent-policy=" + _json({"ess": 1, "func": 1, "anl": 1, "adv": 0, "dt3": 1, "ts": 29493585}), "denied"),
+    ("consent-policy=" + _json({"ess": 1, "func": 1, "anl": 1, "adv": 1, "dt3": 0, "ts": 29493585}), "denied"),
+    ("consent-policy=" + _json({"ess": 1, "ts": 29493585}), "unknown"),
+    # CookieScript: `categories` is JSON text inside the JSON
+    ("CookieScriptConsent=" + _json({"action": "accept", "categories": '["targeting","performance"]'}), "granted"),
+    ("CookieScriptConsent=" + _json({"bannershown": 1, "action": "accept", "consenttime": 1718365738,
+                                     "categories": ["performance", "targeting"]}), "granted"),
+    ("CookieScriptConsent=" + _json({"action": "accept", "categories": '["performance"]'}), "denied"),
+    ("CookieScriptConsent=" + _json({"action": "reject", "categories": "[]"}), "denied"),
+    ("CookieScriptConsent=" + _json({"bannershown": 1}), "unknown"),
+    # GDPR Cookie Compliance (Moove): `advanced` by default
+    ('moove_gdpr_popup={"strict":"1","thirdparty":"1","advanced":"1","version":"1"}', "granted"),
+    ("moove_gdpr_popup=%7B%22strict%22%3A%221%22%2C%22thirdparty%22%3A%220%22%2C%22advanced%22%3A%220%22%7D", "denied"),
+    ("moove_gdpr_popup=" + _json({"strict": "1", "thirdparty": "1"}), "unknown"),
+    # Segment's consent manager
+    ("tracking-preferences={%22version%22:1%2C%22destinations%22:{}%2C%22custom%22:{%22marketingAndAnalytics%22:true"
+     "%2C%22advertising%22:true%2C%22functional%22:true}}", "granted"),
+    ("tracking-preferences=" + _json({"version": 1, "destinations": {},
+                                      "custom": {"marketingAndAnalytics": True, "advertising": False}}), "denied"),
+    ("tracking-preferences=" + _json({"version": 1, "destinations": {"TikTok Conversions": False},
+                                      "custom": {"advertising": True}}), "denied"),
+    # Cookie Notice: one button for every cookie
+    ("cookie_notice_accepted=true", "granted"),
+    ("cookie_notice_accepted=false", "denied"),
+])
+def test_site_platforms_and_plugins(cookie: str, state: str) -> None:
+    assert verdict(cookie) == state
+
+
+def test_moove_sections_are_configurable() -> None:
+    thirdparty = ConsentEngine(ConsentSettings(moove_categories=["thirdparty"]))
+    cookie = 'moove_gdpr_popup={"strict":"1","thirdparty":"1","advanced":"0"}'
+    assert (verdict(cookie), verdict(cookie, thirdparty)) == ("denied", "granted")

@@ -566,6 +566,94 @@ def usercentrics_tcf(purposes: tuple[int, ...], vendor_ids: tuple[int, ...], max
     return read
 
 
+_HS_SPLIT = re.compile(r"[,_|]")
+
+
+def hubspot(value: str) -> SignalState:
+    """HubSpot's banner `__hs_cookie_cat_pref=1:true,2:false,3:true` (copies with `_` between the
+    pairs exist): 1 analytics, 2 advertisement, 3 functionality — as its consent listener's
+    `categories` and the Consent Mode template that reads this cookie map them."""
+    cats: dict[str, str] = {}
+    for part in _HS_SPLIT.split(pct(value)):
+        k, _, v = part.partition(":")
+        cats[k.strip()] = v.strip().lower()
+    return {"true": GRANTED, "false": DENIED}.get(cats.get("2", ""), UNKNOWN)
+
+
+def hubspot_opt_out(value: str) -> SignalState:
+    """`__hs_opt_out=yes`: the visitor declined HubSpot's (older, one-button) banner; `no` says
+    only that HubSpot may track, nothing about advertising."""
+    return DENIED if pct(value).strip().lower() == "yes" else UNKNOWN
+
+
+def bigcommerce(value: str) -> SignalState:
+    """BigCommerce `bc_consent={"allow":[2,3,4],"deny":[]}`: category 4 is targeting/advertising
+    (2 functional, 3 analytics), as in its storefront consent API."""
+    obj = _dict(json_value(value))
+    allow, deny = obj.get("allow"), obj.get("deny")
+    if isinstance(deny, list) and 4 in deny:
+        return DENIED
+    return GRANTED if isinstance(allow, list) and 4 in allow else UNKNOWN
+
+
+def wix(value: str) -> SignalState:
+    """Wix `consent-policy={"ess":1,"func":1,"anl":1,"adv":1,"dt3":1,"ts":…}`: the visitor's
+    policy; advertising (`adv`) and data to third parties (`dt3`, CCPA's sale or sharing) both
+    needed — sending to TikTok is both."""
+    obj = _dict(json_value(value))
+    adv, dt3 = obj.get("adv"), obj.get("dt3")
+    if adv in (0, False) or dt3 in (0, False):
+        return DENIED
+    return GRANTED if adv in (1, True) and dt3 in (1, True, None) else UNKNOWN
+
+
+def cookiescript(value: str) -> SignalState:
+    """CookieScript `CookieScriptConsent={"action":"accept","categories":"[\"targeting\",…]"}`
+    (`categories` is itself JSON text in its own script, a list in some copies): `targeting`
+    is its advertising category."""
+    obj = _dict(json_value(value))
+    action = obj.get("action")
+    if action == "reject":
+        return DENIED
+    cats = obj.get("categories")
+    if isinstance(cats, str):
+        try:
+            cats = json.loads(cats)
+        except ValueError:
+            return UNKNOWN
+    if action != "accept" or not isinstance(cats, list):
+        return UNKNOWN
+    return GRANTED if "targeting" in cats else DENIED
+
+
+def moove(categories: tuple[str, ...]) -> Reader:
+    """GDPR Cookie Compliance (Moove) `moove_gdpr_popup={"strict":"1","thirdparty":"1","advanced":"0"}`:
+    `thirdparty` is its analytics section, `advanced` the one for advertising (by default)."""
+    def read(value: str) -> SignalState:
+        obj = _dict(json_value(value))
+        seen = [obj[c] for c in categories if c in obj]
+        if any(_no(v) or v == 0 for v in seen):
+            return DENIED
+        return GRANTED if seen and all(_yes(v) or v == 1 for v in seen) else UNKNOWN
+    return read
+
+
+def segment_preferences(value: str) -> SignalState:
+    """Segment's consent manager `tracking-preferences={"version":1,"destinations":{…},
+    "custom":{"marketingAndAnalytics":true,"advertising":true,"functional":true}}`: the
+    `advertising` category, and a TikTok destination switched off."""
+    obj = _dict(json_value(value))
+    destinations = _dict(obj.get("destinations"))
+    if any("tiktok" in str(k).lower() and v is False for k, v in destinations.items()):
+        return DENIED
+    return all_listed(_dict(obj.get("custom")), ("advertising",))
+
+
+def cookie_notice(value: str) -> SignalState:
+    """Cookie Notice (Hu-manity) `cookie_notice_accepted=true|false`: one button for all cookies."""
+    return {"true": GRANTED, "false": DENIED}.get(pct(value).strip().lower(), UNKNOWN)
+
+
 def _shopify(cmp: dict[str, Any], purposes: dict[str, Any], sale_region: bool) -> SignalState:
     """The visitor's own choice decides: marketing (`m`) accepted or declined, and a declined sale
     or sharing of data (`s`) is an opt-out that wins. Without a choice, `purposes` is what the
@@ -730,6 +818,13 @@ def readers(s: ConsentSettings) -> tuple[dict[str, list[CookieReader]], dict[str
         "commandersact": [("TC_PRIVACY", commanders_act(s.commandersact_categories, age))],
         "usercentrics": [("uc_settings", usercentrics(s.usercentrics_services)),
                          ("uc_tcf", usercentrics_tcf(s.tcf_purposes, s.vendor_ids, age))],
+        "hubspot": [("__hs_cookie_cat_pref", hubspot), ("__hs_opt_out", hubspot_opt_out)],
+        "bigcommerce": [("bc_consent", bigcommerce)],
+        "wix": [("consent-policy", wix)],
+        "cookiescript": [("CookieScriptConsent", cookiescript)],
+        "moove": [("moove_gdpr_popup", moove(s.moove_categories))],
+        "segment": [("tracking-preferences", segment_preferences)],
+        "cookienotice": [("cookie_notice_accepted", cookie_notice)],
     }
     exact: dict[str, list[CookieReader]] = {}
     prefix: dict[str, list[CookieReader]] = {}

@@ -17,13 +17,15 @@ CmpName = Literal[
     "onetrust", "cookiebot", "cookieyes", "complianz", "didomi", "borlabs", "iubenda",
     "cookiefirst", "axeptio", "klaro", "shopify", "tcf", "usp", "gpp",
     "cookielawinfo", "trustarc", "osano", "ketch", "tealium", "orejime", "fundingchoices",
-    "cookieinformation", "commandersact", "usercentrics",
+    "cookieinformation", "commandersact", "usercentrics", "hubspot", "bigcommerce", "wix", "cookiescript",
+    "moove", "segment", "cookienotice",
 ]
 ALL_CMPS: tuple[CmpName, ...] = (
     "onetrust", "cookiebot", "cookieyes", "complianz", "didomi", "borlabs", "iubenda",
     "cookiefirst", "axeptio", "klaro", "shopify", "tcf", "usp", "gpp",
     "cookielawinfo", "trustarc", "osano", "ketch", "tealium", "orejime", "fundingchoices",
-    "cookieinformation", "commandersact", "usercentrics",
+    "cookieinformation", "commandersact", "usercentrics", "hubspot", "bigcommerce", "wix", "cookiescript",
+    "moove", "segment", "cookienotice",
 )
 
 _PATH_PART = re.compile(r"[^.\s]{1,200}")
@@ -111,6 +113,9 @@ class ConsentSettings(Settings):
     # Commanders Act category ids are per site; none = only "accepted every category" grants
     commandersact_categories: tuple[str, ...] = ()
     usercentrics_services: tuple[str, ...] = ("tiktok",)  # part of a service's name, or its id
+    # GDPR Cookie Compliance (Moove): `advanced` is its advertising section; sites that put
+    # advertising under "third party" list `thirdparty` too
+    moove_categories: tuple[str, ...] = ("advanced",)
 
     custom: tuple[CustomRule, ...] = ()
 
@@ -138,7 +143,7 @@ class ConsentSettings(Settings):
 
     @field_validator("onetrust_groups", "klaro_services", "axeptio_vendors", "iubenda_purposes",
                      "borlabs_groups", "didomi_purposes", "tealium_categories", "ketch_purposes", "orejime_services",
-                     "cookieinformation_categories", "usercentrics_services")
+                     "cookieinformation_categories", "usercentrics_services", "moove_categories")
     @classmethod
     def _non_empty(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         if not v or not all(s.strip() for s in v):
