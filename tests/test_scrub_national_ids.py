@@ -27,6 +27,11 @@ S = Scrubber()
     ("personnummer 811228-9874", "811228-9874"),                # Sweden
     ("NIR 1 85 05 78 006 084 91", "1 85 05 78 006 084 91"),    # France
     ("SSN 078-05-1120", "078-05-1120"),
+    # passports: no check digit anywhere, so only right after a passport word
+    ("passport no. X12345678", "X12345678"),
+    ("Reisepass: C01X00T47", "C01X00T47"),
+    ("mon passeport 12AB34567", "12AB34567"),
+    ("pasaporte nº 123456789", "123456789"),
 ])
 def test_national_ids_in_free_text(text, number):
     out = S.scrub_text(text)
@@ -42,6 +47,9 @@ def test_national_ids_in_free_text(text, number):
     "Total 12345678 units",
     "iPhone 15 Pro 256GB",
     "order 2341 2341 2346 placed",
+    "passport holder discount code SUMMER2026",  # fewer than five digits after the passport word
+    "Passport cover 2024 edition",
+    "SKU 01X00T47",                              # a passport shape with no passport word
 ])
 def test_look_alikes_without_context_are_kept(text):
     assert S.scrub_text(text).value == text
@@ -66,6 +74,9 @@ def test_find_returns_spans_in_order():
     ("nascido em 12 de março de 1990", "12 de março de 1990"),
     ("urodzony 12 marca 1990", "12 marca 1990"),
     ("född 1990-03-12", "1990-03-12"),
+    ("I was born on 4th July 1982 in Ohio", "4th July 1982"),
+    ("born on the 4th of July 1982", "4th of July 1982"),
+    ("née le 1er mars 1985", "1er mars 1985"),
 ])
 def test_birth_dates_after_birth_words(text, date):
     assert [text[a:b] for a, b in birth_dates.find(text)] == [date]

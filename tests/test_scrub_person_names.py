@@ -52,6 +52,19 @@ PEOPLE = [
     ("la Sra. Fernández llamó", "Fernández"),
     ("Pani Wiśniewska zadzwoni", "Wiśniewska"),
     ("Bitte bei Familie Schneider klingeln", "Schneider"),
+    # relatives and friends, then a listed name; academic titles after a title
+    ("Customer note: my husband Ahmed Khan will pick it up", "Ahmed Khan"),
+    ("mi esposa Lucía lo recogerá", "Lucía"),
+    ("meine Tochter Emma hat Geburtstag", "Emma"),
+    ("Kunde: Herr Dr. Hans-Peter Müller", "Hans-Peter Müller"),
+    # names of the wider list: Turkey, the Arab world, South and East Asia, West Africa, Eastern Europe
+    ("call Mehmet Yilmaz back", "Mehmet Yilmaz"),
+    ("please deliver to Priya Sharma", "Priya Sharma"),
+    ("order for Hiroshi Tanaka shipped", "Hiroshi Tanaka"),
+    ("order for Wei Zhang shipped", "Wei Zhang"),
+    ("order for Olga Ivanova shipped", "Olga Ivanova"),
+    ("please ask Chidi Okafor", "Chidi Okafor"),
+    ("order for Mohammed Ali shipped", "Mohammed Ali"),
     ("chez la Famille Martin", "Martin"),
 ]
 
@@ -80,8 +93,104 @@ THINGS = [
     "made in Portugal by hand", "Valentine Day Bundle", "Father Day Gift Box", "Mother Day Flowers",
     # titles that are not people: "Dr" is none, "Miss"/"Sr" only before a listed name
     "Dr. Martens 1460 Boots", "Dr Pepper Zero", "Miss Dior Eau de Parfum", "Sr. Software Engineer",
-    "MS Office 2021", "Familie Fotos drucken",
+    "MS Office 2021", "Familie Fotos drucken", "my son Minecraft skin", "a gift for my mum",
 ]
+
+# Capitalised brands, services and places inside lower-case prose: the pair rule's hard case,
+# kept as the name lists grow (tools/make_name_lists.py). Known misses, documented in
+# docs/scrubbing.md: famous people as things (`Harry Potter fans`, `Taylor Swift album`).
+PROSE = [
+    "pay with Apple Pay at checkout",
+    "shipped via Royal Mail tomorrow",
+    "delivered by Deutsche Post today",
+    "pick up at Whole Foods downtown",
+    "use Google Pay or Amazon Pay",
+    "watch on Prime Video tonight",
+    "buy New Balance sneakers",
+    "the Black Friday deals start",
+    "sale on Dyson Airwrap this week",
+    "ordered a Kindle Paperwhite for reading",
+    "shop Home Depot coupons",
+    "stream on Disney Plus now",
+    "coupon for Uber Eats",
+    "new Samsung Galaxy in stock",
+    "fits Land Rover models",
+    "compatible with Xbox Series consoles",
+    "works with Philips Hue bulbs",
+    "free shipping with Amazon Prime",
+    "review of Tesla Model cars",
+    "best price for Nintendo Switch games",
+    "paid by Visa Debit card",
+    "pay later with Klarna Pay",
+    "shipping by Hermes Parcel service",
+    "delivered with Dhl Express",
+    "travel to Costa Rica soon",
+    "hotel in Las Vegas strip",
+    "flights to Hong Kong available",
+    "visit Santa Barbara beach",
+    "trip to Cape Town next year",
+    "we ship to Puerto Rico",
+    "tour of Machu Picchu in may",
+    "wines from Napa Valley region",
+    "tickets for Real Madrid match",
+    "jersey of Manchester United fans",
+    "scarf of Bayern Munich supporters",
+    "gift for Star Wars fans",
+    "toys from Paw Patrol series",
+    "a Louis Vuitton bag",
+    "the Ray Ban sunglasses",
+    "sign up for Weight Watchers plan",
+    "with Wells Fargo checking",
+    "via Western Union transfer",
+    "pay at Seven Eleven stores",
+    "order from Dunkin Donuts",
+    "order at Burger King today",
+    "delivered by Just Eat riders",
+    "coffee from Blue Bottle shop",
+    "gift card for Best Buy stores",
+    "powered by Shopify Plus merchants",
+    "built on Adobe Commerce platform",
+    "tracked with Google Analytics tags",
+    "uses Microsoft Teams for chat",
+    "available on Play Store now",
+    "download from App Store today",
+    "see Terms Of Service below",
+    "read our Privacy Policy first",
+    "click Add To Cart button",
+    "choose Express Shipping option",
+    "select Gift Wrap option",
+    "the Summer Collection arrives",
+    "the Winter Sale ends soon",
+    "our Spring Edition dress",
+    "a Limited Edition print",
+    "in Rose Gold finish",
+    "in Space Gray color",
+    "size Extra Large only",
+    "made with Organic Cotton fabric",
+    "from Sri Lanka tea estates",
+    "coffee from Costa Rica farms",
+    "spices from Marrakech markets",
+    "rugs from Persian Gulf traders",
+    "sauce by Lee Kum Kee brand",
+    "phones by Xiaomi Redmi line",
+    "laptops by Lenovo Legion series",
+    "ramen from Ichiran Shop",
+    "sushi at Nobu Malibu",
+    "games by Square Enix studio",
+    "console by Sony Playstation family",
+    "art by Yayoi Kusama exhibition",
+    "toys by Tamagotchi Uni series",
+    "made in Sri Lanka factories",
+    "ship to Abu Dhabi addresses",
+    "hotels in Dubai Marina area",
+    "flight to Tel Aviv tonight",
+    "stay in Sao Paulo center",
+    "airport in Kuala Lumpur city",
+    "visit Angkor Wat temples",
+    "weekend in Ho Chi Minh city",
+    "tour of Taj Mahal gardens",
+]
+
 
 
 @pytest.mark.parametrize(("text", "name"), PEOPLE)
@@ -97,10 +206,10 @@ def test_places_brands_products_and_titles_are_kept(text):
 
 
 def test_precision_on_the_corpus():
-    """The figure docs/scrubbing.md quotes: false positives on the thing corpus."""
-    false_positives = [t for t in THINGS if person_names.find(t)]
+    """The figure docs/scrubbing.md quotes: false positives on the thing corpus and in prose."""
+    false_positives = [t for t in THINGS + PROSE if person_names.find(t)]
     assert false_positives == []
-    assert len(THINGS) >= 60
+    assert len(THINGS) >= 60 and len(PROSE) >= 80
 
 
 def test_names_in_urls_and_search_strings():

@@ -21,7 +21,8 @@ _YEAR = r"(?:19|20)\d\d"
 _DATE = (
     rf"\d{{1,2}}[./\-]\d{{1,2}}[./\-](?:{_YEAR}|\d\d)"                       # 12.03.1990, 03/12/90
     rf"|{_YEAR}[./\-]\d{{1,2}}[./\-]\d{{1,2}}"                               # 1990-03-12
-    rf"|\d{{1,2}}\.?(?:\s+de)?\s+(?:{_MONTHS})\.?(?:\s+de)?,?\s+{_YEAR}"      # 12 March 1990, 12 de marzo de 1990
+    rf"|\d{{1,2}}(?:st|nd|rd|th|er)?\.?(?:\s+(?:de|of))?\s+(?:{_MONTHS})\.?(?:\s+de)?,?\s+{_YEAR}"  # 12 March 1990,
+    # 12 de marzo de 1990, 4th of July 1982, 1er mars 1985
     rf"|(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+{_YEAR}"            # March 12th, 1990
 )
 _BIRTH = (

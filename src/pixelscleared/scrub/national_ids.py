@@ -33,8 +33,13 @@ CONTEXT = re.compile(
     r"s[ée]curit[ée]\s+sociale|ins?ee|num[ée]ro\s+de\s+s[ée]cu|personnummer|f[øo]dselsnummer|cpr|nino|"
     r"national\s+insurance|ssn|social\s+security|dni|nie|nif|codice\s+fiscale|pan|personal\s+id|"
     r"national\s+id|id\s*(?:no|number|nr)|ausweis|identit[éey]|identidad|identiteit|"
-    r"numer\s+identyfikacyjny|ni\s*(?:no|number|nr))"
+    r"numer\s+identyfikacyjny|ni\s*(?:no|number|nr)|"
+    r"pass(?:port|eport|aporte?|aporto|nummer|\s*-?n(?:r|o))|reisepass|pasaporte|paspoort|paszport)"
 )
+# Passport numbers have no check digit anywhere: only right after a passport word, and only a
+# token with at least five digits (US/UK `123456789`, DE `C01X00T47`, FR `12AB34567`).
+PASSPORT_CONTEXT = re.compile(r"\b(?:pass(?:port|eport|aporte?|aporto|nummer|\s*-?n(?:r|o))|reisepass|pasaporte|"
+                              r"paspoort|paszport)\b")
 _CONTEXT_WINDOW = 40  # characters before a bare number in which its name must appear
 
 
@@ -44,16 +49,22 @@ def _nino(v: str) -> bool:
     return (v[0] not in "DFIQUV" and v[1] not in "DFIOQUV" and v[:2] not in ("BG", "GB", "NK", "KN", "TN", "NT", "ZZ"))
 
 
+def _passport(v: str) -> bool:
+    return sum(c.isdigit() for c in v) >= 5
+
+
 @dataclass(frozen=True)
 class IdFormat:
     name: str
     pattern: re.Pattern[str]
     valid: Callable[[str], bool]
     needs_context: bool
+    context: re.Pattern[str] | None = None  # its own naming words, instead of any id word
 
 
-def _f(name: str, rx: str, valid: Callable[[str], bool], needs_context: bool) -> IdFormat:
-    return IdFormat(name, re.compile(rx), valid, needs_context)
+def _f(name: str, rx: str, valid: Callable[[str], bool], needs_context: bool,
+       context: re.Pattern[str] | None = None) -> IdFormat:
+    return IdFormat(name, re.compile(rx), valid, needs_context, context)
 
 
 _B = r"(?<![\w.\-/])"  # not inside a longer token
@@ -77,6 +88,7 @@ FORMATS: tuple[IdFormat, ...] = (
     _f("no_fodselsnummer", _B + r"\d{6} ?\d{5}" + _E, fodselsnummer.is_valid, True),
     _f("se_personnummer_bare", _B + r"(?:19|20)?\d{10}" + _E, personnummer.is_valid, True),
     _f("in_aadhaar", _B + r"[2-9]\d{3} ?\d{4} ?\d{4}" + _E, aadhaar.is_valid, True),
+    _f("passport", _B + r"[A-Z0-9]{6,9}" + _E, _passport, True, PASSPORT_CONTEXT),
 )
 
 _SHAPED = tuple(f for f in FORMATS if not f.needs_context)
@@ -88,12 +100,13 @@ _SHAPED_RX = re.compile("|".join(f"(?P<f{i}>{f.pattern.pattern})" for i, f in en
 _SHAPED_DIGITS = re.compile(r"\d{3}(?:\d{5}-?[A-Z]|\d{3}[-+]\d{4}|\.\d{3}\.\d{3})")
 _SHAPED_LETTERS = re.compile(r"[A-Z](?:[A-Z] \d\d \d\d|[A-Z]{5}\d\d|(?<=[XYZ])-?\d{7})")
 
-# Cheap gate: some format could start here (two capitals before digits, or a run of digits).
-HINT = re.compile(r"[A-Z]{2} ?\d\d|\d[\d ]{5}\d|\d{6}[-+]\d|[XYZ]-?\d{7}|\d{3}\.\d{3}")
+# Cheap gate: some format could start here (two capitals before digits, a run of digits, or
+# digits and capitals interleaved as in a German passport number `C01X00T47`).
+HINT = re.compile(r"[A-Z]{2} ?\d\d|\d[\d ]{5}\d|\d{6}[-+]\d|[XYZ]-?\d{7}|\d{3}\.\d{3}|\d\d[A-Z]\d\d[A-Z]\d")
 
 
-def _named_before(lower: str, start: int) -> bool:
-    return CONTEXT.search(lower, max(0, start - _CONTEXT_WINDOW), start) is not None
+def _named_before(lower: str, start: int, context: re.Pattern[str] = CONTEXT) -> bool:
+    return context.search(lower, max(0, start - _CONTEXT_WINDOW), start) is not None
 
 
 def _valid(fmt: IdFormat, candidate: str) -> bool:
@@ -122,7 +135,7 @@ def find(text: str, letters: bool = True) -> list[tuple[int, int]]:
         for m in fmt.pattern.finditer(text):
             if any(s <= m.start() < e for s, e in spans):
                 continue
-            if fmt.needs_context and not _named_before(lower, m.start()):
+            if fmt.needs_context and not _named_before(lower, m.start(), fmt.context or CONTEXT):
                 continue
             if _valid(fmt, m.group()):
                 spans.append((m.start(), m.end()))

@@ -1,12 +1,15 @@
 """Person names in free text: a dictionary of given names and surnames, used only with context.
 
-The lists in `data/` are the ~11,000 given names and ~32,000 surnames ranked in the top 1,000 /
-2,000 of at least one of 27 countries (Americas, Europe, Oceania, South Africa) in the
-`names-dataset` package (Apache-2.0; `tools/make_name_lists.py` rebuilds them). A name alone
+The lists in `data/` are the ~16,000 given names and ~42,000 surnames ranked in the top 1,000 /
+2,000 of at least one of 27 countries (Americas, Europe, Oceania, South Africa), or the top
+300 / 500 of 34 more (Turkey, the Arab world, South Asia, West Africa, East Asia, Eastern
+Europe; everyday English words left out) in the `names-dataset` package (Apache-2.0;
+`tools/make_name_lists.py` rebuilds them). A name alone
 is no evidence — "Paris", "Rose" and "Hilton" are names and also cities, flowers and hotels —
 so a name counts only:
 
-1. after words that introduce a person: "my name is", "Name:", "from", "regards,", "Dear", a
+1. after words that introduce a person: "my name is", "Name:", "from", "regards,", "Dear",
+   a relative or friend ("my husband", "meine Tochter", "mi esposa": then a listed name), a
    title written capitalised ("Mr", "Mrs", "Frau", "Mme", "Sra.", "Mevrouw", "Pani": the word
    after it is a surname, listed or not — except in a product's name; "Miss", "Sr", "Sig",
    "Familie"/"Famille" only before a listed name, `Miss Dior`; "Dr" is none — `Dr. Martens`, `Dr Pepper`),
@@ -58,7 +61,7 @@ county island islands lake mountain mountains falls springs heights village town
 
 # First words of place names: "San Francisco", "Santa Monica", "Saint Louis", "Fort Worth".
 PLACE_PREFIXES = frozenset("san santa santo sao são saint st mount mt lake fort port new north south east west "
-                           "el la los las le de del".split())
+                           "el la los las le de del hong kuala tel sri ho costa puerto buenos rio".split())
 
 # Cities, regions and days that are also given names: one such word after a person word is a place.
 PLACES = frozenset("""
@@ -72,7 +75,17 @@ _CONTEXT = re.compile(
     r"\bme llamo|\bmi nombre es|\bmi chiamo|\bil mio nome è|\bmijn naam is|\bik heet|\bmeu nome é|\bme chamo|"
     r"\bnazywam się|\bmam na imię|\bjag heter|\bmitt namn är)|"
     r"(?P<title>\b(?-i:Mr|Mrs|Ms|Mx|Herrn|Herr|Frau|Mme|Mlle|Madame|Monsieur|Sra|Srta|Señor|Señora|Signor|Signora|"
-    r"Dhr|Mevr|Mevrouw|Meneer|Pani|Fru)\.?)|\b(?-i:Miss|Mister|Sr|Sig|Familie|Famille|Familia|Famiglia|Fam)\.?|"
+    r"Dhr|Mevr|Mevrouw|Meneer|Pani|Fru)\.?(?:[ \t]+(?-i:Dr|Prof|Ing|Mag)\.?)*)|\b(?-i:Miss|Mister|Sr|Sig|Familie|Famille|Familia|Famiglia|Fam)\.?|"
+    r"\b(?:my|our|mein|meine|unser|unsere|mon|ma|mes|mi|mis|mio|mia|mijn|onze|meu|minha|mój|moja|min|mitt)[ \t]+"
+    r"(?:husband|wife|son|daughter|mother|mum|mom|father|dad|brother|sister|partner|friend|colleague|boss|"
+    r"mann|ehemann|sohn|tochter|mutter|vater|bruder|schwester|freund|freundin|kollege|kollegin|"
+    r"mari|femme|fils|fille|m[èe]re|p[èe]re|fr[èe]re|s[œo]eur|ami|amie|"
+    r"esposo|esposa|marido|mujer|hijo|hija|madre|padre|hermano|hermana|amigo|amiga|"
+    r"marito|moglie|figlio|figlia|fratello|sorella|"
+    r"man|vrouw|zoon|dochter|moeder|vader|broer|zus|vriend|vriendin|"
+    r"filho|filha|m[ãa]e|pai|irm[ãa]o|irm[ãa]|amiga|"
+    r"m[ąa][żz]|[żz]ona|syn|c[óo]rka|matka|ojciec|brat|siostra|"
+    r"fru|son|dotter|mamma|pappa|bror|syster)|"
     r"\bnamed|\b(?P<weak>from|von)|\bregards,?|\bthanks,?|\bcheers,?|\bdear|\bhi|\bhello|\bi'm|\bi am|"
     r"\battn\.?:?|\bc/o|\bcontact:|\bsigned,?|\bje suis|\bik ben|\bsou o|\bsou a|\bsono|\bsoy|\bjestem|"
     r"\bmvh,?|\bgrü(?:ß|ss)en?,?|\bcordialement,?|\bsaludos,?|\bun saluto,?|\bgroeten,?|\batenciosamente,?|"
@@ -101,7 +114,9 @@ def _name_word(word: str) -> bool:
 
 
 _CONTEXT_FRAGMENTS = ("mr", "ms", "mx", "miss", "herr", "frau", "mme", "mlle", "madame", "monsieur", "sr", "señ",
-                      "sig", "dhr", "mevr", "meneer", "pani", "fru", "fam", "name", "from", "von", "regard", "thank", "cheer", "dear", "hi", "hello", "i'm", "i am",
+                      "sig", "dhr", "mevr", "meneer", "pani", "fru", "fam", "my ", "our ", "mein", "unser", "mon ",
+                      "ma ", "mes ", "mi ", "mis ", "mio ", "mia ", "mijn ", "onze ", "meu ", "minha ", "mój ", "moja ",
+                      "min ", "mitt ", "name", "from", "von", "regard", "thank", "cheer", "dear", "hi", "hello", "i'm", "i am",
                       "attn", "c/o", "contact", "signed", "hei", "appelle", "nom ", "suis", "llamo", "nombre", "chiamo",
                       "naam", "ik ben", "nome", "chamo", "sou ", "sono", "soy", "nazywam", "imię", "jestem", "heter",
                       "namn", "mvh", "grü", "grus", "cordial", "salud", "saluto", "groeten", "atencios", "pozdraw",
