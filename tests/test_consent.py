@@ -402,7 +402,7 @@ ALL_COOKIES = ["OptanonConsent", "CookieConsent", "cookieyes-consent", "cmplz_ma
                "notice_preferences", "cmapi_cookie_privacy", "osano_consentmanager", "_ketch_consent_v1_", "CONSENTMGR",
                "orejime", "FCCDCF", "CookieInformationConsent", "TC_PRIVACY", "uc_settings", "uc_tcf",
                "__hs_cookie_cat_pref", "__hs_opt_out", "bc_consent", "consent-policy", "CookieScriptConsent",
-               "moove_gdpr_popup", "tracking-preferences", "cookie_notice_accepted"]
+               "moove_gdpr_popup", "tracking-preferences", "cookie_notice_accepted", "__cmpconsentx1"]
 HOSTILE_ENGINE = ConsentEngine(ConsentSettings(
     custom=[{"cookie": "prefs", "json_path": "a.b", "granted": "true"}], tcf_vendor_id=986))
 

@@ -320,6 +320,10 @@ def _json(obj: object) -> str:
     # Cookie Notice: one button for every cookie
     ("cookie_notice_accepted=true", "granted"),
     ("cookie_notice_accepted=false", "denied"),
+    # consentmanager.net: its TC string under the site's id (TikTok 986 a consented vendor or not)
+    (f"__cmpcc=1; __cmpconsentx17155={fresh_tc(GRANTED_TC)}; __cmpcccx17155=aBP9ASYwAAgAzA", "granted"),
+    (f"__cmpconsent40263={fresh_tc(DENIED_TC)}", "denied"),
+    ("__cmpconsentx40263=BPuKNGaPuKNGaAfEHBFIABAAAAA_mABAfyA", "unknown"),  # TCF v1
 ])
 def test_site_platforms_and_plugins(cookie: str, state: str) -> None:
     assert verdict(cookie) == state

@@ -825,6 +825,8 @@ def readers(s: ConsentSettings) -> tuple[dict[str, list[CookieReader]], dict[str
         "moove": [("moove_gdpr_popup", moove(s.moove_categories))],
         "segment": [("tracking-preferences", segment_preferences)],
         "cookienotice": [("cookie_notice_accepted", cookie_notice)],
+        # consentmanager.net keeps the TC string in `__cmpconsent<id>` / `__cmpconsentx<id>` (v1 strings: unknown)
+        "consentmanager": [("__cmpconsent*", tcf(s.tcf_purposes, s.vendor_ids, age))],
     }
     exact: dict[str, list[CookieReader]] = {}
     prefix: dict[str, list[CookieReader]] = {}

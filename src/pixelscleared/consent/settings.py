@@ -18,14 +18,14 @@ CmpName = Literal[
     "cookiefirst", "axeptio", "klaro", "shopify", "tcf", "usp", "gpp",
     "cookielawinfo", "trustarc", "osano", "ketch", "tealium", "orejime", "fundingchoices",
     "cookieinformation", "commandersact", "usercentrics", "hubspot", "bigcommerce", "wix", "cookiescript",
-    "moove", "segment", "cookienotice",
+    "moove", "segment", "cookienotice", "consentmanager",
 ]
 ALL_CMPS: tuple[CmpName, ...] = (
     "onetrust", "cookiebot", "cookieyes", "complianz", "didomi", "borlabs", "iubenda",
     "cookiefirst", "axeptio", "klaro", "shopify", "tcf", "usp", "gpp",
     "cookielawinfo", "trustarc", "osano", "ketch", "tealium", "orejime", "fundingchoices",
     "cookieinformation", "commandersact", "usercentrics", "hubspot", "bigcommerce", "wix", "cookiescript",
-    "moove", "segment", "cookienotice",
+    "moove", "segment", "cookienotice", "consentmanager",
 )
 
 _PATH_PART = re.compile(r"[^.\s]{1,200}")
