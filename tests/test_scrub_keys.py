@@ -63,6 +63,7 @@ DROPPED = [
     # nested and prefixed
     ("billing[first_name]", "user"), ("customer.name", "user"), ("kunde[vorname]", "user"),
     ("contact[nom]", "user"), ("shipping.address.zip", "user"),
+    ("billing_city", "address"), ("shippingTown", "address"), ("customer_city", "address"),
 ]
 
 

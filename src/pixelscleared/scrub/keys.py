@@ -86,6 +86,10 @@ EXACT: dict[str, str] = _kinds({
                "spuserid btatid dmi veroid olyencid",
 })
 
+# A person container glued to a city (`billing_city`, `shipping_town`, WooCommerce's and Magento's
+# checkout fields): the same as `billing[city]`. `city` inside other words (`capacity`) is not one.
+EXACT.update({f"{c}{w}": "address" for c in CONTAINERS for w in ("city", "town")})
+
 # Normalised key containing this → kind. Checked in order (`emailaddress` is email, not address).
 CONTAINS: tuple[tuple[str, str], ...] = (
     ("email", "email"), ("phone", "phone"), ("telephone", "phone"), ("mobilenumber", "phone"),
