@@ -430,6 +430,8 @@ def main() -> int:
                                "pinning": {"site": SITE_CPUS, "proxies": PROXY_CPUS} if SITE_CPUS else None}
     if SITE_CPUS:
         print(f"CPUs: origin, nginx, wrk and the TikTok stand-in on {SITE_CPUS}; the proxies under test on {PROXY_CPUS}")
+        results["cpu_sharing"] = cpu_sharing()
+        print(f"the site's CPU runs at {results['cpu_sharing']:.2f}× its speed while the proxies' CPU is busy")
     try:
         origin = f"http://127.0.0.1:{b.op}"
         mp = free_port()
@@ -546,7 +548,7 @@ def main() -> int:
         results["targets"] = targets
         results["table"] = lines
         (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-        write_readme(lines, targets)
+        write_readme(lines, targets, results.get("cpu_sharing"))
         print("\nwrote bench/results.json and the README table")
     finally:
         b.close()
@@ -582,7 +584,24 @@ def on_proc_pid(b: Bench, cfg: Path) -> int:
     return next(p.p.pid for p in b.procs if str(cfg) in p.p.args)
 
 
-def write_readme(lines: list[str], targets: dict[str, Any]) -> None:
+_SPIN = ("import time\nt = time.perf_counter(); n = 0\nwhile time.perf_counter() - t < 3:\n"
+         "    for _ in range(10000): n += 1\nprint(n)")
+
+
+def cpu_sharing() -> float:
+    """How fast the site's CPU runs while the proxies' CPU is busy, against while it idles: below
+    1 where the two share a physical core (hyper-threads), so a busy sidecar slows the web server
+    beside it however little it asks of it. Route-only ratios with a live sidecar are bounded by it."""
+    def spin() -> subprocess.Popen[str]:
+        return subprocess.Popen(pinned([sys.executable, "-c", _SPIN], SITE_CPUS), stdout=subprocess.PIPE, text=True)
+    alone = int(spin().communicate(timeout=30)[0])
+    busy = subprocess.Popen(pinned([sys.executable, "-c", _SPIN], PROXY_CPUS), stdout=subprocess.DEVNULL)
+    beside = int(spin().communicate(timeout=30)[0])
+    busy.wait(timeout=30)
+    return round(beside / alone, 2)
+
+
+def write_readme(lines: list[str], targets: dict[str, Any], sharing: float | None = None) -> None:
     """Replace the table between the bench markers in README.md."""
     readme = ROOT / "README.md"
     text = readme.read_text()
@@ -593,6 +612,9 @@ def write_readme(lines: list[str], targets: dict[str, Any]) -> None:
             f"{DURATION_S} s; `bench/results.json`):", "", *lines, ""]
     body += [f"- {k}: **{v['value']:g}** (target {'≥' if v['higher'] else '<'} {v['target']:g}: "
              f"{'met' if v['met'] else '**not met**'})" for k, v in targets.items()]
+    if sharing is not None:
+        body.append(f"- this machine: the site's CPU runs at **{sharing:.2f}×** its speed while the proxies' CPU "
+                    "is busy (1.00 = separate cores), which bounds the route-only ratios with a live sidecar")
     new = text[:text.index(start) + len(start)] + "\n" + "\n".join(body) + "\n" + text[text.index(end):]
     readme.write_text(new)
 
