@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import gc
 import json
 import signal
 import subprocess
 import sys
 import time
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 from hypothesis import example, given, settings
@@ -720,6 +721,47 @@ def test_json_in_a_query_parameter(url: str, expected: str, kinds: list[str]) ->
     res = S.scrub_url(url)
     assert res.value == expected
     assert [r.kind for r in res.removed] == kinds
+
+
+def _b64(doc: object, urlsafe: bool, pad: bool) -> str:
+    raw = json.dumps(doc, separators=(",", ":")).encode()
+    enc = (base64.urlsafe_b64encode if urlsafe else base64.b64encode)(raw).decode()
+    return enc if pad else enc.rstrip("=")
+
+
+@pytest.mark.parametrize("urlsafe, pad", [(False, True), (True, False), (True, True), (False, False)])
+@pytest.mark.parametrize("doc, kept, kinds", [
+    # Mixpanel's and Segment's GET `data=`: the event as base64 JSON
+    ({"event": "Signed Up", "properties": {"distinct_id": "u1", "$email": "jane.doe@gmail.com", "plan": "gold"}},
+     {"event": "Signed Up", "properties": {"distinct_id": "u1", "plan": "gold"}}, ["email"]),
+    # Snowplow's `cx=` contexts: a list of self-describing entities
+    ({"schema": "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0",
+      "data": [{"schema": "iglu:com.acme/user/jsonschema/1-0-0", "data": {"phone": "+447700900123", "tier": 2}}]},
+     {"schema": "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0",
+      "data": [{"schema": "iglu:com.acme/user/jsonschema/1-0-0", "data": {"tier": 2}}]}, ["phone"]),
+    ([{"event": "Order", "properties": {"orderId": "o-1", "note": "Hans Müller, Hauptstr. 5"}}],
+     [{"event": "Order", "properties": {"orderId": "o-1", "note": "[name], [address]"}}], ["name", "address"]),
+])
+def test_base64_json_in_a_parameter_is_scrubbed_and_encoded_back(doc, kept, kinds, urlsafe, pad) -> None:
+    value = _b64(doc, urlsafe, pad)
+    res = S.scrub_url(f"https://api.example/track/?data={quote(value, safe='')}&_=1701")
+    out = dict(parse_qsl(urlsplit(res.value).query))
+    assert out["_"] == "1701"
+    again = out["data"]
+    assert again.endswith("=") == (pad and value.endswith("=")) and ("+" not in again or not urlsafe)
+    assert json.loads(base64.urlsafe_b64decode(again.replace("+", "-").replace("/", "_") + "==")) == kept
+    assert sorted(r.kind for r in res.removed) == sorted(kinds)
+    assert all(r.path.startswith("url.query.data") for r in res.removed)
+
+
+@pytest.mark.parametrize("value, kept", [
+    (_b64({"event": "Viewed", "plan": "gold"}, True, False), True),  # nothing personal: byte-identical
+    ("eyJhYmMiOiJ1bmtub3duIHRleHQi", False),  # `{"abc":"unknown text"`: not JSON, so an opaque secret
+    ("eyJub25jZSI6IjEyMyJ9.c2lnbmF0dXJl", False),  # a signed state (JSON.signature): a secret
+])
+def test_base64_that_is_not_json_is_judged_as_any_value(value: str, kept: bool) -> None:
+    url = f"https://api.example/track/?data={value}"
+    assert (S.scrub_url(url).value == url) is kept
 
 
 def test_hashed_identifiers_under_their_keys() -> None:

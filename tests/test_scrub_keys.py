@@ -64,6 +64,10 @@ DROPPED = [
     ("billing[first_name]", "user"), ("customer.name", "user"), ("kunde[vorname]", "user"),
     ("contact[nom]", "user"), ("shipping.address.zip", "user"),
     ("billing_city", "address"), ("shippingTown", "address"), ("customer_city", "address"),
+    # a platform's prefix before the head word: Eloqua `C_`, WooCommerce `billing_`, proxies' headers
+    ("C_City", "address"), ("C_Zip_Postal", "postcode"), ("billing_zip", "postcode"), ("shipZip", "postcode"),
+    ("visitor_ip", "ip"), ("cfConnectingIP", "ip"), ("place_of_birth", "birth_date"), ("tel_no", "phone"),
+    ("home_tel_number", "phone"), ("C_Mail", "email"), ("cust_fname", "name"), ("wohn_ort", "address"),
 ]
 
 
@@ -80,6 +84,9 @@ def test_personal_keys_in_many_languages_are_dropped(key, kind):
     "hostname", "company_name", "campaign", "nombre_producto", "sort", "report", "support", "portal",
     "capacity", "via_campaign", "client_id", "cid", "mobile_app", "nomenclature", "gtin",
     "location", "page_location", "long_description", "platform", "translation",
+    # a thing's place, not the visitor's: stores, servers, trips
+    "store_city", "server_ip", "destination_city", "origin_city", "hotel_city", "ip_country", "is_mobile",
+    "zip_file_name", "city_count",
 ])
 def test_ordinary_keys_stay(key):
     res = S.scrub_value({key: "Summer sale 2026"})

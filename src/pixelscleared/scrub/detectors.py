@@ -491,7 +491,7 @@ class TextDetectors:
         while m is not None:
             if time.perf_counter() > deadline:
                 raise Deadline()
-            decoded = _b64decode(m.group())
+            decoded = b64decode_text(m.group())
             if decoded is not None:
                 inner: list[str] = []
                 self._redact(unquote_all(decoded), inner, light, deadline, allow_b64=False)
@@ -627,7 +627,7 @@ def _ipv6(m: re.Match[str]) -> bool:
     return True
 
 
-def _b64decode(tok: str) -> str | None:
+def b64decode_text(tok: str) -> str | None:
     """`base64.urlsafe_b64decode` / `b64decode(validate=True)` without their Python overhead."""
     body = tok.rstrip("=") if tok[-1] == "=" else tok
     n = len(body) % 4

@@ -15,6 +15,7 @@ was itself personal data.
 
 from __future__ import annotations
 
+import base64
 import functools
 import gc
 import json
@@ -26,7 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pixelscleared.percent import quote, unquote
 from pixelscleared.scrub import person_names
-from pixelscleared.scrub.detectors import Deadline, TextDetectors, undisguise
+from pixelscleared.scrub.detectors import Deadline, TextDetectors, b64decode_text, undisguise
 from pixelscleared.scrub.keys import AMBIGUOUS_NAME, AMOUNT_OR_PERSON, KEEP, PERSON_PATH_WORDS, KeyRules
 from pixelscleared.scrub.secrets import could_be_secret, secret_param, secret_path, secret_segment
 from pixelscleared.scrub.settings import DETECTORS, ScrubSettings
@@ -69,6 +70,10 @@ class ScrubResult(NamedTuple):
 _URLISH = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]{1,15}:)?//\S+|/\S*\?\S*")
 _MAX_KEY_IN_PATH = 80
 _MAX_URL_NESTING = 4
+# base64 of JSON begins with `{"`, `{ `, `{\n`, `[{`, `["`, `[1`, `[\n` → "ey", "ew", "W3", "Wy", "Wz", "Ww"
+_B64_JSON_STARTS = frozenset({"ey", "ew", "W3", "Wy", "Wz", "Ww"})
+_B64_JSON_MIN = 12
+_B64_TEXT = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 _KEY_CACHE_MAX = 4096  # entries per cache; clean URLs and pairs are ≤ 2 KB each
 _PII_KEY = "pii-key"
 _CLEAN_URL_LEN = 2048
@@ -686,6 +691,15 @@ class _Run:
             strings += 1
             nbytes += len(key)
             rule, extra = key_cache.get(key) or self.key(key)
+            if (rule is None or rule is KEEP) and len(v_raw) >= _B64_JSON_MIN and v_raw[:2] in _B64_JSON_STARTS:
+                found = self.b64_json_param(v_raw, _join(path, key), rule is KEEP)
+                if found is not None:  # Mixpanel's and Segment's `data=`, Snowplow's `cx=`/`ue_px=`
+                    if found:
+                        out.append(f"{k_raw}={found}")
+                        changed = True
+                    else:
+                        out.append(pair)
+                    continue
             if rule is None and len(v_raw) >= 4 and could_be_secret(key, len(v_raw)) \
                     and secret_param(key, unquote(v_raw) if "%" in v_raw else v_raw):
                 self.add(_join(path, key), "secret")  # a reset link's `key=`, a signed URL's `sig=`
@@ -745,6 +759,33 @@ class _Run:
         if len(self.removed) == n and out == doc:
             return ""
         return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
+
+    def b64_json_param(self, v_raw: str, path: str, light: bool) -> str | None:
+        """A parameter holding base64 of a JSON object or list: "" when nothing was removed, the
+        scrubbed JSON encoded as it came (same alphabet, padding) when something was, None when it
+        is not base64 JSON — then it is judged like any value (a random one is a secret)."""
+        text = unquote(v_raw) if "%" in v_raw else v_raw
+        decoded = b64decode_text(text) if _B64_TEXT.fullmatch(text) else None
+        if decoded is None or decoded.lstrip()[:1] not in ("{", "["):
+            return None
+        try:
+            doc = json.loads(decoded)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(doc, (dict, list)):
+            return None
+        n = len(self.removed)
+        out = self.value(doc, path, 1, False, light)
+        if len(self.removed) == n and out == doc:
+            return ""
+        raw = json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        if "-" in text or "_" in text:
+            enc = base64.urlsafe_b64encode(raw).decode("ascii")
+        else:
+            enc = base64.b64encode(raw).decode("ascii")
+        if not text.endswith("="):
+            enc = enc.rstrip("=")
+        return quote(enc)
 
     def query_value(self, v_raw: str, qpath: str, key: str, light: bool, nesting: int) -> str | None:
         """The redacted, decoded value of `key` in the query at `qpath`, or None when nothing was found."""

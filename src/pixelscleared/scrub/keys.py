@@ -90,6 +90,23 @@ EXACT: dict[str, str] = _kinds({
 # checkout fields): the same as `billing[city]`. `city` inside other words (`capacity`) is not one.
 EXACT.update({f"{c}{w}": "address" for c in CONTAINERS for w in ("city", "town")})
 
+# The last word of a key of several words (`billing_zip`, Eloqua's `C_City`, `visitor_ip`,
+# `place_of_birth`), or the word before a number word (`tel_no`): the key's head noun names what it
+# holds, whatever prefix a platform puts before it. Only words that mean nothing else as a key's last
+# word — not `mobile` (`is_mobile`) or `name` (`product_name`: decided by context). A word of a thing
+# before it (`store_city`, `server_ip`, `destination_city`) makes it a thing's.
+HEAD_WORDS: dict[str, str] = _kinds({
+    "address": "city town street strasse stadt ort wohnort ville rue calle ciudad citta cidade rua miasto ulica "
+               "plaats woonplaats straat postort gata",
+    "postcode": "zip zp plz postal cep postnr postnummer",
+    "birth_date": "dob bday birth birthday geburtstag naissance nacimiento nascita",
+    "phone": "tel fax msisdn",
+    "email": "mail",
+    "ip": "ip",
+    "name": "fname lname",
+})
+NUMBER_WORDS: frozenset[str] = frozenset({"no", "nr", "number", "num", "nummer", "numero"})
+
 # Normalised key containing this → kind. Checked in order (`emailaddress` is email, not address).
 CONTAINS: tuple[tuple[str, str], ...] = (
     ("email", "email"), ("phone", "phone"), ("telephone", "phone"), ("mobilenumber", "phone"),
@@ -142,6 +159,9 @@ THING_CONTAINERS: frozenset[str] = frozenset({
     "color", "colour", "size", "attribute", "option", "field", "param", "parameter", "property", "metric",
     "dimension", "action", "interaction", "trigger", "container", "layer", "audience", "segment",
     "produkt", "artikel", "produit", "producto", "prodotto", "produto", "produkty", "evento", "pagina",
+    # travel and places: a flight's or a hotel's city is the product, not where the visitor lives
+    "destination", "origin", "departure", "arrival", "hotel", "flight", "venue", "airport", "station",
+    "warehouse", "office", "branch",
     # software: the TikTok pixel's and Segment's `context.library` is `{"name": "pixel.js", "version": …}`
     "library", "lib", "sdk", "plugin", "integration", "framework", "package",
 })
@@ -227,7 +247,21 @@ class KeyRules:
         last_raw = raw_parts[-1] if raw_parts else key
         if last.endswith(ID_WORDS) and self._last_word(last_raw) in ID_WORDS:
             return KEEP  # `variant`, `product_id`, `clientId`: a Luhn-valid id is still an id
-        return self._name(last_raw, parts)
+        return self._head(last_raw, parts) or self._name(last_raw, parts)
+
+    @staticmethod
+    def _head(last_raw: str, parts: list[str]) -> str | None:
+        """`billing_zip`, `C_City`, `cfConnectingIP`, `tel_no`: the kind its head word names."""
+        words = [normalize_key(w) for w in _WORDS.findall(last_raw)]
+        if len(words) > 2 and words[-1] in NUMBER_WORDS:
+            words.pop()
+        elif len(words) == 2 and words[-1] in NUMBER_WORDS and words[0] in HEAD_WORDS:
+            return HEAD_WORDS[words[0]]
+        if len(words) < 2 or words[-1] not in HEAD_WORDS:
+            return None
+        if any(w in THING_CONTAINERS for w in words[:-1]) or any(p in THING_CONTAINERS for p in parts[:-1]):
+            return None
+        return HEAD_WORDS[words[-1]]
 
     @staticmethod
     def _last_word(raw: str) -> str:
