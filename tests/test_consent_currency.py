@@ -15,6 +15,7 @@ import pytest
 
 from conftest import fresh_tc
 from pixelscleared.consent import ConsentEngine
+from pixelscleared.consent.cmps import ad_category
 from pixelscleared.consent.settings import ConsentSettings
 
 FIXTURES = json.loads(open("tests/fixtures/consent/tcf.json").read())["cases"]  # noqa: SIM115
@@ -327,6 +328,68 @@ def _json(obj: object) -> str:
 ])
 def test_site_platforms_and_plugins(cookie: str, state: str) -> None:
     assert verdict(cookie) == state
+
+
+DAY_MS = 86_400_000
+ISO = datetime.datetime.fromtimestamp(NOW - 86_400, datetime.UTC).isoformat().replace("+00:00", "Z")
+
+
+@pytest.mark.parametrize(("cookie", "state"), [
+    # Civic Cookie Control: categories named by each site, as captured on live sites
+    ('CookieControl={"necessaryCookies":["UMB*","ARRAffinity"],"optionalCookies":{"analytics":"accepted",'
+     f'"Marketing":"accepted"}},"statement":{{}},"consentDate":{MS - DAY_MS},"consentExpiry":90,"interactedWith":true,'
+     '"user":"711856A6-6CBD-42BF-B919-DDE749B2939D"}', "granted"),
+    ('CookieControl={"optionalCookies":{"performance":"accepted","functionality":"accepted","targetting":"accepted"},'
+     f'"initialState":{{"type":"notify","action":"accepted"}},"consentDate":{MS},"consentExpiry":365}}', "granted"),
+    ("CookieControl=" + _json({"optionalCookies": {"analytics": "accepted", "advertising": "revoked"},
+                               "consentDate": MS, "consentExpiry": 90, "interactedWith": True}), "denied"),
+    ("CookieControl=" + _json({"optionalCookies": {"Statistika": "accepted", "Marketings": "revoked"},
+                               "consentDate": MS, "consentExpiry": 365}), "denied"),
+    # its own expiry passed (90 days after consentDate), or no advertising category at all
+    ("CookieControl=" + _json({"optionalCookies": {"marketing": "accepted"}, "consentDate": MS - 91 * DAY_MS,
+                               "consentExpiry": 90}), "unknown"),
+    ("CookieControl=" + _json({"necessaryCookies": [], "optionalCookies": {}, "consentDate": MS,
+                               "consentExpiry": 90, "interactedWith": True}), "unknown"),
+    ("CookieControl=" + _json({"optionalCookies": {"analytics": "accepted"}, "consentDate": MS}), "unknown"),
+    # orestbida's CookieConsent: v3 lists accepted categories, with its own expiry; v2 `level`
+    ("cc_cookie=" + _json({"categories": ["necessary", "analytics", "ads"], "revision": 0, "data": None,
+                           "consentTimestamp": ISO, "consentId": "0f4e", "services": {"ads": []},
+                           "languageCode": "en", "lastConsentTimestamp": ISO, "expirationTime": MS + 100 * DAY_MS}),
+     "granted"),
+    ("cc_cookie=" + _json({"categories": ["necessary", "analytics"], "consentTimestamp": ISO,
+                           "expirationTime": MS + DAY_MS}), "denied"),
+    ("cc_cookie=" + _json({"categories": ["necessary", "marketing"], "consentTimestamp": ISO,
+                           "expirationTime": MS - DAY_MS}), "unknown"),
+    ('cc_cookie={"level":["necessary","targeting"],"revision":0,"data":null,"rfc_cookie":false}', "granted"),
+    ("cc_cookie=" + _json({"level": ["necessary"], "revision": 0, "data": None, "rfc_cookie": True}), "denied"),
+    # Osano's open-source Cookie Consent (cookieconsent2/3): dismiss only closed a notice
+    ("cookieconsent_status=allow", "granted"),
+    ("cookieconsent_status=deny", "denied"),
+    ("cookieconsent_status=dismiss", "unknown"),
+    ("cookieconsent_status_MARKETING=DENY", "denied"),
+    # Drupal's EU Cookie Compliance: status, and the accepted categories where the site has them
+    ("cookie-agreed=2", "granted"),
+    ("cookie-agreed=0", "denied"),
+    ("cookie-agreed=2; cookie-agreed-categories=%5B%22essential%22%2C%22marketing%22%5D", "granted"),
+    ('cookie-agreed-version=1.0.0; cookie-agreed-categories=["functional"]; cookie-agreed=2', "denied"),
+])
+def test_site_named_categories(cookie: str, state: str) -> None:
+    assert verdict(cookie) == state
+
+
+def test_dismissed_notice_is_a_grant_only_in_an_opt_out_regime() -> None:
+    assert verdict("cookieconsent_status=dismiss", ConsentEngine(ConsentSettings(opt_out_regime=True))) == "granted"
+
+
+@pytest.mark.parametrize(("name", "words", "advertising"), [
+    ("Marketing", (), True), ("marketing_cookies", (), True), ("Targetting", (), True), ("ads", (), True),
+    ("Werbung", (), True), ("publicité", (), True), ("Reklamowe", (), True), ("advertisement", (), True),
+    ("analytics", (), False), ("statistics", (), False), ("functional", (), False), ("address", (), False),
+    ("social_media", (), False), ("social_media", ("social",), True),
+])
+def test_advertising_categories_by_their_words(name: str, words: tuple[str, ...], advertising: bool) -> None:
+    settings = ConsentSettings(ad_categories=words) if words else ConsentSettings()
+    assert ad_category(name, settings.ad_categories) is advertising
 
 
 def test_moove_sections_are_configurable() -> None:

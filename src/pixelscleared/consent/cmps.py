@@ -654,6 +654,93 @@ def cookie_notice(value: str) -> SignalState:
     return {"true": GRANTED, "false": DENIED}.get(pct(value).strip().lower(), UNKNOWN)
 
 
+_CATEGORY_WORDS = re.compile(r"[^a-z]+")
+
+
+def ad_category(name: str, words: tuple[str, ...]) -> bool:
+    """A site-named category for advertising: a word of its name begins with one of `words`
+    (`Marketing`, `marketing_cookies`, `Targetting`, `ads`, `Werbung`, `publicité`)."""
+    folded = name.lower().translate(_ACCENTS)
+    return any(w.startswith(words) for w in _CATEGORY_WORDS.split(folded) if w)
+
+
+_ACCENTS = str.maketrans("àâäáãåçéèêëíìîïñóòôöõúùûüýÿ", "aaaaaaceeeeiiiinooooouuuuyy")
+
+
+def _site_categories(accepted: dict[str, bool], words: tuple[str, ...]) -> SignalState:
+    """Site-named categories → state: any advertising one declined → denied; all accepted → granted."""
+    ads = [ok for name, ok in accepted.items() if ad_category(name, words)]
+    if not ads:
+        return UNKNOWN
+    return GRANTED if all(ads) else DENIED
+
+
+def civic(words: tuple[str, ...], max_age_s: float = float("inf")) -> Reader:
+    """Civic Cookie Control `CookieControl={"necessaryCookies":[…],"optionalCookies":{"analytics":
+    "accepted","marketing":"revoked"},"consentDate":1676407618702,"consentExpiry":90,
+    "interactedWith":true,…}`: categories are named by each site (`marketing`, `advertising`,
+    `targetting`); the choice lapses `consentExpiry` days after `consentDate`."""
+    def read(value: str) -> SignalState:
+        obj = _dict(json_value(value))
+        date = _expiry(obj.get("consentDate"))
+        days = obj.get("consentExpiry")
+        if date is not None and (older_than(date, max_age_s) or (
+                isinstance(days, (int, float)) and days > 0 and older_than(date, days * 86_400))):
+            return UNKNOWN
+        optional = obj.get("optionalCookies")
+        if not isinstance(optional, dict):
+            return UNKNOWN
+        return _site_categories({k: v == "accepted" for k, v in optional.items()
+                                 if v in ("accepted", "revoked")}, words)
+    return read
+
+
+def cookieconsent(words: tuple[str, ...], max_age_s: float = float("inf")) -> Reader:
+    """orestbida's CookieConsent `cc_cookie`: v3 `{"categories":["necessary","analytics"],
+    "consentTimestamp":"2025-…Z","expirationTime":1767…,…}`, v2 `{"level":[…],"revision":0}`.
+    It lists the accepted categories only, so a recorded choice without an advertising one is a
+    refusal of advertising."""
+    def read(value: str) -> SignalState:
+        obj = _dict(json_value(value))
+        expires = _expiry(obj.get("expirationTime"))
+        if expires is not None and expires < time.time():
+            return UNKNOWN
+        stamp = _iso_time(obj.get("lastConsentTimestamp") or obj.get("consentTimestamp"))
+        if stamp is not None and older_than(stamp, max_age_s):
+            return UNKNOWN
+        accepted = obj.get("categories", obj.get("level"))
+        if not isinstance(accepted, list):
+            return UNKNOWN
+        return GRANTED if any(isinstance(c, str) and ad_category(c, words) for c in accepted) else DENIED
+    return read
+
+
+_INSITES: dict[str, SignalState] = {"allow": GRANTED, "deny": DENIED, "dismiss": IMPLIED}
+
+
+def insites(value: str) -> SignalState:
+    """Osano's open-source Cookie Consent (Insites/Silktide `cookieconsent2`/3) `cookieconsent_status=
+    allow|deny|dismiss`, and its v4 per-category `cookieconsent_status_MARKETING=ALLOW|DENY|DISMISS`.
+    `dismiss` closed a notice without a choice: implied."""
+    return _INSITES.get(pct(value).strip().lower(), UNKNOWN)
+
+
+def drupal_agreed(value: str) -> SignalState:
+    """Drupal's EU Cookie Compliance `cookie-agreed`: 0 disagreed, 1 or 2 agreed. With categories,
+    `cookie-agreed-categories` decides as well (a refusal there wins)."""
+    return {"0": DENIED, "1": GRANTED, "2": GRANTED}.get(pct(value).strip(), UNKNOWN)
+
+
+def drupal_categories(words: tuple[str, ...]) -> Reader:
+    """`cookie-agreed-categories=["essential","marketing"]`: the accepted categories only."""
+    def read(value: str) -> SignalState:
+        accepted = json_value(value)
+        if not isinstance(accepted, list):
+            return UNKNOWN
+        return GRANTED if any(isinstance(c, str) and ad_category(c, words) for c in accepted) else DENIED
+    return read
+
+
 def _shopify(cmp: dict[str, Any], purposes: dict[str, Any], sale_region: bool) -> SignalState:
     """The visitor's own choice decides: marketing (`m`) accepted or declined, and a declined sale
     or sharing of data (`s`) is an opt-out that wins. Without a choice, `purposes` is what the
@@ -825,6 +912,10 @@ def readers(s: ConsentSettings) -> tuple[dict[str, list[CookieReader]], dict[str
         "moove": [("moove_gdpr_popup", moove(s.moove_categories))],
         "segment": [("tracking-preferences", segment_preferences)],
         "cookienotice": [("cookie_notice_accepted", cookie_notice)],
+        "civic": [("CookieControl", civic(s.ad_categories, age))],
+        "cookieconsent": [("cc_cookie", cookieconsent(s.ad_categories, age))],
+        "insites": [("cookieconsent_status", insites), ("cookieconsent_status_MARKETING", insites)],
+        "drupal": [("cookie-agreed", drupal_agreed), ("cookie-agreed-categories", drupal_categories(s.ad_categories))],
         # consentmanager.net keeps the TC string in `__cmpconsent<id>` / `__cmpconsentx<id>` (v1 strings: unknown)
         "consentmanager": [("__cmpconsent*", tcf(s.tcf_purposes, s.vendor_ids, age))],
     }

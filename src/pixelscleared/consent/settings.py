@@ -18,14 +18,14 @@ CmpName = Literal[
     "cookiefirst", "axeptio", "klaro", "shopify", "tcf", "usp", "gpp",
     "cookielawinfo", "trustarc", "osano", "ketch", "tealium", "orejime", "fundingchoices",
     "cookieinformation", "commandersact", "usercentrics", "hubspot", "bigcommerce", "wix", "cookiescript",
-    "moove", "segment", "cookienotice", "consentmanager",
+    "moove", "segment", "cookienotice", "consentmanager", "civic", "cookieconsent", "insites", "drupal",
 ]
 ALL_CMPS: tuple[CmpName, ...] = (
     "onetrust", "cookiebot", "cookieyes", "complianz", "didomi", "borlabs", "iubenda",
     "cookiefirst", "axeptio", "klaro", "shopify", "tcf", "usp", "gpp",
     "cookielawinfo", "trustarc", "osano", "ketch", "tealium", "orejime", "fundingchoices",
     "cookieinformation", "commandersact", "usercentrics", "hubspot", "bigcommerce", "wix", "cookiescript",
-    "moove", "segment", "cookienotice", "consentmanager",
+    "moove", "segment", "cookienotice", "consentmanager", "civic", "cookieconsent", "insites", "drupal",
 )
 
 _PATH_PART = re.compile(r"[^.\s]{1,200}")
@@ -116,6 +116,12 @@ class ConsentSettings(Settings):
     # GDPR Cookie Compliance (Moove): `advanced` is its advertising section; sites that put
     # advertising under "third party" list `thirdparty` too
     moove_categories: tuple[str, ...] = ("advanced",)
+    # Categories each site names itself (Civic Cookie Control, orestbida's CookieConsent, Drupal's EU
+    # Cookie Compliance): one whose name has a word beginning with one of these is the advertising
+    # one (`Marketing`, `targetting`, `ads`, `Werbung`, `publicité`); add the site's own name if it differs
+    ad_categories: tuple[str, ...] = ("marketing", "advertis", "ads", "targeting", "targetting", "remarketing",
+                                      "retargeting", "werbung", "publicid", "publicit", "pubblicit", "reclame",
+                                      "advertentie", "markkinointi", "reklam")
 
     custom: tuple[CustomRule, ...] = ()
 
@@ -143,7 +149,7 @@ class ConsentSettings(Settings):
 
     @field_validator("onetrust_groups", "klaro_services", "axeptio_vendors", "iubenda_purposes",
                      "borlabs_groups", "didomi_purposes", "tealium_categories", "ketch_purposes", "orejime_services",
-                     "cookieinformation_categories", "usercentrics_services", "moove_categories")
+                     "cookieinformation_categories", "usercentrics_services", "moove_categories", "ad_categories")
     @classmethod
     def _non_empty(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         if not v or not all(s.strip() for s in v):
