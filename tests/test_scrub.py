@@ -682,6 +682,12 @@ def test_light_check_first_does_not_whitelist_for_a_full_check() -> None:
     ("Mój tel. 601 234 567", True),  # Poland
     ("chiamami al 312 345 6789", True),  # Italy
     ("ring mig på 070 123 45 67", True),  # Sweden
+    ("phone 13812345678, ship to Shanghai", True),  # China: mobiles are dialled without the trunk 0
+    ("WhatsApp: 081234567890", True),  # Indonesia
+    ("text me 09171234567", True),  # the Philippines
+    ("tel 0501234567", True),  # Saudi Arabia
+    ("order number 13812345678", False),  # a number word is not a phone word
+    ("contact us, order 2024 123 4567", False),  # valid in Egypt only without its trunk 0: not written as one
     # a phone word before something that is not written as a phone number
     ("call me: version 124.0.6367.91", False),
     ("call me on Chrome/124.0.6367.91", False),

@@ -17,11 +17,20 @@ ADDRESSES = [
     ("ship to 4 Privet Drive", "4 Privet Drive"),
     ("1600 Pennsylvania Avenue", "1600 Pennsylvania Avenue"),
     ("Leave with neighbour at 14 Elm Grove", "14 Elm Grove"),
-    ("Hauptstraße 5, 10115 Berlin", "Hauptstraße 5"),
+    ("Hauptstraße 5, 10115 Berlin", "Hauptstraße 5, 10115 Berlin"),  # the postcode and its town go too
     ("Ich wohne in der Goethestr. 12a", "Goethestr. 12a"),
     ("Am Markt 3", "Am Markt 3"),
-    ("12 rue de la Paix, 75002 Paris", "12 rue de la Paix"),
-    ("j'habite au 5 avenue Victor Hugo, 75016 Paris", "5 avenue Victor Hugo"),  # a name of several words
+    ("12 rue de la Paix, 75002 Paris", "12 rue de la Paix, 75002 Paris"),
+    ("j'habite au 5 avenue Victor Hugo 69003 Lyon", "5 avenue Victor Hugo 69003 Lyon"),  # a name of several words
+    ("221B Baker Street, London NW1 6XE, UK", "221B Baker Street, London NW1 6XE"),
+    ("350 Fifth Avenue, New York, NY 10118", "350 Fifth Avenue, New York, NY 10118"),
+    ("Dorpsstraat 1, 3511 AB Utrecht", "Dorpsstraat 1, 3511 AB Utrecht"),
+    ("ul. Marszałkowska 1, 00-624 Warszawa", "ul. Marszałkowska 1, 00-624 Warszawa"),
+    ("Storgatan 1, 111 22 Stockholm", "Storgatan 1, 111 22 Stockholm"),
+    ("Rua Augusta 100, 1100-053 Lisboa", "Rua Augusta 100, 1100-053 Lisboa"),
+    ("Calle Mayor 5, 28013 Madrid. Gracias", "Calle Mayor 5, 28013 Madrid"),
+    ("Lindenstraße 23, D-80331 München", "Lindenstraße 23, D-80331 München"),
+    ("12 Baker Street, 2 parcels please", "12 Baker Street"),  # a number that is no postcode stays
     ("Calle Mayor 1, Madrid", "Calle Mayor 1"),
     ("Avenida de la Constitución 12", "Avenida de la Constitución 12"),
     ("Via Roma 1, Milano", "Via Roma 1"),

@@ -66,6 +66,15 @@ PEOPLE = [
     ("please ask Chidi Okafor", "Chidi Okafor"),
     ("order for Mohammed Ali shipped", "Mohammed Ali"),
     ("chez la Famille Martin", "Martin"),
+    # Irish and Italian prefixes; greetings and relatives in gift messages, even before a name that is a word
+    ("Please deliver to Mr. O'Connor at the back door", "O'Connor"),
+    ("a note for Sean O’Brien inside", "Sean O’Brien"),
+    ("Gift message: Happy birthday Emma!", "Emma"),
+    ("Alles Gute zum Geburtstag Lukas", "Lukas"),
+    ("Joyeux anniversaire Chloé", "Chloé"),
+    ("Love, Grandma Rose", "Rose"),
+    ("from Uncle Bill with love", "Bill"),
+    ("xoxo Sophie", "Sophie"),
 ]
 
 THINGS = [
@@ -94,6 +103,9 @@ THINGS = [
     # titles that are not people: "Dr" is none, "Miss"/"Sr" only before a listed name
     "Dr. Martens 1460 Boots", "Dr Pepper Zero", "Miss Dior Eau de Parfum", "Sr. Software Engineer",
     "MS Office 2021", "Familie Fotos drucken", "my son Minecraft skin", "a gift for my mum",
+    # a person's name that names a thing: products, holidays, institutions
+    "George Foreman Grill GR340", "Martin Luther King Day sale", "Happy Birthday Balloon Set",
+    "Nobel Peace Prize", "Bill Gates Foundation report",
 ]
 
 # Capitalised brands, services and places inside lower-case prose: the pair rule's hard case,

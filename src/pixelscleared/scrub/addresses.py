@@ -4,9 +4,11 @@ writes them (`12 Baker Street`, `Hauptstraße 5`, `12 rue de la Paix`, `Calle Ma
 
 A street name alone (`Abbey Road`, `Champs-Élysées`) is a place or a product; with a house number
 in the language's position it is where someone lives or receives parcels — what a contact form's
-message or a delivery note holds. Only the street and number are removed (a postcode and city
-after them are kept: neither names a person's door). Not run on a product's name, brand or
-category (`12 Abbey Road Edition` there is a record).
+message or a delivery note holds. A postcode written right after it goes with it — with the town
+around it (`, 80331 München`, `, London NW1 6XE`, `, New York, NY 10118`): a full postcode narrows
+the door down to a few dozen, and a `zip` key is dropped too. A town alone after the street stays
+(`12 Baker Street, London` → `[address], London`). Not run on a product's name, brand or category
+(`12 Abbey Road Edition` there is a record).
 """
 
 from __future__ import annotations
@@ -33,7 +35,15 @@ _PATTERNS = [
     rf"travessa|praça|praca|alameda|ul\.|ulica|al\.|aleja))\s+(?:(?i:de|del|de la|da|do|dos|das|di|della)\s+)?"
     rf"{_CAP}(?:\s+{_CAP}){{0,3}},?\s+(?:(?i:n[ºo°]\.?|nr\.?|num\.?)\s*)?{_NUM}(?![\w])",
 ]
-ADDRESS = re.compile("|".join(f"(?:{p})" for p in _PATTERNS))
+# Postcodes as each country writes them: 80331, 02118-1234 (DE, FR, ES, IT, US), 1010 / 3511 AB
+# (AT, CH, BE, DK, NL), 00-624 (PL), 111 22 (SE), 1100-053 (PT), 01310-100 (BR), NW1 6XE (UK), K1A 0B1 (CA)
+_POSTCODE = (r"(?:[A-Z]{1,2}-)?(?:\d{5}(?:-\d{3,4})?|\d{4}(?:-\d{3}|[ \t]?[A-Z]{2}(?![\w]))?|\d{2}-\d{3}|\d{3}[ \t]\d{2}"
+             r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)(?![\w])")
+_TOWN_WORD = r"[A-ZÀ-ÖØ-ÞŁŚŻŹĆŃ][\w'’]*(?:-[\w'’]+)*"  # no dot: `München. Rückruf` ends at the town
+_TOWN = rf"{_TOWN_WORD}(?:[ \t]{_TOWN_WORD}){{0,2}}"
+_TAIL = (rf"(?:,?[ \t]+{_POSTCODE}(?:[ \t]+{_TOWN})?"  # `, 80331 München`
+         rf"|,[ \t]*{_TOWN},?[ \t]+(?:[A-Z]{{2}}[ \t]+)?{_POSTCODE})")  # `, London NW1 6XE`, `, Austin, TX 78701`
+ADDRESS = re.compile("(?:" + "|".join(f"(?:{p})" for p in _PATTERNS) + f")(?:{_TAIL})?")
 
 # Cheap gate: a space, a digit and a fragment of a street word (every pattern needs all three;
 # most fresh values — ids, timestamps, hashes — have no space and stop at the first test).
@@ -54,7 +64,7 @@ def hint(text: str) -> bool:
 
 
 def find(text: str) -> list[tuple[int, int]]:
-    """Spans of street addresses (street and house number) in `text`."""
+    """Spans of street addresses (street and house number, and a postcode after them) in `text`."""
     if not hint(text):
         return []
     return [(m.start(), m.end()) for m in ADDRESS.finditer(text)]

@@ -130,7 +130,8 @@ _MAX_DECODE_ROUNDS = 4
 # Tried for a number right after a phone word when the configured regions find none (scrub/regions.py
 # adds a region from the event's own hints; this is for text that gives none but the word).
 _NAMED_REGIONS = ("ES", "IT", "NL", "BE", "PT", "BR", "PL", "SE", "DK", "NO", "FI", "AT", "CH", "IE", "AU", "NZ",
-                  "IN", "MX", "AR", "CO", "CL", "JP", "ZA", "CA")
+                  "IN", "MX", "AR", "CO", "CL", "JP", "ZA", "CA", "CN", "KR", "TW", "HK", "SG", "MY", "TH", "ID",
+                  "PH", "VN", "TR", "SA", "AE", "EG", "NG", "KE", "RU", "UA", "CZ", "RO", "HU", "GR", "IL", "PK")
 
 
 class _Patterns:
@@ -424,7 +425,8 @@ class TextDetectors:
                 # national formats of more countries are tried than the configured ones; the country
                 # whose format covers the most of the number wins (`(11) 98765-4321` is Brazilian)
                 for region in _NAMED_REGIONS:
-                    spans_r = self._phone_spans(masked, a, cand, Leniency.VALID, (region,))
+                    spans_r = [(b, e) for b, e in self._phone_spans(masked, a, cand, Leniency.VALID, (region,))
+                               if _national_form(masked[b:e], region)]
                     if sum(e - b for b, e in spans_r) > sum(e - b for b, e in found_here):
                         found_here = spans_r
             spans.extend(found_here)
@@ -504,6 +506,20 @@ class TextDetectors:
             return s
         out.append(s[last:])
         return "".join(out)
+
+
+def _national_form(number: str, region: str) -> bool:
+    """Written as people of `region` write their numbers: with its trunk prefix (`070 …` in Sweden),
+    or a mobile number where mobiles are dialled without one (`138 1234 5678` in China). A digit run
+    without the prefix that only happens to be a valid fixed line there (`2024 123 4567` in Egypt) is not."""
+    prefix = _national_prefix(region)
+    if not prefix or number.lstrip("( ").startswith(prefix):
+        return True
+    try:
+        kind = phonenumbers.number_type(phonenumbers.parse(number, region))
+    except phonenumbers.NumberParseException:
+        return False
+    return kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 
 def _national_prefix(region: str) -> str:

@@ -57,6 +57,9 @@ bag bags dress shirt jeans store shop restaurant bar cafe café museum park stat
 college school hospital bridge center centre tower building hall house brand perfume parfum watch
 shoes boots whiskey whisky gin vodka wine beer sauce cream set kit tour show band bay beach valley city
 county island islands lake mountain mountains falls springs heights village town port harbour harbor coast
+grill mixer blender toaster kettle razor shaver guitar bike jacket bottle mug cup book books novel album
+day foundation institute award awards prize memorial trust fund library stadium arena theatre theater festival
+lecture fellowship scholarship medal trophy cup league
 """.split())
 
 # First words of place names: "San Francisco", "Santa Monica", "Saint Louis", "Fort Worth".
@@ -75,7 +78,11 @@ _CONTEXT = re.compile(
     r"\bme llamo|\bmi nombre es|\bmi chiamo|\bil mio nome è|\bmijn naam is|\bik heet|\bmeu nome é|\bme chamo|"
     r"\bnazywam się|\bmam na imię|\bjag heter|\bmitt namn är)|"
     r"(?P<title>\b(?-i:Mr|Mrs|Ms|Mx|Herrn|Herr|Frau|Mme|Mlle|Madame|Monsieur|Sra|Srta|Señor|Señora|Signor|Signora|"
-    r"Dhr|Mevr|Mevrouw|Meneer|Pani|Fru)\.?(?:[ \t]+(?-i:Dr|Prof|Ing|Mag)\.?)*)|\b(?-i:Miss|Mister|Sr|Sig|Familie|Famille|Familia|Famiglia|Fam)\.?|"
+    r"Dhr|Mevr|Mevrouw|Meneer|Pani|Fru)\.?(?:[ \t]+(?-i:Dr|Prof|Ing|Mag)\.?)*)|"
+    # before a listed name only, but then even one that is also a word (`Miss Grace`, `Grandma Rose`)
+    r"(?P<listed>\b(?-i:Miss|Mister|Sr|Sig|Familie|Famille|Familia|Famiglia|Fam|Grandma|Grandpa|Granny|Grandad|"
+    r"Grandmother|Grandfather|Nana|Aunt|Auntie|Uncle|Oma|Opa|Tante|Onkel|Mamie|Papy|Abuela|Abuelo|Tía|Tío|Tia|Tio|"
+    r"Nonna|Nonno|Zia|Zio|Babcia|Dziadek|Ciocia|Wujek|Mormor|Farmor|Morfar|Farfar)\.?)|"
     r"\b(?:my|our|mein|meine|unser|unsere|mon|ma|mes|mi|mis|mio|mia|mijn|onze|meu|minha|mój|moja|min|mitt)[ \t]+"
     r"(?:husband|wife|son|daughter|mother|mum|mom|father|dad|brother|sister|partner|friend|colleague|boss|"
     r"mann|ehemann|sohn|tochter|mutter|vater|bruder|schwester|freund|freundin|kollege|kollegin|"
@@ -86,6 +93,9 @@ _CONTEXT = re.compile(
     r"filho|filha|m[ãa]e|pai|irm[ãa]o|irm[ãa]|amiga|"
     r"m[ąa][żz]|[żz]ona|syn|c[óo]rka|matka|ojciec|brat|siostra|"
     r"fru|son|dotter|mamma|pappa|bror|syster)|"
+    r"\bhappy birthday|\bhappy anniversary|\bcongratulations|\bcongrats|\bglückwunsch|\balles gute(?: zum geburtstag)?|"
+    r"\bjoyeux anniversaire|\bfeliz cumpleaños|\bbuon compleanno|\bgefeliciteerd|\bparabéns|\bwszystkiego najlepszego|"
+    r"\bgrattis|\blove,|\bwith love,?|\bxoxo,?|"
     r"\bnamed|\b(?P<weak>from|von)|\bregards,?|\bthanks,?|\bcheers,?|\bdear|\bhi|\bhello|\bi'm|\bi am|"
     r"\battn\.?:?|\bc/o|\bcontact:|\bsigned,?|\bje suis|\bik ben|\bsou o|\bsou a|\bsono|\bsoy|\bjestem|"
     r"\bmvh,?|\bgrü(?:ß|ss)en?,?|\bcordialement,?|\bsaludos,?|\bun saluto,?|\bgroeten,?|\batenciosamente,?|"
@@ -96,7 +106,7 @@ _CONTEXT = re.compile(
 _EXT = [chr(c) for c in range(0x100, 0x180)]
 _UP = "A-ZÀ-ÖØ-Þ" + "".join(c for c in _EXT if c.isupper())
 _LOW = "a-zß-öø-ÿ" + "".join(c for c in _EXT if c.islower())
-_WORD = re.compile(rf"[{_UP}][{_LOW}]+(?:[{_UP}][{_LOW}]+)?(?:[-'’][{_UP}]?[{_LOW}]+)?(?![\w])")
+_WORD = re.compile(rf"(?:[{_UP}]['’])?[{_UP}][{_LOW}]+(?:[{_UP}][{_LOW}]+)?(?:[-'’][{_UP}]?[{_LOW}]+)?(?![\w])")
 # Cheap gate: a capitalised word after a space (every rule needs one).
 HINT = re.compile(rf"[ \t][{_UP}][{_LOW}]")
 
@@ -108,9 +118,16 @@ _PARTICLES = re.compile(
 )
 
 
+def _fold(word: str) -> str:
+    """The lists' spelling: lower case, no apostrophe (`O'Brien` → `obrien`)."""
+    low = word.lower()
+    return low.replace("'", "").replace("’", "") if "'" in low or "’" in low else low
+
+
 def _name_word(word: str) -> bool:
     low = word.lower()
-    return low in GIVEN or low in SURNAMES or any(p in GIVEN or p in SURNAMES for p in re.split(r"[-'’]", low))
+    return low in GIVEN or low in SURNAMES or _fold(low) in SURNAMES \
+        or any(p in GIVEN or p in SURNAMES for p in re.split(r"[-'’]", low))
 
 
 _CONTEXT_FRAGMENTS = ("mr", "ms", "mx", "miss", "herr", "frau", "mme", "mlle", "madame", "monsieur", "sr", "señ",
@@ -120,7 +137,11 @@ _CONTEXT_FRAGMENTS = ("mr", "ms", "mx", "miss", "herr", "frau", "mme", "mlle", "
                       "attn", "c/o", "contact", "signed", "hei", "appelle", "nom ", "suis", "llamo", "nombre", "chiamo",
                       "naam", "ik ben", "nome", "chamo", "sou ", "sono", "soy", "nazywam", "imię", "jestem", "heter",
                       "namn", "mvh", "grü", "grus", "cordial", "salud", "saluto", "groeten", "atencios", "pozdraw",
-                      "hälsning")
+                      "hälsning", "grand", "nana", "aunt", "uncle", "oma", "opa", "tante", "onkel", "mamie", "papy",
+                      "abuel", "tía", "tío", "tia", "tio", "nonn", "zia", "zio", "babcia", "dziadek", "ciocia", "wujek",
+                      "mormor", "farmor", "morfar", "farfar", "birthday", "anniversary", "congrat", "glückwunsch",
+                      "alles gute", "anniversaire", "cumpleaños", "compleanno", "gefeliciteerd", "parabéns",
+                      "najlepszego", "grattis", "love,", "xoxo")
 
 
 def _after_context(text: str, titles: bool = True) -> list[tuple[int, int]]:
@@ -155,7 +176,8 @@ def _after_context(text: str, titles: bool = True) -> list[tuple[int, int]]:
             if title and (p := _PARTICLES.match(text, m.end() - 1)) is not None:
                 spans.append((m.end(), p.end()))  # "Mevrouw de Vries", "Herr von Bülow"
             continue
-        if not (strong or title) and len(found) == 1 and (found[0] in PLACES or found[0] in COMMON_WORDS):
+        if not (strong or title or m.group("listed")) and len(found) == 1 \
+                and (found[0] in PLACES or found[0] in COMMON_WORDS):
             continue  # "from Paris", "Dear Customer"
         if m.group("weak") and not (len(found) >= 2 and found[0] in GIVEN and found[1] in SURNAMES):
             continue
@@ -172,7 +194,7 @@ def _pairs(text: str) -> list[tuple[int, int]]:
         a, b = words[i], words[i + 1]
         if text[a.end():b.start()] != " ":
             continue
-        first, last = a.group().lower(), b.group().lower()
+        first, last = a.group().lower(), _fold(b.group())
         if first not in GIVEN or last not in SURNAMES or first in COMMON_WORDS or last in COMMON_WORDS \
                 or first in PLACE_PREFIXES:
             continue
