@@ -68,6 +68,9 @@ DROPPED = [
     ("C_City", "address"), ("C_Zip_Postal", "postcode"), ("billing_zip", "postcode"), ("shipZip", "postcode"),
     ("visitor_ip", "ip"), ("cfConnectingIP", "ip"), ("place_of_birth", "birth_date"), ("tel_no", "phone"),
     ("home_tel_number", "phone"), ("C_Mail", "email"), ("cust_fname", "name"), ("wohn_ort", "address"),
+    # one person's id under a platform's prefix, and email platforms' per-recipient link parameters
+    ("omnisendContactID", "user_id"), ("shopify_customer_id", "user_id"), ("crmUserId", "user_id"),
+    ("loyalty_member_number", "user_id"), ("trk_contact", "user_id"), ("_hsenc", "user_id"), ("vgo_ee", "user_id"),
 ]
 
 
@@ -87,6 +90,8 @@ def test_personal_keys_in_many_languages_are_dropped(key, kind):
     # a thing's place, not the visitor's: stores, servers, trips
     "store_city", "server_ip", "destination_city", "origin_city", "hotel_city", "ip_country", "is_mobile",
     "zip_file_name", "city_count",
+    # analytics ids of a browser, not of a known person
+    "user_pseudo_id", "anonymousId", "visitor_id", "session_count",
 ])
 def test_ordinary_keys_stay(key):
     res = S.scrub_value({key: "Summer sale 2026"})

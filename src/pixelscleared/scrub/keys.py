@@ -83,7 +83,7 @@ EXACT: dict[str, str] = _kinds({
                # `_kx`/`_ke`, Kit `ck_subscriber_id`, Marketo `mkt_tok`, Salesforce `sfmc_sub`, MailerLite,
                # Acoustic `spUserID`, Bronto `_bta_tid`, dotdigital `dm_i`, Vero, Omeda
                "mceid kx ke cksubscriberid mkttok sfmcsub sfmcid subscriberkey mlsubscriber mlsubscriberhash "
-               "spuserid btatid dmi veroid olyencid",
+               "spuserid btatid dmi veroid olyencid trkcontact hsenc vgoee",
 })
 
 # A person container glued to a city (`billing_city`, `shipping_town`, WooCommerce's and Magento's
@@ -115,6 +115,10 @@ CONTAINS: tuple[tuple[str, str], ...] = (
     ("password", "secret"), ("passwd", "secret"), ("passwort", "secret"), ("motdepasse", "secret"),
     ("contrasena", "secret"), ("passcode", "secret"), ("secret", "secret"),
     ("apikey", "secret"), ("token", "secret"), ("session", "secret"), ("credential", "secret"),
+    # a platform's id of one person, under its prefix: `shopify_customer_id`, `omnisendContactID`, `crmUserId`
+    ("customerid", "user_id"), ("contactid", "user_id"), ("subscriberid", "user_id"), ("memberid", "user_id"),
+    ("userid", "user_id"), ("profileid", "user_id"), ("customernumber", "user_id"), ("membernumber", "user_id"),
+    ("kundennummer", "user_id"),
     ("ipaddress", "ip"), ("latitude", "location"), ("longitude", "location"), ("geolocation", "location"),
     ("geoposition", "location"), ("gpscoord", "location"),
     ("creditcard", "card"), ("cardnumber", "card"), ("ccnumber", "card"), ("iban", "iban"),
@@ -186,6 +190,10 @@ PRODUCT_CODES: frozenset[str] = frozenset({
 # run), since ids of 13–19 digits pass the card check one time in ten (Shopify's variant ids).
 ID_WORDS: tuple[str, ...] = ("id", "ids", "variant", "variantid", "sku", "gtin", "ean", "upc")
 
+# Last words that make a key a measure of something (`session_count`), not the thing itself.
+MEASURES: frozenset[str] = frozenset({"count", "number", "num", "engaged", "duration", "length", "start", "end",
+                                      "time", "timeout", "seconds", "ms", "index", "depth"})
+
 # Form builders that name fields by number: the value is whatever the visitor typed (an address,
 # a name, a message) under a key that says nothing — Mailchimp `MMERGE3`, Gravity Forms `input_4.3`,
 # WPForms `wpforms[fields][2]`, Formidable `item_meta[12]`, Elementor `form_fields[field_1a2b]`,
@@ -240,11 +248,13 @@ class KeyRules:
                 return AMOUNT_OR_PERSON if c == last and c in AMOUNT_NAMES else "user"
             if c in EXACT:
                 return EXACT[c]
+        last_raw = raw_parts[-1] if raw_parts else key
+        if "session" in last and self._last_word(last_raw) in MEASURES:
+            return None  # `session_count`, `ga_session_number`, `sessionDuration`: a measure, not a session key
         for c in candidates:
             for token, kind in CONTAINS:
                 if token in c:
                     return kind
-        last_raw = raw_parts[-1] if raw_parts else key
         if last.endswith(ID_WORDS) and self._last_word(last_raw) in ID_WORDS:
             return KEEP  # `variant`, `product_id`, `clientId`: a Luhn-valid id is still an id
         return self._head(last_raw, parts) or self._name(last_raw, parts)
