@@ -729,6 +729,25 @@ def test_json_in_a_query_parameter(url: str, expected: str, kinds: list[str]) ->
     assert [r.kind for r in res.removed] == kinds
 
 
+@pytest.mark.parametrize("doc, expected, kinds", [
+    # JSON written into a string value (a stringified dataLayer, a form tool's `payload`): scrubbed by its keys
+    ({"event": "Lead", "payload": json.dumps({"first_name": "Jane", "zip": "02118", "plan": "gold"})},
+     {"event": "Lead", "payload": '{"plan":"gold"}'}, ["name", "postcode"]),
+    ({"items": json.dumps([{"item_name": "Mug", "note": "for Jane Doe"}])},
+     {"items": '[{"item_name":"Mug","note":"for [name]"}]'}, ["name"]),
+    # nested twice: JSON text inside JSON text
+    ({"data": json.dumps({"inner": json.dumps({"email": "jane@x.example", "ok": 1})})},
+     {"data": json.dumps({"inner": '{"ok":1}'}, separators=(",", ":"))}, ["email"]),
+    # JSON with nothing personal, text in brackets and a bare JSON scalar stay as written
+    ({"payload": '{"plan": "gold", "n": [1, 2]}', "txt": "[not json]", "q": '"quoted"'},
+     {"payload": '{"plan": "gold", "n": [1, 2]}', "txt": "[not json]", "q": '"quoted"'}, []),
+])
+def test_json_text_inside_a_string_value(doc: dict[str, str], expected: dict[str, str], kinds: list[str]) -> None:
+    res = S.scrub_value(doc)
+    assert res.value == expected
+    assert sorted(r.kind for r in res.removed) == kinds
+
+
 def _b64(doc: object, urlsafe: bool, pad: bool) -> str:
     raw = json.dumps(doc, separators=(",", ":")).encode()
     enc = (base64.urlsafe_b64encode if urlsafe else base64.b64encode)(raw).decode()

@@ -307,6 +307,19 @@ def test_planted_in_urls_never_survives(data: st.DataObject, pii: Pii) -> None:
 
 
 @PROFILE
+@given(data=st.data(), pii=any_pii)
+def test_planted_in_stringified_json_never_survives(data: st.DataObject, pii: Pii) -> None:
+    """JSON text as a string value (a stringified dataLayer): scrubbed inside, by keys and values."""
+    inner = data.draw(nest({data.draw(_keys): data.draw(planted_text(pii))}))
+    res = S.scrub_value({"event": "Lead", "payload": json.dumps({"properties": inner})}, "")
+    assert res.removed
+    assert res.value["event"] == "Lead"
+    payload = res.value.get("payload", "")
+    assert_gone(pii, payload)
+    assert_gone(pii, json.dumps(json.loads(payload), ensure_ascii=False) if payload.startswith("{") else payload)
+
+
+@PROFILE
 @given(data=st.data(), pii=any_pii, urlsafe=st.booleans())
 def test_planted_in_base64_json_parameters_never_survives(data: st.DataObject, pii: Pii, urlsafe: bool) -> None:
     """Mixpanel's `data=`, Snowplow's `cx=`: base64 of a JSON event, decoded, scrubbed, encoded back."""

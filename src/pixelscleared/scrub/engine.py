@@ -73,6 +73,8 @@ _MAX_URL_NESTING = 4
 # base64 of JSON begins with `{"`, `{ `, `{\n`, `[{`, `["`, `[1`, `[\n` → "ey", "ew", "W3", "Wy", "Wz", "Ww"
 _B64_JSON_STARTS = frozenset({"ey", "ew", "W3", "Wy", "Wz", "Ww"})
 _B64_JSON_MIN = 12
+_JSON_OPEN = ("{", "[")
+_JSON_CLOSE = ("}", "]")
 _B64_TEXT = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 _KEY_CACHE_MAX = 4096  # entries per cache; clean URLs and pairs are ≤ 2 KB each
 _PII_KEY = "pii-key"
@@ -274,7 +276,7 @@ class _Run:
     """The state of one scrub call: findings, limits and the deadline."""
 
     __slots__ = ("_seen", "bytes", "clean_maps", "clean_pairs", "clean_paths", "clean_urls", "cpu_start", "deadline", "det", "key_cache", "keys",
-                 "max_bytes", "max_depth", "max_strings", "removed", "s", "strings")
+                 "json_depth", "max_bytes", "max_depth", "max_strings", "removed", "s", "strings")
 
     def __init__(self, scrubber: Scrubber):
         self.det = scrubber.detectors
@@ -294,6 +296,7 @@ class _Run:
         self.deadline = time.perf_counter() + s.time_budget_ms / 1000
         self.strings = 0
         self.bytes = 0
+        self.json_depth = 0  # JSON text inside a string, inside JSON text…: each level counts
 
     def finish(self, value: Any) -> ScrubResult:
         return ScrubResult(value, self.removed)
@@ -561,6 +564,10 @@ class _Run:
                     self.clean_urls.clear()
                 self.clean_urls[s] = None  # only URLs with no finding are remembered
             return out
+        if s[:1] in _JSON_OPEN and s[-1:] in _JSON_CLOSE and self.json_depth < _MAX_URL_NESTING:
+            found = self.json_text(s, path, light, thing)
+            if found is not None:
+                return found
         out, kinds = self.detect(s, light, thing)
         for kind in kinds:
             self.add(path, kind)
@@ -571,6 +578,26 @@ class _Run:
                 self.clean_urls.clear()
             self.clean_urls[s] = None
         return out
+
+    def json_text(self, s: str, path: str, light: bool, thing: bool) -> str | None:
+        """A string holding JSON (`"payload": "{\"first_name\": …}"`, a stringified dataLayer):
+        scrubbed by its keys like the rest of the body, written back compactly when something
+        went; None when it is not a JSON object or list (then it is text)."""
+        try:
+            doc = json.loads(s)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(doc, (dict, list)):
+            return None
+        n = len(self.removed)
+        self.json_depth += 1
+        try:
+            out = self.value(doc, path, 1, thing, light)
+        finally:
+            self.json_depth -= 1
+        if len(self.removed) == n and out == doc:
+            return s
+        return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
 
     # --- URLs and query strings ----------------------------------------------------------
     def url(self, u: str, path: str, nesting: int) -> str:
