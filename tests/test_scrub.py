@@ -105,7 +105,7 @@ DETECTED = [
      "dozjgNryP4J3", "jwt"),
     ("Bearer abcdef1234567890XYZ", "abcdef1234567890XYZ", "token"),
     ("Authorization: Bearer abcdef1234567890", "abcdef1234567890", "secret"),
-    ("token=abc123&x=1", "abc123", "secret"),
+    ("token=abc123 and x=1", "abc123", "secret"),  # a form body as text: test_form_text_inside_a_string_value
     ("password: hunter2", "hunter2", "secret"),
     ("api_key=sk_live_abcdef", "sk_live_abcdef", "secret"),
     ("session_id=s3ss10n", "s3ss10n", "secret"),
@@ -746,6 +746,28 @@ def test_json_text_inside_a_string_value(doc: dict[str, str], expected: dict[str
     res = S.scrub_value(doc)
     assert res.value == expected
     assert sorted(r.kind for r in res.removed) == kinds
+
+
+@pytest.mark.parametrize("doc, expected, kinds", [
+    # a form body kept as a string (a captured XHR's `body`, a tool's `form_data`): judged pair by pair
+    ({"form": "first_name=Jane&last_name=Doe&zip=02118&plan=gold"}, {"form": "plan=gold"}, ["name", "name", "postcode"]),
+    ({"body": "your-email=jane%40x.example&your-message=Hi+there&_wpcf7=12"},
+     {"body": "your-message=Hi+there&_wpcf7=12"}, ["email"]),
+    # pairs with nothing personal, and prose with & and =, stay as written
+    ({"q": "a=1&b=2", "txt": "Tom & Jerry = fun", "m": "x=1"}, {"q": "a=1&b=2", "txt": "Tom & Jerry = fun", "m": "x=1"}, []),
+])
+def test_form_text_inside_a_string_value(doc: dict[str, str], expected: dict[str, str], kinds: list[str]) -> None:
+    res = S.scrub_value(doc)
+    assert res.value == expected
+    assert sorted(r.kind for r in res.removed) == kinds
+
+
+def test_form_body_as_one_query_parameter() -> None:
+    url = ("https://x.example/c?ev=lead&fd=first_name%3DJane%26plan%3Dgold%26note%3Dcall%2520%252B44%252020%25207946"
+           "%25200958")
+    res = S.scrub_url(url)
+    assert res.value == "https://x.example/c?ev=lead&fd=plan%3Dgold%26note%3Dcall%2520%255Bphone%255D"
+    assert [(r.path, r.kind) for r in res.removed] == [("url.query.fd.first_name", "name"), ("url.query.fd.note", "phone")]
 
 
 def _b64(doc: object, urlsafe: bool, pad: bool) -> str:

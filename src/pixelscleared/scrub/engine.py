@@ -73,6 +73,8 @@ _MAX_URL_NESTING = 4
 # base64 of JSON begins with `{"`, `{ `, `{\n`, `[{`, `["`, `[1`, `[\n` → "ey", "ew", "W3", "Wy", "Wz", "Ww"
 _B64_JSON_STARTS = frozenset({"ey", "ew", "W3", "Wy", "Wz", "Ww"})
 _B64_JSON_MIN = 12
+# `key=value&key=value`: two pairs at least, keys as forms write them, no spaces (prose has them)
+_FORM_TEXT = re.compile(r"[\w.\[\]%$-]+=[^&=\s]*(?:&[\w.\[\]%$-]+=[^&=\s]*)+&?")
 _JSON_OPEN = ("{", "[")
 _JSON_CLOSE = ("}", "]")
 _B64_TEXT = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
@@ -568,6 +570,9 @@ class _Run:
             found = self.json_text(s, path, light, thing)
             if found is not None:
                 return found
+        if "&" in s and "=" in s and nesting < _MAX_URL_NESTING and _FORM_TEXT.fullmatch(s):
+            # a form body kept as text (`"form": "first_name=Jane&zip=02118"`): judged pair by pair
+            return self.query(s, path, nesting + 1)
         out, kinds = self.detect(s, light, thing)
         for kind in kinds:
             self.add(path, kind)
@@ -825,6 +830,12 @@ class _Run:
         if v_raw[:1] in ("{", "[") or v_raw[:3].upper() in ("%7B", "%5B"):
             if (found := self.json_param(v_raw, _join(qpath, key), light)) is not None:
                 return found or None
+        # a form body as one parameter (`fd=first_name%3DJane%26zip%3D02118`): judged pair by pair
+        if nesting < _MAX_URL_NESTING and ("%26" in v_raw or "&" in v_raw) and ("%3D" in v_raw or "%3d" in v_raw):
+            value = unquote(v_raw)
+            if _FORM_TEXT.fullmatch(value):
+                out = self.query(value, _join(qpath, key), nesting + 1)
+                return None if out is value else out
         # a decoded "/" comes from "/" or "%2F" (a UTF-8 sequence never decodes to one)
         if nesting < _MAX_URL_NESTING and ("/" in v_raw or "%2F" in v_raw or "%2f" in v_raw):
             value = unquote(v_raw)
