@@ -53,6 +53,8 @@ DETECTED = [
     ("mail jane at example dot com today", "jane at example", "email"),
     ("Email: jane @ example . com", "jane", "email"),
     ("jane @ example.com", "jane", "email"),
+    ("mail me: jane dot doe at gmail dot com", "jane dot doe", "email"),  # the local part spelled too
+    ("reach me at jane.doe at gmail.com", "jane.doe", "email"),  # a mailbox provider's domain after " at "
     # phones: international and national formats
     ("+44 20 7946 0958", "7946 0958", "phone"),
     ("+442079460958", "2079460958", "phone"),
@@ -156,7 +158,7 @@ FALSE_POSITIVES = [
     "Apparel > Tops > T-shirts", "en-GB", "", "ünïcødé ✓ 日本語", "/img/logo@2x.png", "icon@3x.webp",
     "name@localhost", "std::vector", "12:30:45", "06.12.2024",
     # a domain in prose is not a spelled-out address; "at" and "dot" alone are words
-    "available at amazon.com", "see shop.example.com at checkout", "meet at 10.30", "size (at) least 2.5",
+    "available at amazon.com", "we are at booking.com", "see shop.example.com at checkout", "meet at 10.30", "size (at) least 2.5",
     "@media screen", "user @ home",
     # a Luhn-valid run with a card prefix inside a UUID or a hex digest is part of that id
     "46839315-9487-4118-8f4e-bc4fd69636fa", "741e238356008717852b2b07a367566fe9c507beabfdbb70ee5c7ee9c03f9ecb",

@@ -59,7 +59,7 @@ _EMAIL = re.compile(
 # so prose about a domain ("available at amazon.com") is left alone.
 _SPELLED_DOT = r"(?:\.|\s*[(\[{<]\s*dot\s*[)\]}>]\s*|\s+dot\s+|\s+\.\s+)"
 _EMAIL_SPELLED = re.compile(
-    r"(?i)(?<![\w.%+\-])[\w.%+\-]{1,64}(?P<at>\s*[(\[{<]\s*at\s*[)\]}>]\s*|\s*@\s*|\s+at\s+)"
+    r"(?i)(?<![\w.%+\-])[\w.%+\-]{1,64}(?:(?:\s*[(\[{<]\s*dot\s*[)\]}>]\s*|\s+dot\s+)[\w%+\-]{1,64}){0,3}(?P<at>\s*[(\[{<]\s*at\s*[)\]}>]\s*|\s*@\s*|\s+at\s+)"
     rf"[\w\-]{{1,63}}(?:{_SPELLED_DOT}[\w\-]{{1,63}}){{1,4}}(?![\w\-])"
 )
 _SPELLED_HINT = re.compile(r"(?i)[\s(\[{<]at[\s)\]}>]|\s@|@\s")
@@ -326,7 +326,7 @@ class TextDetectors:
             if "@" in s or "%40" in s or "%2540" in s:
                 s = _sub(rx.email, s, "email", found, _email)
             if _spelled_hint(s):
-                s = _sub(_EMAIL_SPELLED, s, "email", found, _spelled_email)
+                s = _sub(_EMAIL_SPELLED, s, "email", found, _spelled_email, retry=True)
         if light:
             # even under a kept key, a number written `+49…` or `tel:…` is a phone number, never an amount
             if "phone" in on and ("+" in s or ":" in s) and rx.seven.search(s) and self._phone_possible(s, rx):
@@ -549,25 +549,30 @@ def _has_phone_word(s: str) -> bool:
 
 
 def _sub(rx: re.Pattern[str], s: str, kind: str, found: list[str],
-         check: Callable[[re.Match[str]], str | bool] | None = None) -> str:
-    """`rx.sub` that records each replacement; `check` may veto (False) or build the text."""
+         check: Callable[[re.Match[str]], str | bool] | None = None, retry: bool = False) -> str:
+    """`rx.sub` that records each replacement; `check` may veto (False) or build the text;
+    `retry`: after a veto, look again from the next character, not after the vetoed match."""
     first = rx.search(s)
     if first is None:  # the common case: one scan, no new string
         return s
     marker = f"[{kind}]"
     out: list[str] = []
     last = 0
-    for m in rx.finditer(s, first.start()):  # no match starts before the first one
+    m: re.Match[str] | None = first
+    while m is not None:
         rep = marker
         if check is not None:
             verdict = check(m)
             if verdict is False:
+                # vetoed: a match may still start inside it ("me at jane.doe at gmail.com")
+                m = rx.search(s, m.start() + 1) if retry else rx.search(s, m.end()) if m.end() > m.start() else None
                 continue
             if isinstance(verdict, str):
                 rep = verdict
         found.append(kind)
         out += (s[last:m.start()], rep)
         last = m.end()
+        m = rx.search(s, last) if last > m.start() else None
     if not out:
         return s
     out.append(s[last:])
@@ -583,10 +588,22 @@ def _spelled_hint(s: str) -> bool:
     return ("at" in s or "AT" in s or "At" in s or "aT" in s or "@" in s) and _SPELLED_HINT.search(s) is not None
 
 
+# Mailbox providers: after a plain " at ", their domain is an address even with a real dot
+# (`jane.doe at gmail.com`), where a shop's or a brand's is prose ("available at amazon.com").
+_MAILBOX_DOMAINS = frozenset("""
+gmail googlemail yahoo ymail rocketmail hotmail outlook live msn icloud me mac aol gmx web t-online freenet arcor
+posteo mailbox proton protonmail pm tutanota tuta zoho fastmail yandex orange wanadoo free sfr laposte libero
+virgilio tiscali alice ziggo kpnmail telenet seznam wp o2 interia onet qq 163 126 naver daum hanmail rediffmail
+comcast verizon att sbcglobal btinternet sky virginmedia bigpond optusnet shaw rogers sympatico bluewin hispeed
+""".split())
+
+
 def _spelled_email(m: re.Match[str]) -> bool:
     at = m.group("at")
     if at.strip().lower() == "at" and not _SPELLED_DOT_WORD.search(m.group()):
-        return False  # "available at amazon.com": a domain in prose, not an address
+        domain = m.group()[m.end("at") - m.start():].split(".")
+        if domain[0].lower() not in _MAILBOX_DOMAINS:
+            return False  # "available at amazon.com": a domain in prose, not an address
     tld = _SPELLED_SPLIT.split(m.group())[-1]
     return tld.isalpha() and 2 <= len(tld) <= 24 and tld.lower() not in _FILE_EXTENSIONS
 
