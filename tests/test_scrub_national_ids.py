@@ -27,6 +27,25 @@ S = Scrubber()
     ("personnummer 811228-9874", "811228-9874"),                # Sweden
     ("NIR 1 85 05 78 006 084 91", "1 85 05 78 006 084 91"),    # France
     ("SSN 078-05-1120", "078-05-1120"),
+    # shapes of their own, with check digits: found anywhere
+    ("CURP GODE561231HDFRRN00", "GODE561231HDFRRN00"),          # Mexico
+    ("numéro national 85.07.30-033.28", "85.07.30-033.28"),    # Belgium
+    ("henkilötunnus 131052-308T", "131052-308T"),               # Finland
+    ("AHV-Nr. 756.9217.0769.85", "756.9217.0769.85"),           # Switzerland
+    ("cartão de cidadão 00000000 0 ZZ4", "00000000 0 ZZ4"),     # Portugal
+    # digit runs: after their name
+    ("CNP 1800101221144", "1800101221144"),                     # Romania
+    ("RUT 12.345.678-5", "12.345.678-5"),                       # Chile
+    ("TFN 123 456 782", "123 456 782"),                         # Australia
+    ("SIN 130 692 544", "130 692 544"),                         # Canada
+    ("PPS number 6433435F", "6433435F"),                        # Ireland
+    ("ID number 7503305044089", "7503305044089"),               # South Africa
+    ("TC Kimlik No 17291716060", "17291716060"),                # Turkey
+    ("RRN 971013-9019902", "971013-9019902"),                   # South Korea
+    ("身份证 360426199101010071", "360426199101010071"),        # China
+    ("NHS number 943 476 5919", "943 476 5919"),                # UK
+    ("SV-Nummer 1237 010180", "1237 010180"),                   # Austria
+    ("rodné číslo 710319/2745", "710319/2745"),                 # Czechia, Slovakia
     # passports: no check digit anywhere, so only right after a passport word
     ("passport no. X12345678", "X12345678"),
     ("Reisepass: C01X00T47", "C01X00T47"),
@@ -50,6 +69,11 @@ def test_national_ids_in_free_text(text, number):
     "passport holder discount code SUMMER2026",  # fewer than five digits after the passport word
     "Passport cover 2024 edition",
     "SKU 01X00T47",                              # a passport shape with no passport word
+    "order 1800101221144 shipped",               # a valid CNP, no name before it
+    "invoice 710319/2745",                       # a date and a serial: a reference number
+    "ref 971013-9019902",
+    "price 12.345.678-5",
+    "batch 360426199101010071",
 ])
 def test_look_alikes_without_context_are_kept(text):
     assert S.scrub_text(text).value == text

@@ -162,11 +162,16 @@ def secrets(draw: st.DrawFn) -> Pii:
 
 @st.composite
 def national_ids(draw: st.DrawFn) -> Pii:
-    """Formats found anywhere by their shape: ES DNI and NIE, BR CPF as written."""
+    """Formats found anywhere by their shape: ES DNI and NIE, BR CPF and Swiss AHV as written."""
+    from stdnum import ean
     from stdnum.br import cpf
     from stdnum.es import dni
 
-    kind = draw(st.sampled_from(["dni", "nie", "cpf"]))
+    kind = draw(st.sampled_from(["dni", "nie", "cpf", "ahv"]))
+    if kind == "ahv":
+        body = "756" + draw(st.from_regex(r"[0-9]{9}", fullmatch=True))
+        number = body + ean.calc_check_digit(body)
+        return Pii(f"{number[:3]}.{number[3:7]}.{number[7:11]}.{number[11:]}", "ssn", number)
     if kind == "cpf":
         body = draw(st.from_regex(r"[1-9][0-9]{8}", fullmatch=True))
         d1 = (sum((10 - i) * int(c) for i, c in enumerate(body)) * 10) % 11 % 10  # CPF's two mod-11 digits

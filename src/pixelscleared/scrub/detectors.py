@@ -352,8 +352,9 @@ class TextDetectors:
                 if "ssn" in on and ("-" in s or " " in s):  # `123-45-6789`, `123 45 6789`
                     s = _sub(rx.ssn, s, "ssn", found)
             letters = letters or bool(found)
-            # without letters only the formats written with "-" or "+" (CPF, personnummer, CPR) remain
-            if "ssn" in on and (letters or "-" in s or "+" in s) and national_ids.HINT.search(s):
+            # without letters only the formats written with "-", "+" or dots remain (CPF, personnummer,
+            # CPR, AHV `756.9217.0769.85`)
+            if "ssn" in on and (letters or "-" in s or "+" in s or s.count(".") >= 2) and national_ids.HINT.search(s):
                 s = _sub_spans(s, national_ids.find(s, letters), "ssn", found)
             letters = letters or bool(found)
             if has_seven and "phone" in on and self._phone_possible(s, rx, letters):

@@ -73,7 +73,8 @@ EXACT: dict[str, str] = _kinds({
     "ssn": "ssn sin nino taxid steuerid steuernummer sozialversicherungsnummer svnr personalausweis "
            "ausweisnummer nir numerosecu securitesociale dni nie nif nss cedula curp rfc rut "
            "codicefiscale partitaiva bsn burgerservicenummer cpf pesel nip personnummer "
-           "cprnummer fodselsnummer passport passportnumber passnummer",
+           "cprnummer fodselsnummer passport passportnumber passnummer cnp tfn pps ppsn ahv ahvnummer ahvnr hetu "
+           "henkilotunnus tckimlik tckimlikno kimlikno nhsnumber rrn rodnecislo",
     "secret": "pwd pass pin auth authorization sessid cookie otp onetimecode newpassword currentpassword "
               "jsessionid phpsessid aspsessionid",
     "card": "cvv cvc csc cccsc ccnumber ccexp ccexpmonth ccexpyear pan kartennummer",

@@ -3,8 +3,9 @@
 Formats distinctive by their shape (a Spanish DNI's letter, an Italian codice fiscale, a
 Brazilian CPF written `123.456.789-09`, a UK National Insurance number) are found anywhere.
 Bare digit runs that any order number could be (a German Steuer-ID, a Dutch BSN, a PESEL, an
-Aadhaar) count only after a word that names them (`BSN`, `Steuer-ID`, `PESEL`, `Aadhaar`, …)
-within a few words: a check digit alone passes one random number in ten.
+Aadhaar, a Romanian CNP, a Turkish TC Kimlik, a Chinese resident id…) count only after a word that
+names them (`BSN`, `Steuer-ID`, `PESEL`, `Aadhaar`, `CNP`, `身份证`, …) within a few words: a check
+digit alone passes one random number in ten.
 """
 
 from __future__ import annotations
@@ -13,17 +14,34 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from stdnum.at import vnr
+from stdnum.au import tfn
+from stdnum.be import nn
 from stdnum.br import cpf
+from stdnum.ca import sin
+from stdnum.ch import ssn as ch_ssn
+from stdnum.cl import rut
+from stdnum.cn import ric
+from stdnum.cz import rc
 from stdnum.de import idnr
 from stdnum.dk import cpr
 from stdnum.es import dni, nie
+from stdnum.fi import hetu
 from stdnum.fr import nir
+from stdnum.gb import nhs
+from stdnum.ie import pps
 from stdnum.in_ import aadhaar, pan
 from stdnum.it import codicefiscale
+from stdnum.kr import rrn
+from stdnum.mx import curp
 from stdnum.nl import bsn
 from stdnum.no import fodselsnummer
 from stdnum.pl import pesel
+from stdnum.pt import cc
+from stdnum.ro import cnp
 from stdnum.se import personnummer
+from stdnum.tr import tckimlik
+from stdnum.za import idnr as za_idnr
 
 # Words naming an identity number, in the languages of the formats below.
 # Compiled once as one alternation behind a word boundary, searched in lower-cased text: the
@@ -33,7 +51,9 @@ CONTEXT = re.compile(
     r"s[ée]curit[ée]\s+sociale|ins?ee|num[ée]ro\s+de\s+s[ée]cu|personnummer|f[øo]dselsnummer|cpr|nino|"
     r"national\s+insurance|ssn|social\s+security|dni|nie|nif|codice\s+fiscale|pan|personal\s+id|"
     r"national\s+id|id\s*(?:no|number|nr)|ausweis|identit[éey]|identidad|identiteit|"
-    r"numer\s+identyfikacyjny|ni\s*(?:no|number|nr)|"
+    r"numer\s+identyfikacyjny|ni\s*(?:no|number|nr)|cnp|cod\s+numeric|rut|run|tfn|tax\s+file|sin|"
+    r"social\s+insurance|pps|kimlik|tckn|nhs|sv-?nummer|versicherungsnummer|身份证|resident\s+id|id\s+card|"
+    r"c[ée]dula|rfc|curp|rodn[ée]\s+[čc][íi]slo|r\.\s?[čc]\.|rrn|주민등록번호|resident\s+registration|"
     r"pass(?:port|eport|aporte?|aporto|nummer|\s*-?n(?:r|o))|reisepass|pasaporte|paspoort|paszport)"
 )
 # Passport numbers have no check digit anywhere: only right after a passport word, and only a
@@ -88,6 +108,27 @@ FORMATS: tuple[IdFormat, ...] = (
     _f("no_fodselsnummer", _B + r"\d{6} ?\d{5}" + _E, fodselsnummer.is_valid, True),
     _f("se_personnummer_bare", _B + r"(?:19|20)?\d{10}" + _E, personnummer.is_valid, True),
     _f("in_aadhaar", _B + r"[2-9]\d{3} ?\d{4} ?\d{4}" + _E, aadhaar.is_valid, True),
+    # shapes of their own, with check digits: Mexico's CURP, Belgium's national number, Finland's
+    # HETU, Switzerland's AHV, Portugal's Cartão de Cidadão
+    _f("mx_curp", _B + r"[A-Z]{4}\d{6}[HMX][A-Z]{5}[A-Z\d]\d" + _E, curp.is_valid, False),
+    _f("be_nn", _B + r"\d{2}\.\d{2}\.\d{2}-\d{3}\.\d{2}" + _E, nn.is_valid, False),
+    _f("fi_hetu", _B + r"\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]" + _E, hetu.is_valid, False),
+    _f("ch_ahv", _B + r"756\.\d{4}\.\d{4}\.\d{2}" + _E, ch_ssn.is_valid, False),
+    _f("pt_cc", _B + r"\d{8} ?\d ?[A-Z]{2}\d" + _E, cc.is_valid, False),
+    # a date and a serial: a reference number of that shape (`241203/0042`) is common, so by name only
+    _f("kr_rrn", _B + r"\d{6}-\d{7}" + _E, rrn.is_valid, True),
+    _f("cz_rc", _B + r"\d{6}/\d{3,4}" + _E, rc.is_valid, True),
+    # digit runs an order number could be: only after their name
+    _f("ro_cnp", _B + r"[1-9]\d{12}" + _E, cnp.is_valid, True),
+    _f("za_idnr", _B + r"\d{13}" + _E, za_idnr.is_valid, True),
+    _f("cl_rut", _B + r"\d{1,2}\.?\d{3}\.?\d{3}-?[\dkK]" + _E, rut.is_valid, True),
+    _f("au_tfn", _B + r"\d{3} ?\d{3} ?\d{2,3}" + _E, tfn.is_valid, True),
+    _f("ca_sin", _B + r"\d{3}[ -]?\d{3}[ -]?\d{3}" + _E, sin.is_valid, True),
+    _f("ie_pps", _B + r"\d{7}[A-W][A-IW]?" + _E, pps.is_valid, True),
+    _f("tr_tckimlik", _B + r"[1-9]\d{10}" + _E, tckimlik.is_valid, True),
+    _f("cn_ric", _B + r"\d{17}[\dX]" + _E, ric.is_valid, True),
+    _f("gb_nhs", _B + r"\d{3} ?\d{3} ?\d{4}" + _E, nhs.is_valid, True),
+    _f("at_vnr", _B + r"\d{4} ?\d{6}" + _E, vnr.is_valid, True),
     _f("passport", _B + r"[A-Z0-9]{6,9}" + _E, _passport, True, PASSPORT_CONTEXT),
 )
 
@@ -97,12 +138,14 @@ _SHAPED_RX = re.compile("|".join(f"(?P<f{i}>{f.pattern.pattern})" for i, f in en
 # What every shaped format's pattern implies (a few characters of each): most digit runs (order
 # numbers, timestamps, ids) have none, and this scan is ~5× cheaper than the formats' own.
 # Two scans, one per leading character class (an alternation mixing them is slower).
-_SHAPED_DIGITS = re.compile(r"\d{3}(?:\d{5}-?[A-Z]|\d{3}[-+]\d{4}|\.\d{3}\.\d{3})")
-_SHAPED_LETTERS = re.compile(r"[A-Z](?:[A-Z] \d\d \d\d|[A-Z]{5}\d\d|(?<=[XYZ])-?\d{7})")
+_SHAPED_DIGITS = re.compile(r"\d{3}(?:\d{5}-?[A-Z]|\d{3}[-+A-FU-Y]\d{3}|\.\d{3}\.\d{3}|\.\d{4}\.|\d{5} ?\d ?[A-Z]|\d{3}[-/]\d{3})"
+                            r"|\d\d\.\d\d\.\d\d-")
+_SHAPED_LETTERS = re.compile(r"[A-Z](?:[A-Z] \d\d \d\d|[A-Z]{5}\d\d|(?<=[XYZ])-?\d{7}|[A-Z]{3}\d{6}[HMX])")
 
 # Cheap gate: some format could start here (two capitals before digits, a run of digits, or
 # digits and capitals interleaved as in a German passport number `C01X00T47`).
-HINT = re.compile(r"[A-Z]{2} ?\d\d|\d[\d ]{5}\d|\d{6}[-+]\d|[XYZ]-?\d{7}|\d{3}\.\d{3}|\d\d[A-Z]\d\d[A-Z]\d")
+HINT = re.compile(r"[A-Z]{2} ?\d\d|\d[\d ]{5}\d|\d{6}[-+/A-FU-Y]\d|[XYZ]-?\d{7}|\d{3}\.\d{3}|\d\d[A-Z]\d\d[A-Z]\d"
+                  r"|\d\d\.\d\d\.\d\d-|\d\.\d{3}\.\d{3}-|[A-Z]{4}\d{6}")
 
 
 def _named_before(lower: str, start: int, context: re.Pattern[str] = CONTEXT) -> bool:
