@@ -101,6 +101,12 @@ def test_find_returns_spans_in_order():
     ("I was born on 4th July 1982 in Ohio", "4th July 1982"),
     ("born on the 4th of July 1982", "4th of July 1982"),
     ("née le 1er mars 1985", "1er mars 1985"),
+    # without the year, right after the birth word
+    ("my birthday is 4 July", "4 July"),
+    ("Geburtstag am 4. Juli", "4. Juli"),
+    ("mon anniversaire est le 3 mars", "3 mars"),
+    ("birthday: July 4th", "July 4th"),
+    ("cumpleaños 12 de mayo", "12 de mayo"),
 ])
 def test_birth_dates_after_birth_words(text, date):
     assert [text[a:b] for a, b in birth_dates.find(text)] == [date]
@@ -111,6 +117,7 @@ def test_birth_dates_after_birth_words(text, date):
 @pytest.mark.parametrize("text", [
     "Order placed 12.03.2024", "Sale ends March 12, 2026", "Bornholm trip 12.03.2026", "born to run 2024 tour",
     "Delivery on 2026-12-24",
+    "birthday sale ends 4 July", "Birthday party on May 2026 calendar", "birthday card size 4 marker",
 ])
 def test_other_dates_are_kept(text):
     assert S.scrub_text(text).value == text

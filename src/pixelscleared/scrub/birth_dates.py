@@ -2,7 +2,8 @@
 
 A date alone is an order date, a delivery slot or a sale's end; after "born", "date of birth",
 "geboren am", "né le", "nacido el", "nato il", "geboren op", "nascido em", "urodzony", "född"
-(within a few words) it is a person's birthday, and that date is removed.
+(within a few words) it is a person's birthday, and that date is removed — with or without its
+year (`my birthday is 4 July`, `Geburtstag am 4. Juli`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ _DATE = (
     # 12 de marzo de 1990, 4th of July 1982, 1er mars 1985
     rf"|(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+{_YEAR}"            # March 12th, 1990
 )
+# A birthday without its year still narrows a person down (4 July, 4. Juli, le 3 mars, July 4th):
+# only right after the birth word and a linking word, not a few words on ("birthday sale ends 4 July").
+_DAY_MONTH = (
+    rf"\d{{1,2}}(?:st|nd|rd|th|er)?\.?(?:\s+(?:de|of))?\s+(?:{_MONTHS})(?![^\W\d_])\.?"
+    rf"|(?:{_MONTHS})(?![^\W\d_])\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?![^\W_])"
+)
 _BIRTH = (
     r"born|birth(?:day|date)?|b-?day|d\.?o\.?b\.?|geboren|geburts\w*|n[ée]e?|naissance|nacid[oa]|nacimiento|nat[oa]|"
     r"nascita|nascid[oa]|nascimento|geboortedatum|geb\.|urodzon[ya]|urodzenia|f[öo]dd|f[öo]delsedatum|"
@@ -33,6 +40,8 @@ _BIRTH = (
 BIRTH_DATE = re.compile(
     rf"(?i)(?<![^\W\d_])(?:{_BIRTH})(?![^\W\d_])[^\d\n]{{0,25}}?(?:am|on|le|el|il|op|em|den|the|:|\s)*\s*"
     rf"(?P<date>{_DATE})(?!\d)"
+    rf"|(?<![^\W\d_])(?:{_BIRTH})(?![^\W\d_])[ \t]*(?:(?:is|am|on|le|el|il|op|em|den|the|ist|est|es|è|:|,)[ \t]*)*"
+    rf"(?P<day>{_DAY_MONTH})"
 )
 # Fragments every birth word above contains: substring tests run in C, ~10× faster than
 # searching the alternation, and this gate runs on every new string.
@@ -41,15 +50,15 @@ _FRAGMENTS = ("born", "birth", "day", "dob", "d.o.b", "geb", "né", "nee", "nais
               "anniv", "compleanno", "verjaardag")
 
 
-_TWO_DIGITS = re.compile(r"\d\d")
+_DIGIT = re.compile(r"\d")
 # one scan for all fragments (the engine skips positions whose first character starts none):
 # ~3× faster than a substring test per fragment
 _FRAGMENT = re.compile("|".join(re.escape(f) for f in sorted(_FRAGMENTS, key=len, reverse=True)))
 
 
 def hint(text: str) -> bool:
-    """Cheap gate: two digits (every date has them) and something that could be a birth word."""
-    if _TWO_DIGITS.search(text) is None:
+    """Cheap gate: a digit (every date has one) and something that could be a birth word."""
+    if _DIGIT.search(text) is None:
         return False
     return _FRAGMENT.search(text.lower()) is not None
 
@@ -58,4 +67,4 @@ def find(text: str) -> list[tuple[int, int]]:
     """Spans of birth dates (the date only) in `text`."""
     if not hint(text):
         return []
-    return [(m.start("date"), m.end("date")) for m in BIRTH_DATE.finditer(text)]
+    return [m.span("date") if m.group("date") is not None else m.span("day") for m in BIRTH_DATE.finditer(text)]
