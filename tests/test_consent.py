@@ -306,8 +306,8 @@ def test_site_specific_ids():
     e = ConsentEngine(s)
     assert e.evaluate(f"OptanonConsent={onetrust('C0004:0,C0005:1')}", {}).state == "granted"
     assert e.evaluate("OptanonConsent=groups=1%3A1%2C4%3A1", {}).state == "unknown"
-    assert ConsentEngine(ConsentSettings(onetrust_groups=("C0004", "4"))).evaluate(
-        "OptanonConsent=groups=1%3A1%2C4%3A1", {}).state == "granted"  # legacy numeric ids
+    assert ConsentEngine().evaluate("OptanonConsent=groups=1%3A1%2C4%3A1", {}).state == "granted"  # legacy numeric ids
+    assert ConsentEngine().evaluate("OptanonConsent=groups=1%3A1%2C4%3A0", {}).state == "denied"
     assert e.evaluate("klaro=" + enc({"tt-pixel": True, "tiktok": False}), {}).state == "granted"
     assert e.evaluate("axeptio_cookies=" + enc({"tiktok_ads": False, "tiktok": True}), {}).state == "denied"
     assert e.evaluate(f"didomi_token={didomi(['select_basic_ads'], ['cookies'])}", {}).state == "granted"

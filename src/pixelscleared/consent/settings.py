@@ -82,7 +82,9 @@ class ConsentSettings(Settings):
     cmps: tuple[CmpName, ...] = ALL_CMPS
 
     # Site-specific ids. Listed ids that are present must all be granted; at least one must be.
-    onetrust_groups: tuple[str, ...] = ("C0004",)
+    # Targeting: `C0004`, and `4` in the numeric groups of OneTrust's older cookie (absent on a site of
+    # the other kind, so both can be listed)
+    onetrust_groups: tuple[str, ...] = ("C0004", "4")
     onetrust_vendors: tuple[str, ...] = ()  # the site's general-vendor id(s) for TikTok (`V12`), if it lists one
     didomi_purposes: tuple[str, ...] = ("cookies", "measure_ad_performance")
     didomi_vendors: tuple[str, ...] = ("c:tiktok*",)  # trailing * = prefix
