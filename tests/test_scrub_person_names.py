@@ -75,6 +75,10 @@ PEOPLE = [
     ("Love, Grandma Rose", "Rose"),
     ("from Uncle Bill with love", "Bill"),
     ("xoxo Sophie", "Sophie"),
+    # a verb that introduces a person at the start of a sentence: then a listed given name and surname
+    ("Contact John O'Brien", "John O'Brien"),
+    ("Call Sarah Johnson tomorrow", "Sarah Johnson"),
+    ("Ship to Maria Garcia", "Maria Garcia"),
 ]
 
 THINGS = [
@@ -106,6 +110,7 @@ THINGS = [
     # a person's name that names a thing: products, holidays, institutions
     "George Foreman Grill GR340", "Martin Luther King Day sale", "Happy Birthday Balloon Set",
     "Nobel Peace Prize", "Bill Gates Foundation report",
+    "Visit Paris Hilton Hotel", "Call Of Duty Black Ops", "Meet George Foreman Grill", "Contact Us", "Message Center",
 ]
 
 # Capitalised brands, services and places inside lower-case prose: the pair rule's hard case,

@@ -96,7 +96,9 @@ _CONTEXT = re.compile(
     r"\bhappy birthday|\bhappy anniversary|\bcongratulations|\bcongrats|\bglückwunsch|\balles gute(?: zum geburtstag)?|"
     r"\bjoyeux anniversaire|\bfeliz cumpleaños|\bbuon compleanno|\bgefeliciteerd|\bparabéns|\bwszystkiego najlepszego|"
     r"\bgrattis|\blove,|\bwith love,?|\bxoxo,?|"
-    r"\bnamed|\b(?P<weak>from|von)|\bregards,?|\bthanks,?|\bcheers,?|\bdear|\bhi|\bhello|\bi'm|\bi am|"
+    r"\bnamed|\b(?P<weak>from|von|contact|call|ask|tell|e-?mail|message|text|ring|invite|meet|visit|thank|"
+    r"(?:ship|deliver|send|give)\s+to|attention|kontaktieren\s+sie|anrufen|appelez|contactez|llame\s+a|"
+    r"chiamare|bellen)|\bregards,?|\bthanks,?|\bcheers,?|\bdear|\bhi|\bhello|\bi'm|\bi am|"
     r"\battn\.?:?|\bc/o|\bcontact:|\bsigned,?|\bje suis|\bik ben|\bsou o|\bsou a|\bsono|\bsoy|\bjestem|"
     r"\bmvh,?|\bgrü(?:ß|ss)en?,?|\bcordialement,?|\bsaludos,?|\bun saluto,?|\bgroeten,?|\batenciosamente,?|"
     r"\bpozdrawiam,?|\bhälsningar,?)[ \t]*[:,]?[ \t]+"
@@ -141,7 +143,9 @@ _CONTEXT_FRAGMENTS = ("mr", "ms", "mx", "miss", "herr", "frau", "mme", "mlle", "
                       "abuel", "tía", "tío", "tia", "tio", "nonn", "zia", "zio", "babcia", "dziadek", "ciocia", "wujek",
                       "mormor", "farmor", "morfar", "farfar", "birthday", "anniversary", "congrat", "glückwunsch",
                       "alles gute", "anniversaire", "cumpleaños", "compleanno", "gefeliciteerd", "parabéns",
-                      "najlepszego", "grattis", "love,", "xoxo")
+                      "najlepszego", "grattis", "love,", "xoxo", "call", "ask", "tell", "mail", "message", "text",
+                      "ring", "invite", "meet", "visit", "ship", "deliver", "send", "give", "attention", "kontakt",
+                      "anruf", "appelez", "contactez", "llame", "chiamare", "bellen")
 
 
 def _after_context(text: str, titles: bool = True) -> list[tuple[int, int]]:
@@ -160,6 +164,9 @@ def _after_context(text: str, titles: bool = True) -> list[tuple[int, int]]:
             continue
         while len(found) < 3 and (w := _WORD.match(text, pos)) is not None:
             word = w.group().lower()
+            if found and not strong and word in THING_AFTER:
+                end = -1  # "Meet George Foreman Grill": the pair names a thing
+                break
             # after "my name is" any capitalised word is the name; after "Mrs" the first (a surname,
             # `Mrs Brown`); after "Hi" a given name, and the capitalised word after a given name is
             # its surname even when no list has it
@@ -172,6 +179,8 @@ def _after_context(text: str, titles: bool = True) -> list[tuple[int, int]]:
             if gap is None:
                 break
             pos = end + gap.end()
+        if end < 0:
+            continue
         if not found:
             if title and (p := _PARTICLES.match(text, m.end() - 1)) is not None:
                 spans.append((m.end(), p.end()))  # "Mevrouw de Vries", "Herr von Bülow"
@@ -179,12 +188,18 @@ def _after_context(text: str, titles: bool = True) -> list[tuple[int, int]]:
         if not (strong or title or m.group("listed")) and len(found) == 1 \
                 and (found[0] in PLACES or found[0] in COMMON_WORDS):
             continue  # "from Paris", "Dear Customer"
-        if m.group("weak") and not (len(found) >= 2 and found[0] in GIVEN and found[1] in SURNAMES):
-            continue
+        if m.group("weak") and not (len(found) >= 2 and found[0] in GIVEN and _fold(found[1]) in SURNAMES
+                                    and found[0] not in PLACES and not _thing_follows(text, end)):
+            continue  # "Visit Paris Hilton Hotel", "Call Of Duty"
         if (p := _PARTICLES.match(text, end)) is not None:
             end = p.end()  # "Sanne de Jong", "Ludwig van der Berg", "Lucas da Silva"
         spans.append((m.end(), end))
     return spans
+
+
+def _thing_follows(text: str, end: int) -> bool:
+    rest = text[end:end + 16].lower().split()
+    return bool(rest) and rest[0].strip(".,;:!?") in THING_AFTER
 
 
 def _pairs(text: str) -> list[tuple[int, int]]:
@@ -208,8 +223,7 @@ def _pairs(text: str) -> list[tuple[int, int]]:
             end = nxt.end()  # "Mary Jane Watson"
         else:
             end = b.end()
-        rest = text[end:end + 16].lower().split()
-        if rest and rest[0].strip(".,;:!?") in THING_AFTER:
+        if _thing_follows(text, end):
             continue
         spans.append((a.start(), end))
     return spans
