@@ -60,6 +60,20 @@ county island islands lake mountain mountains falls springs heights village town
 grill mixer blender toaster kettle razor shaver guitar bike jacket bottle mug cup book books novel album
 day foundation institute award awards prize memorial trust fund library stadium arena theatre theater festival
 lecture fellowship scholarship medal trophy cup league
+tribute concert concerts tickets ticket songs song tv movie film films series podcast
+""".split()) | frozenset("""
+candle polo gown sneaker heel powder suit hoodie hamper towel pan knife underwear sock sweater jumper cardigan
+coat blazer trouser pant short skirt blouse top tee t-shirt vest bra brief boxer legging pyjama robe scarf hat cap
+glove belt wallet purse handbag tote backpack clutch sandal loafer trainer slipper pump flat wedge sunglass
+glass eyewear ring necklace bracelet earring jewellery jewelry fragrance cologne eau serum lipstick mascara
+foundation concealer blush bronzer palette primer moisturiser moisturizer cleanser toner mask shampoo conditioner
+lotion balm oil soap gel spray scent diffuser vase lamp rug cushion pillow duvet sheet bedding blanket throw
+towel curtain mirror frame clock chair sofa table desk bed mattress shelf cabinet cookware bakeware saucepan skillet
+wok pot tray bowl plate mug glassware cutlery knives utensil gadget appliance oven microwave fridge freezer
+dishwasher kettle toaster juicer cake cookie cookies biscuit chocolate candy snack cereal tea coffee mix
+recipe recipes cookbook cook book economics guide toy toys game games puzzle doll figure lego phone case charger
+cable headphone speaker laptop tablet camera lens printer console bundle edition range line label outlet boutique
+card voucher gift giftcard gifts hamper set sets pack bundle
 """.split())
 
 # First words of place names: "San Francisco", "Santa Monica", "Saint Louis", "Fort Worth".
@@ -197,9 +211,23 @@ def _after_context(text: str, titles: bool = True) -> list[tuple[int, int]]:
     return spans
 
 
+def _thing(word: str) -> bool:
+    """A thing or place word, singular or plural (`polos`, `gowns`, `heels`, `knives`)."""
+    w = word.strip(".,;:!?").lower()
+    return w in THING_AFTER or (w.endswith("s") and (w[:-1] in THING_AFTER or (w.endswith("es") and w[:-2] in THING_AFTER)))
+
+
 def _thing_follows(text: str, end: int) -> bool:
-    rest = text[end:end + 16].lower().split()
-    return bool(rest) and rest[0].strip(".,;:!?") in THING_AFTER
+    """A thing word right after, or after one lower-case word (`wedding gowns`, `frying pan`)."""
+    rest = text[end:end + 32].split()
+    if not rest:
+        return False
+    return _thing(rest[0]) or (len(rest) > 1 and rest[0].islower() and rest[0].isalpha()
+                               and rest[0] not in _FUNCTION_WORDS and _thing(rest[1]))
+
+
+# Words that start a phrase of their own: `Jane Doe at store 5` is a person at a place.
+_FUNCTION_WORDS = frozenset("at on in to for from by with of the a an and or is was will has via per into".split())
 
 
 def _pairs(text: str) -> list[tuple[int, int]]:
