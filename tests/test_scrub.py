@@ -158,6 +158,7 @@ FALSE_POSITIVES = [
     "Apparel > Tops > T-shirts", "en-GB", "", "ünïcødé ✓ 日本語", "/img/logo@2x.png", "icon@3x.webp",
     "name@localhost", "std::vector", "12:30:45", "06.12.2024",
     # a domain in prose is not a spelled-out address; "at" and "dot" alone are words
+    "version 10.2.3.4 build", "build: 1.0.0.12", "Firmware 2.1.0.3",  # four-part versions, not addresses
     "available at amazon.com", "we are at booking.com", "see shop.example.com at checkout", "meet at 10.30", "size (at) least 2.5",
     "@media screen", "user @ home",
     # a Luhn-valid run with a card prefix inside a UUID or a hex digest is part of that id

@@ -71,6 +71,7 @@ DROPPED = [
     # one person's id under a platform's prefix, and email platforms' per-recipient link parameters
     ("omnisendContactID", "user_id"), ("shopify_customer_id", "user_id"), ("crmUserId", "user_id"),
     ("loyalty_member_number", "user_id"), ("trk_contact", "user_id"), ("_hsenc", "user_id"), ("vgo_ee", "user_id"),
+    ("idfa", "user_id"), ("gaid", "user_id"), ("advertising_id", "user_id"), ("advertisingId", "user_id"),
 ]
 
 

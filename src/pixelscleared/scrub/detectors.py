@@ -363,7 +363,7 @@ class TextDetectors:
                 h = rx.ipv4_hint.search(s) if s.count(".") >= 3 else None  # an address has three dots
                 # no address starts before the first hint: search from there, sub only on a hit
                 if h is not None and rx.ipv4.search(s, max(0, h.start() - 2)) is not None:
-                    s = _sub(rx.ipv4, s, "ip", found)
+                    s = _sub(rx.ipv4, s, "ip", found, _not_a_version, retry=False)
                 if s.count(":") >= 2:
                     s = _sub(_IPV6, s, "ip", found, _ipv6)
         for kind, pattern in self.custom:
@@ -583,6 +583,14 @@ def _sub(rx: re.Pattern[str], s: str, kind: str, found: list[str],
 def _email(m: re.Match[str]) -> bool:
     # `logo@2x.png` is a retina image, not an address: no TLD is a file extension
     return m.group().rpartition(".")[2].lower() not in _FILE_EXTENSIONS
+
+
+_VERSION_BEFORE = re.compile(r"(?i)(?:\bversion|\bver\.?|\bbuild|\brelease|\bfirmware|\bv)\s*[:#]?\s*$")
+
+
+def _not_a_version(m: re.Match[str]) -> bool:
+    """`version 10.2.3.4`, `build 1.0.0.12`, `v4.2.1.0`: a four-part version, not an address."""
+    return _VERSION_BEFORE.search(m.string, max(0, m.start() - 12), m.start()) is None
 
 
 def _spelled_hint(s: str) -> bool:

@@ -84,7 +84,7 @@ EXACT: dict[str, str] = _kinds({
                # `_kx`/`_ke`, Kit `ck_subscriber_id`, Marketo `mkt_tok`, Salesforce `sfmc_sub`, MailerLite,
                # Acoustic `spUserID`, Bronto `_bta_tid`, dotdigital `dm_i`, Vero, Omeda
                "mceid kx ke cksubscriberid mkttok sfmcsub sfmcid subscriberkey mlsubscriber mlsubscriberhash "
-               "spuserid btatid dmi veroid olyencid trkcontact hsenc vgoee",
+               "spuserid btatid dmi veroid olyencid trkcontact hsenc vgoee idfa gaid aaid ifa idfv",
 })
 
 # A person container glued to a city (`billing_city`, `shipping_town`, WooCommerce's and Magento's
@@ -120,6 +120,8 @@ CONTAINS: tuple[tuple[str, str], ...] = (
     ("customerid", "user_id"), ("contactid", "user_id"), ("subscriberid", "user_id"), ("memberid", "user_id"),
     ("userid", "user_id"), ("profileid", "user_id"), ("customernumber", "user_id"), ("membernumber", "user_id"),
     ("kundennummer", "user_id"),
+    # a device's advertising id (Apple's IDFA, Google's GAID/AAID): follows one person across apps
+    ("advertisingid", "user_id"), ("adsid", "user_id"),
     ("ipaddress", "ip"), ("latitude", "location"), ("longitude", "location"), ("geolocation", "location"),
     ("geoposition", "location"), ("gpscoord", "location"),
     ("creditcard", "card"), ("cardnumber", "card"), ("ccnumber", "card"), ("iban", "iban"),
