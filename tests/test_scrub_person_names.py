@@ -75,6 +75,19 @@ PEOPLE = [
     ("Love, Grandma Rose", "Rose"),
     ("from Uncle Bill with love", "Bill"),
     ("xoxo Sophie", "Sophie"),
+    # "my name is" in more languages and scripts: the words right after the phrase are the name
+    ("Hej, jeg hedder Mette Frederiksen", "Mette Frederiksen"),
+    ("Hei, nimeni on Matti Virtanen", "Matti Virtanen"),
+    ("Merhaba, benim adım Mehmet Yılmaz", "Mehmet Yılmaz"),
+    ("Dobrý den, jmenuji se Jan Novák", "Jan Novák"),
+    ("Bună, mă numesc Andrei Popescu", "Andrei Popescu"),
+    ("Halo, nama saya Budi Santoso", "Budi Santoso"),
+    ("Xin chào, tên tôi là Nguyễn Văn An", "Nguyễn Văn An"),
+    ("Здравствуйте, меня зовут Иван Петров, перезвоните", "Иван Петров"),
+    ("Γεια σας, με λένε Γιώργος Παπαδόπουλος", "Γιώργος Παπαδόπουλος"),
+    ("你好，我叫王伟，请回电", "王伟"),
+    ("مرحبا اسمي محمد علي", "محمد علي"),
+    ("שלום, קוראים לי דוד כהן", "דוד כהן"),
     # a verb that introduces a person at the start of a sentence: then a listed given name and surname
     ("Contact John O'Brien", "John O'Brien"),
     ("Call Sarah Johnson tomorrow", "Sarah Johnson"),
@@ -110,6 +123,7 @@ THINGS = [
     # a person's name that names a thing: products, holidays, institutions
     "George Foreman Grill GR340", "Martin Luther King Day sale", "Happy Birthday Balloon Set",
     "Nobel Peace Prize", "Bill Gates Foundation report",
+    "Москва — столица России", "商品名：王老吉凉茶", "Ελληνικό γιαούρτι 500g",
     "Visit Paris Hilton Hotel", "Call Of Duty Black Ops", "Meet George Foreman Grill", "Contact Us", "Message Center",
 ]
 

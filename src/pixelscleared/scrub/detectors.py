@@ -264,7 +264,7 @@ class TextDetectors:
         found: list[str] = []
         if (numeric or self.custom or "@" in candidate
                 or (not light and (national_ids.HINT.search(candidate)
-                                   or (letters and (birth_dates.hint(candidate) or person_names.HINT.search(candidate)
+                                   or (letters and (birth_dates.hint(candidate) or person_names.hint(candidate)
                                                     or (not thing and addresses.hint(candidate))))))
                 or "%" in candidate or "=" in candidate or ":" in candidate
                 or "eyJ" in candidate or "earer" in candidate or "EARER" in candidate or (light and "+" in candidate)
@@ -336,7 +336,7 @@ class TextDetectors:
             letters = letters or bool(found)
             if "address" in on and not thing and letters and addresses.hint(s):
                 s = _sub_spans(s, addresses.find(s), "address", found)
-            if "name" in on and letters and person_names.HINT.search(s):
+            if "name" in on and letters and person_names.hint(s):
                 s = _sub_spans(s, person_names.find(s, pairs=not thing), "name", found)
             if "birth_date" in on and letters and birth_dates.hint(s):
                 s = _sub_spans(s, birth_dates.find(s), "birth_date", found)

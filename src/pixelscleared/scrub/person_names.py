@@ -14,7 +14,9 @@ so a name counts only:
    after it is a surname, listed or not — except in a product's name; "Miss", "Sr", "Sig",
    "Familie"/"Famille" only before a listed name, `Miss Dior`; "Dr" is none — `Dr. Martens`, `Dr Pepper`),
    "Hi", "I'm", "c/o", "ich heiße", "je m'appelle", "me llamo", "mi chiamo", "mijn naam is",
-   "meu nome é", "nazywam się", "jag heter"… After an explicit naming phrase ("my name is",
+   "meu nome é", "nazywam się", "jag heter", "jeg hedder", "benim adım", "jmenuji se", "mă numesc",
+   "nama saya", "tên tôi là", and in other scripts "меня зовут", "με λένε", "我叫", "私の名前は",
+   "제 이름은", "اسمي", "קוראים לי"… After an explicit naming phrase ("my name is",
    "ich heiße", …) the capitalised words that follow are the name whether or not a list has them;
    after the others a listed given name, then the capitalised word after it (its surname); or
 2. as a given name followed by a surname, both capitalised, standing alone in lower-case
@@ -90,7 +92,9 @@ israel kent devon bristol lyon valencia sofia santiago lima santa monica vienna 
 _CONTEXT = re.compile(
     r"(?i)(?:(?P<strong>\bmy name is|\bname\s*:|\bmein name ist|\bich hei(?:ß|ss)e|\bje m'appelle|\bmon nom est|"
     r"\bme llamo|\bmi nombre es|\bmi chiamo|\bil mio nome è|\bmijn naam is|\bik heet|\bmeu nome é|\bme chamo|"
-    r"\bnazywam się|\bmam na imię|\bjag heter|\bmitt namn är)|"
+    r"\bnazywam się|\bmam na imię|\bjag heter|\bmitt namn är|\bjeg hedder|\bjeg heter|\bmit navn er|\bmitt navn er|"
+    r"\bnimeni on|\bbenim adım|\bjmenuji se|\bmenovám sa|\ba nevem|\bmă numesc|\bnumele meu este|\bnama saya|"
+    r"\btên tôi là|\bang pangalan ko ay|\bjina langu ni)|"
     r"(?P<title>\b(?-i:Mr|Mrs|Ms|Mx|Herrn|Herr|Frau|Mme|Mlle|Madame|Monsieur|Sra|Srta|Señor|Señora|Signor|Signora|"
     r"Dhr|Mevr|Mevrouw|Meneer|Pani|Fru)\.?(?:[ \t]+(?-i:Dr|Prof|Ing|Mag)\.?)*)|"
     # before a listed name only, but then even one that is also a word (`Miss Grace`, `Grandma Rose`)
@@ -117,9 +121,9 @@ _CONTEXT = re.compile(
     r"\bmvh,?|\bgrü(?:ß|ss)en?,?|\bcordialement,?|\bsaludos,?|\bun saluto,?|\bgroeten,?|\batenciosamente,?|"
     r"\bpozdrawiam,?|\bhälsningar,?)[ \t]*[:,]?[ \t]+"
 )
-# Letters of Latin-1 and Latin Extended-A by case: Polish, Czech, Baltic, Turkish, Hungarian names
-# (`Wiśniewska`, `Łukasz`, `Dvořák`, `Şahin`) are words too.
-_EXT = [chr(c) for c in range(0x100, 0x180)]
+# Letters of Latin-1, Latin Extended-A and Extended Additional by case: Polish, Czech, Baltic,
+# Turkish, Hungarian and Vietnamese names (`Wiśniewska`, `Łukasz`, `Dvořák`, `Şahin`, `Nguyễn`) are words too.
+_EXT = [chr(c) for c in (*range(0x100, 0x180), *range(0x1E00, 0x1F00))]  # and Vietnamese `Nguyễn`
 _UP = "A-ZÀ-ÖØ-Þ" + "".join(c for c in _EXT if c.isupper())
 _LOW = "a-zß-öø-ÿ" + "".join(c for c in _EXT if c.islower())
 _WORD = re.compile(rf"(?:[{_UP}]['’])?[{_UP}][{_LOW}]+(?:[{_UP}][{_LOW}]+)?(?:[-'’][{_UP}]?[{_LOW}]+)?(?![\w])")
@@ -159,7 +163,9 @@ _CONTEXT_FRAGMENTS = ("mr", "ms", "mx", "miss", "herr", "frau", "mme", "mlle", "
                       "alles gute", "anniversaire", "cumpleaños", "compleanno", "gefeliciteerd", "parabéns",
                       "najlepszego", "grattis", "love,", "xoxo", "call", "ask", "tell", "mail", "message", "text",
                       "ring", "invite", "meet", "visit", "ship", "deliver", "send", "give", "attention", "kontakt",
-                      "anruf", "appelez", "contactez", "llame", "chiamare", "bellen")
+                      "anruf", "appelez", "contactez", "llame", "chiamare", "bellen", "hedder", "navn", "nimeni",
+                      "adım", "jmenuji", "menovám", "nevem", "numesc", "numele", "nama saya", "tên tôi", "pangalan",
+                      "jina")
 
 
 def _after_context(text: str, titles: bool = True) -> list[tuple[int, int]]:
@@ -268,12 +274,42 @@ def name_slug(segment: str) -> bool:
         and parts[0] not in COMMON_WORDS and parts[-1] not in COMMON_WORDS
 
 
+# "My name is …" in scripts without capital letters or with their own: the words right after the
+# phrase are the name (Cyrillic and Greek capitalised words; two to four Han, kana or Hangul
+# characters; one to three Arabic or Hebrew words).
+_CYR = r"[А-ЯЁІЇЄЎ][а-яёіїєў'-]+"
+_GRK = r"[Α-ΩΆ-Ώ][α-ωά-ώϊϋΐΰ]+"
+_ARB = r"[\u0621-\u064a]+"
+_HEB = r"[\u05d0-\u05ea]+"
+_SCRIPT_NAMED = re.compile(
+    rf"(?i:меня\s+зовут|мо[её]\s+имя|мене\s+звати|моє\s+ім'я|казвам\s+се|zovem\s+se)[\s:,]+(?P<cyr>{_CYR}(?:\s+{_CYR}){{0,2}})"
+    rf"|(?i:με\s+λένε|ονομάζομαι|το\s+όνομά\s+μου\s+είναι)[\s:,]+(?P<grk>{_GRK}(?:\s+{_GRK}){{0,2}})"
+    r"|(?:我叫|我的名字是|我的名字叫|私の名前は|제\s?이름은)[\s:：]*(?P<cjk>[\u4e00-\u9fff\u3040-\u30ff\uac00-\ud7a3]{2,4})"
+    rf"|(?:اسمي|إسمي)[\s:]+(?P<arb>{_ARB}(?:\s+{_ARB}){{0,2}})"
+    rf"|(?:קוראים\s+לי|שמי)[\s:]+(?P<heb>{_HEB}(?:\s+{_HEB}){{0,1}})"
+)
+_SCRIPT_HINT = re.compile(r"зовут|имя|звати|ім'я|казвам|zovem|λένε|ονομάζομαι|όνομά|我叫|名字|名前|이름|اسمي|إسمي|קוראים|שמי",
+                          re.IGNORECASE)
+
+
+def hint(text: str) -> bool:
+    """Cheap gate: a capitalised word after a space, or a naming phrase of another script."""
+    return HINT.search(text) is not None or (not text.isascii() and _SCRIPT_HINT.search(text) is not None)
+
+
+def _named_in_script(text: str) -> list[tuple[int, int]]:
+    if text.isascii() or _SCRIPT_HINT.search(text) is None:
+        return []
+    return [m.span(m.lastgroup or 0) for m in _SCRIPT_NAMED.finditer(text)]
+
+
 def find(text: str, pairs: bool = True) -> list[tuple[int, int]]:
     """Spans of person names in `text` (see the module docstring for when a name counts);
     `pairs=False`: only after a person word (rule 1), for text that names a product or brand."""
     if HINT.search(text) is None:
-        return []
-    spans = sorted(set(_after_context(text, titles=pairs)) | (set(_pairs(text)) if pairs else set()))
+        return _named_in_script(text)
+    spans = sorted(set(_after_context(text, titles=pairs)) | (set(_pairs(text)) if pairs else set())
+                   | set(_named_in_script(text)))
     merged: list[tuple[int, int]] = []
     for s, e in spans:
         if merged and s <= merged[-1][1]:
