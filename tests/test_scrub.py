@@ -689,6 +689,13 @@ def test_light_check_first_does_not_whitelist_for_a_full_check() -> None:
     ("WhatsApp: 081234567890", True),  # Indonesia
     ("text me 09171234567", True),  # the Philippines
     ("tel 0501234567", True),  # Saudi Arabia
+    # phone words of other scripts, and digits of other scripts
+    ("اتصل ٠٥٠١٢٣٤٥٦٧", True),  # Arabic-Indic digits, Saudi mobile
+    ("телефон 8 916 123-45-67", True),  # Russia
+    ("τηλ. 694 123 4567", True),  # Greece
+    ("טלפון 052-123-4567", True),  # Israel
+    ("फ़ोन ९८७६५४३२१०", True),  # Devanagari digits, India
+    ("order ٠٥٠١٢٣٤٥٦٧", False),
     ("order number 13812345678", False),  # a number word is not a phone word
     ("contact us, order 2024 123 4567", False),  # valid in Egypt only without its trunk 0: not written as one
     # a phone word before something that is not written as a phone number

@@ -93,7 +93,9 @@ _PHONE_RUN = re.compile(r"\d(?:[().\-\u00a0 ]{0,40}\d){6}")
 _PHONE_INTL = re.compile(r"(?<![\w+])(?:\+\s?\(?\d(?:[().\-\u00a0 ]{0,40}\d){6}|00\(?\d(?:[().\-\u00a0 ]{0,40}\d){4})")
 _PHONE_TRUNK = re.compile(r"(?<![\w+])\(?0(?:[().\-\u00a0 ]{0,40}\d){6}")
 _PHONE_WORD = re.compile(r"(?i)tel|phone|call|mobil|cell|whatsapp|sms|text|fax|nummer|handy|portable|contact|reach|ring"
-                         r"|llam|lläm|llám|movil|móvil|celular|appel|chiam|bel |ruf|zadzwo|numero|número")
+                         r"|llam|lläm|llám|movil|móvil|celular|appel|chiam|bel |ruf|zadzwo|numero|número"
+                         r"|телефон|тел|звон|моб|τηλ|κινητ|هاتف|جوال|اتصل|رقم|موبايل|טלפון|נייד|电话|手机|電話|手機|携帯"
+                         r"|전화|휴대폰|फ़ोन|फोन|मोबाइल")
 # the same words for ASCII text lower-cased (faster; (?i) also matches ı, ſ and K, which are not ASCII)
 _PHONE_WORD_ASCII = re.compile(_PHONE_WORD.pattern[4:])
 
@@ -113,7 +115,9 @@ _PHONE_CANDIDATE = re.compile(r"(?<![\w+])(?<![A-Za-z]-)(?:\+\s?|00)?\(?\d[\d().
 _PHONE_CONTEXT = re.compile(
     r"(?i)\b(?:tel|phone|call|mobile|mobil|cell|whatsapp|sms|text|fax|telefon|nummer|handy|portable|"
     r"contact|reach|ring|ll[aá]m\w*|m[oó]vil|celular|cellulare|appel\w*|chiam\w*|bel|ruf\w*|anruf\w*|"
-    r"zadzwo\w*|telefoon\w*|telefone|tel[eé]fono|n[uú]mero)\W{0,20}(?:\w+\W+){0,3}$"
+    r"zadzwo\w*|telefoon\w*|telefone|tel[eé]fono|n[uú]mero|телефон\w*|тел|звон\w*|позвон\w*|моб\w*|τηλ\w*|"
+    r"κινητ\w*|هاتف|جوال|اتصل|رقم|موبايل|טלפון|נייד|电话|手机|電話|手機|携帯|전화|휴대폰|फ़ोन|फोन|मोबाइल)"
+    r"\W{0,20}(?:\w+\W+){0,3}$"
 )
 _TEL = re.compile(r"(?i)(?:tel|callto|sms):\s{0,2}$")
 _SEVEN_DIGITS = re.compile(r"\d(?:\D{0,3}+\d){6}")  # possessive: giving back a non-digit never helps
@@ -203,7 +207,11 @@ def _undisguise(m: re.Match[str]) -> str:
 
 
 # Full stops of CJK scripts written where an address has its dots (`jane@example。com`).
-_IDEOGRAPHIC_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": ".", "\ufe52": "."})
+_IDEOGRAPHIC_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": ".", "\ufe52": ".",
+                                   # and the decimal digits of other scripts (Arabic-Indic `٠٥٠١…`,
+                                   # Persian, Devanagari, Bengali, Thai…), which NFKC leaves as they are
+                                   **{chr(c): str(unicodedata.digit(chr(c))) for c in range(0x0660, 0x10000)
+                                      if unicodedata.category(chr(c)) == "Nd"}})
 
 
 def undisguise(s: str) -> str:
