@@ -74,7 +74,13 @@ def port_of(url: str) -> int:
 
 
 def open_sockets(pid: int) -> int:
-    return sum(1 for fd in os.listdir(f"/proc/{pid}/fd") if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:"))
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except FileNotFoundError:  # closed between the listing and the look: not open any more
+            pass
+    return count
 
 
 HEAD = b"GET /page HTTP/1.1\r\nHost: shop.example\r\n"

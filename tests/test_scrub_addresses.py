@@ -31,6 +31,16 @@ ADDRESSES = [
     ("Calle Mayor 5, 28013 Madrid. Gracias", "Calle Mayor 5, 28013 Madrid"),
     ("Lindenstraße 23, D-80331 München", "Lindenstraße 23, D-80331 München"),
     ("12 Baker Street, 2 parcels please", "12 Baker Street"),  # a number that is no postcode stays
+    # Nordic, Hungarian, Romanian, Turkish, Russian, Chinese, Japanese
+    ("Vesterbrogade 12, 1620 København V", "Vesterbrogade 12, 1620 København V"),
+    ("Karl Johans gate 22, 0159 Oslo", "Karl Johans gate 22, 0159 Oslo"),
+    ("Aleksanterinkatu 15, 00100 Helsinki", "Aleksanterinkatu 15, 00100 Helsinki"),
+    ("Fő utca 5, 1011 Budapest", "Fő utca 5, 1011 Budapest"),
+    ("Strada Lipscani nr. 5, București", "Strada Lipscani nr. 5"),
+    ("Atatürk Caddesi No: 12", "Atatürk Caddesi No: 12"),
+    ("доставка: ул. Тверская, д. 7", "ул. Тверская, д. 7"),
+    ("上海市南京东路100号", "上海市南京东路100号"),
+    ("東京都千代田区1丁目2番3号", "1丁目2番3号"),
     ("Calle Mayor 1, Madrid", "Calle Mayor 1"),
     ("Avenida de la Constitución 12", "Avenida de la Constitución 12"),
     ("Via Roma 1, Milano", "Via Roma 1"),
@@ -45,6 +55,7 @@ NOT_ADDRESSES = [
     "Platz 1 der Charts", "Calle 13 album", "Via Lattea poster", "version 2.0 release", "Chapter 12 Summary",
     "Buy 2 get 1 free", "50% off Street Wear", "rue 21 store", "3 Piece Set", "Street Fighter 2",
     "Boulevard of Broken Dreams 2004", "10 x Way Cool Stickers", "Champs-Élysées", "Baker Street",
+    "Main gate 3", "Gate 12 boarding", "Necktie 2 pack", "Forza Horizon 5", "Sk. 2 pack",
 ]
 
 
@@ -68,7 +79,9 @@ def test_in_an_event_and_not_in_a_product_name() -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(parts=st.lists(st.sampled_from(["12", "5a", " ", "\n", ",", "Baker", "Street", "rue", "de la", "Paix", "Via",
-                                       "Roma", "Hauptstraße", "Am", "Markt", "ul.", "Calle", "Mayor", "x"]), max_size=10))
+                                       "Roma", "Hauptstraße", "Am", "Markt", "ul.", "Calle", "Mayor", "x", "Gül",
+                                       "Sokak", "No:", "ул.", "Тверская", "д.", "南京东路", "号", "Fő", "utca",
+                                       "Vesterbrogade", "Johans", "gate"]), max_size=10))
 def test_the_gate_skips_only_texts_without_an_address(parts: list[str]) -> None:
     text = " ".join(parts)
     ungated = [(m.start(), m.end()) for m in addresses.ADDRESS.finditer(text)]

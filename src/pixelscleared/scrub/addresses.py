@@ -1,6 +1,8 @@
 """Street addresses in free text: a street word and a house number, in the order each language
 writes them (`12 Baker Street`, `Hauptstraße 5`, `12 rue de la Paix`, `Calle Mayor 1`, `Via Roma 1`,
-`Dorpsstraat 1`, `Rua Augusta 100`, `ul. Marszałkowska 1`, `Storgatan 1`).
+`Dorpsstraat 1`, `Rua Augusta 100`, `ul. Marszałkowska 1`, `Storgatan 1`, `Vesterbrogade 12`,
+`Karl Johans gate 22`, `Aleksanterinkatu 15`, `Fő utca 5`, `Strada Lipscani nr. 5`, `Atatürk Caddesi
+No: 12`, `ул. Тверская, д. 7`, `南京东路100号`, `1丁目2番3号`).
 
 A street name alone (`Abbey Road`, `Champs-Élysées`) is a place or a product; with a house number
 in the language's position it is where someone lives or receives parcels — what a contact form's
@@ -27,12 +29,27 @@ _PATTERNS = [
     rf"\b[A-ZÄÖÜÅ][a-zäöüßåé-]+(?:straße|strasse|str\.|weg|gasse|allee|platz|ring|damm|ufer|steig|chaussee|"
     rf"straat|laan|plein|gracht|kade|singel|dijk|gatan|vägen|gränd|torget|stigen)\s+{_NUM}",
     rf"\b(?:Am|An der|Auf der|Im|In der|Zum|Zur)\s+{_CAP}\s+{_NUM}(?![\w])",
+    # Danish, Norwegian, Finnish glued (`Vesterbrogade 12`, `Storgata 1`, `Aleksanterinkatu 15`,
+    # `Mannerheimintie 5`); Norwegian and Danish as a word (`Karl Johans gate 22`)
+    rf"\b[A-ZÆØÅÄÖ][a-zæøåäöé-]+(?:vej|gade|veien|vei|gata|katu|ntie|eentie)\s+{_NUM}(?![\w])",
+    rf"\b(?:{_CAP}\s+){{0,2}}[A-ZÆØÅ][\wæøå]*s\s+(?:gate|gata|vei|veien|vej|gade)\s+{_NUM}(?![\w])",  # not `Main gate 3`
+    # Hungarian: name, type, number (`Fő utca 5`, `Andrássy út 12`)
+    rf"\b(?:{_CAP}\s+){{1,3}}(?:utca|út|tér|körút|u\.)\s+{_NUM}(?![\w])",
+    # Turkish: name, type, `No` and number (`Atatürk Caddesi No: 12`, `Gül Sokak No 5`)
+    rf"\b(?:{_CAP}\s+){{1,3}}(?:Sokak|Sokağı|Sok\.|Sk\.|Caddesi|Cad\.|Cd\.|Bulvarı|Blv\.)\s*,?\s*"
+    rf"(?:No|Nu|Numara)\s*[:.]?\s*{_NUM}(?![\w])",
+    # Russian: type, name, house (`ул. Тверская, д. 7`, `улица Ленина 5`)
+    r"(?i:ул\.|улица|пр\.|пр-т|проспект|пер\.|переулок|бульвар|б-р|наб\.|набережная)\s*"
+    r"[А-ЯЁ][А-Яа-яЁё.-]*(?:\s+[А-ЯЁ][А-Яа-яЁё.-]*){0,2},?\s*(?:(?i:д\.|дом)\s*)?\d{1,4}[а-я]?(?:/\d{1,4})?(?![\w])",
+    # Chinese: road or street and number (`南京东路100号`); Japanese: chōme, banchi, gō (`1丁目2番3号`)
+    r"[\u4e00-\u9fff]{1,10}(?:路|街|大道|巷|弄)\s?\d{1,5}\s?号",
+    r"\d{1,3}\s?丁目\s?\d{1,4}\s?番(?:地)?\s?\d{1,4}(?:\s?号)?",
     # French: number, street type, name
     r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|av\.|boulevard|bd|place|chemin|allée|allee|impasse|quai|"
     rf"route|cours|square)\s+(?:(?:de|du|des|de la|de l'|d')\s*)?{_CAP}(?:[ \t]+{_CAP}){{0,3}}",
     # Spanish, Italian, Portuguese, Polish: street type, name, number
     rf"(?i:\b(?:calle|c/|avenida|avda\.?|plaza|paseo|camino|carrer|via|viale|piazza|corso|vicolo|largo|rua|"
-    rf"travessa|praça|praca|alameda|ul\.|ulica|al\.|aleja))\s+(?:(?i:de|del|de la|da|do|dos|das|di|della)\s+)?"
+    rf"travessa|praça|praca|alameda|ul\.|ulica|al\.|aleja|strada|str\.|bulevardul|calea|aleea|șoseaua|soseaua))\s+(?:(?i:de|del|de la|da|do|dos|das|di|della)\s+)?"
     rf"{_CAP}(?:\s+{_CAP}){{0,3}},?\s+(?:(?i:n[ºo°]\.?|nr\.?|num\.?)\s*)?{_NUM}(?![\w])",
 ]
 # Postcodes as each country writes them: 80331, 02118-1234 (DE, FR, ES, IT, US), 1010 / 3511 AB
@@ -52,14 +69,16 @@ _FRAGMENTS = re.compile(
     r"garden|squar|sq|park|highw|hwy|circ|mews|row|grov|stra|str\.|weg|gass|alle|platz|ring|damm|ufer|steig|chau|"
     r"laan|plein|gracht|kade|singel|dijk|gatan|vägen|gränd|torget|stigen|\bam |\ban der|\bauf der|\bim |\bin der|"
     r"\bzum |\bzur |rue|av\.|bd|chemin|impasse|quai|route|cours|calle|c/|avda|plaza|paseo|camino|carrer|via|viale|"
-    r"piazza|corso|vicolo|largo|rua|travessa|praça|praca|alameda|ul\.|ulica|al\.|aleja"
+    r"piazza|corso|vicolo|largo|rua|travessa|praça|praca|alameda|ul\.|ulica|al\.|aleja|vej|gade|vei|gata|gate|katu|"
+    r"ntie|utca|út|tér|u\.|sok|sk\.|cad|cd\.|bulvar|blv|bulevard|strada|calea|aleea|șos|sos|ул|пр|переул|бульвар|б-р|"
+    r"наб|路|街|巷|弄|丁目"
 )
 _DIGIT = re.compile(r"\d")
 _SPACE = re.compile(r"\s")
 
 
 def hint(text: str) -> bool:
-    return (_SPACE.search(text) is not None and _DIGIT.search(text) is not None
+    return ((_SPACE.search(text) is not None or not text.isascii()) and _DIGIT.search(text) is not None
             and _FRAGMENTS.search(text.lower()) is not None)
 
 
