@@ -588,8 +588,15 @@ class _Run:
         """A string holding JSON (`"payload": "{\"first_name\": …}"`, a stringified dataLayer):
         scrubbed by its keys like the rest of the body, written back compactly when something
         went; None when it is not a JSON object or list (then it is text)."""
+        if (found := self.json_doc(s, path, light, thing)) is None:
+            return None
+        return json.dumps(found[0], ensure_ascii=False, separators=(",", ":")) if found[1] else s
+
+    def json_doc(self, text: str, path: str, light: bool, thing: bool = False) -> tuple[Any, bool] | None:
+        """JSON text of an object or a list, scrubbed by its keys like a body: (the result, whether
+        anything went); None when it is not JSON of that kind (then it is judged as text)."""
         try:
-            doc = json.loads(s)
+            doc = json.loads(text)
         except (ValueError, RecursionError):
             return None
         if not isinstance(doc, (dict, list)):
@@ -600,9 +607,7 @@ class _Run:
             out = self.value(doc, path, 1, thing, light)
         finally:
             self.json_depth -= 1
-        if len(self.removed) == n and out == doc:
-            return s
-        return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
+        return out, not (len(self.removed) == n and out == doc)
 
     # --- URLs and query strings ----------------------------------------------------------
     def url(self, u: str, path: str, nesting: int) -> str:
@@ -778,19 +783,9 @@ class _Run:
         """A parameter holding a JSON object or list: "" when it is JSON and nothing was removed,
         the scrubbed JSON when something was, None when it is not JSON (then it is plain text)."""
         text = unquote(v_raw.replace("+", " ")) if "%" in v_raw or "+" in v_raw else v_raw
-        if text[-1:] not in "}]":
+        if text[-1:] not in "}]" or (found := self.json_doc(text, path, light)) is None:
             return None
-        try:
-            doc = json.loads(text)
-        except (ValueError, RecursionError):
-            return None
-        if not isinstance(doc, (dict, list)):
-            return None
-        n = len(self.removed)
-        out = self.value(doc, path, 1, False, light)
-        if len(self.removed) == n and out == doc:
-            return ""
-        return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(found[0], separators=(",", ":"), ensure_ascii=False) if found[1] else ""
 
     def b64_json_param(self, v_raw: str, path: str, light: bool) -> str | None:
         """A parameter holding base64 of a JSON object or list: "" when nothing was removed, the
@@ -798,19 +793,11 @@ class _Run:
         is not base64 JSON — then it is judged like any value (a random one is a secret)."""
         text = unquote(v_raw) if "%" in v_raw else v_raw
         decoded = b64decode_text(text) if _B64_TEXT.fullmatch(text) else None
-        if decoded is None or decoded.lstrip()[:1] not in ("{", "["):
+        if decoded is None or decoded.lstrip()[:1] not in ("{", "[") or (found := self.json_doc(decoded, path, light)) is None:
             return None
-        try:
-            doc = json.loads(decoded)
-        except (ValueError, RecursionError):
-            return None
-        if not isinstance(doc, (dict, list)):
-            return None
-        n = len(self.removed)
-        out = self.value(doc, path, 1, False, light)
-        if len(self.removed) == n and out == doc:
+        if not found[1]:
             return ""
-        raw = json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        raw = json.dumps(found[0], separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         if "-" in text or "_" in text:
             enc = base64.urlsafe_b64encode(raw).decode("ascii")
         else:
