@@ -65,6 +65,11 @@ PEOPLE = [
     ("order for Olga Ivanova shipped", "Olga Ivanova"),
     ("please ask Chidi Okafor", "Chidi Okafor"),
     ("order for Mohammed Ali shipped", "Mohammed Ali"),
+    # surname first (Korean, Chinese, Vietnamese, Japanese order)
+    ("order for Kim Min-jun shipped", "Kim Min-jun"),
+    ("gift for Wang Wei today", "Wang Wei"),
+    ("ask Nguyen Van An tomorrow", "Nguyen Van An"),
+    ("order for Tanaka Hiroshi shipped", "Tanaka Hiroshi"),
     ("chez la Famille Martin", "Martin"),
     # Irish and Italian prefixes; greetings and relatives in gift messages, even before a name that is a word
     ("Please deliver to Mr. O'Connor at the back door", "O'Connor"),
@@ -123,6 +128,7 @@ THINGS = [
     # a person's name that names a thing: products, holidays, institutions
     "George Foreman Grill GR340", "Martin Luther King Day sale", "Happy Birthday Balloon Set",
     "Nobel Peace Prize", "Bill Gates Foundation report",
+    "new Li Ning shoes", "Le Creuset pan", "visit Ho Chi Minh City", "Lee Jeans size 32", "the Park Hyatt in Seoul",
     "Москва — столица России", "商品名：王老吉凉茶", "Ελληνικό γιαούρτι 500g",
     "Visit Paris Hilton Hotel", "Call Of Duty Black Ops", "Meet George Foreman Grill", "Contact Us", "Message Center",
 ]

@@ -236,6 +236,25 @@ def _thing_follows(text: str, end: int) -> bool:
 _FUNCTION_WORDS = frozenset("at on in to for from by with of the a an and or is was will has via per into".split())
 
 
+# Surnames written first (Chinese, Korean, Vietnamese, Japanese order): `Kim Min-jun`, `Wang Wei`,
+# `Nguyen Van An` — then the given name follows, its parts listed (`Min-jun`: min, jun).
+SURNAME_FIRST = frozenset("""
+kim lee park choi jung jeong kang cho jo yoon yun jang lim im han oh seo shin kwon hwang ahn song
+wang li zhang liu chen yang huang zhao wu zhou xu sun zhu hu guo lin gao luo zheng liang xie tang
+nguyen tran le pham hoang huynh phan vu vo dang bui ngo duong ly
+sato suzuki takahashi tanaka watanabe ito yamamoto nakamura kobayashi kato yoshida yamada sasaki
+""".split())
+
+
+_SYLLABLES = re.compile(r"[A-Z][a-z]{1,4}-[a-z]{2,4}")  # a Korean given name as romanised: `Min-jun`, `Seo-yeon`
+
+
+def _given_parts(word: str) -> bool:
+    parts = re.split(r"[-'’]", word.lower())
+    return (all(p in GIVEN for p in parts if p) and word.lower() not in COMMON_WORDS) \
+        or _SYLLABLES.fullmatch(word) is not None
+
+
 def _pairs(text: str) -> list[tuple[int, int]]:
     spans = []
     words = list(_WORD.finditer(text))
@@ -244,15 +263,18 @@ def _pairs(text: str) -> list[tuple[int, int]]:
         if text[a.end():b.start()] != " ":
             continue
         first, last = a.group().lower(), _fold(b.group())
-        if first not in GIVEN or last not in SURNAMES or first in COMMON_WORDS or last in COMMON_WORDS \
-                or first in PLACE_PREFIXES:
+        surname_first = first in SURNAME_FIRST and _given_parts(b.group())
+        if not surname_first and (first not in GIVEN or last not in SURNAMES or first in COMMON_WORDS
+                                  or last in COMMON_WORDS or first in PLACE_PREFIXES):
             continue
         before = text[max(0, a.start() - 2):a.start()]
         if i > 0 and words[i - 1].end() == a.start() - 1 and before.endswith(" "):
             continue  # a third capitalised word before: a title or a product name
         nxt = words[i + 2] if i + 2 < len(words) else None
         if nxt is not None and nxt.start() == b.end() + 1:
-            if nxt.group().lower() in THING_AFTER or nxt.group().lower() not in SURNAMES:
+            if surname_first and _given_parts(nxt.group()) and not _thing(nxt.group()):
+                end = nxt.end()  # "Nguyen Van An"
+            elif nxt.group().lower() in THING_AFTER or nxt.group().lower() not in SURNAMES:
                 continue  # "Paris Hilton Hotel", "Calvin Klein Eternity"
             end = nxt.end()  # "Mary Jane Watson"
         else:
