@@ -325,6 +325,19 @@ def test_planted_in_stringified_json_never_survives(data: st.DataObject, pii: Pi
 
 
 @PROFILE
+@given(data=st.data(), pii=any_pii)
+def test_planted_in_a_form_body_kept_as_a_string_never_survives(data: st.DataObject, pii: Pii) -> None:
+    """`"body": "plan=gold&note=…&qty=2"`: a form body as a string value, judged pair by pair."""
+    text = data.draw(planted_text(pii))
+    body = f"plan=gold&{data.draw(_keys)}={quote(text)}&qty=2"
+    res = S.scrub_value({"event": "Lead", "body": body}, "")
+    assert res.removed
+    assert res.value["event"] == "Lead"
+    assert_gone(pii, res.value.get("body", ""))
+    assert "plan=gold" in res.value["body"] and "qty=2" in res.value["body"]
+
+
+@PROFILE
 @given(data=st.data(), pii=any_pii, urlsafe=st.booleans())
 def test_planted_in_base64_json_parameters_never_survives(data: st.DataObject, pii: Pii, urlsafe: bool) -> None:
     """Mixpanel's `data=`, Snowplow's `cx=`: base64 of a JSON event, decoded, scrubbed, encoded back."""
