@@ -48,6 +48,11 @@ DROPPED = [
     # Swedish / Scandinavian
     ("förnamn", "name"), ("efternamn", "name"), ("personnummer", "ssn"), ("postnummer", "postcode"),
     ("födelsedatum", "birth_date"), ("gatuadress", "address"),
+    # Turkish, Romanian, Czech, Hungarian, Finnish, Indonesian
+    ("soyad", "name"), ("dogum_tarihi", "birth_date"), ("posta_kodu", "postcode"), ("prenume", "name"),
+    ("cod_postal", "postcode"), ("prijmeni", "name"), ("psc", "postcode"), ("vezeteknev", "name"),
+    ("iranyitoszam", "postcode"), ("sukunimi", "name"), ("postinumero", "postcode"), ("puhelin", "phone"),
+    ("nama_lengkap", "name"), ("alamat", "address"), ("tanggal_lahir", "birth_date"), ("nomor_hp", "phone"),
     # HTML autocomplete tokens
     ("cc-name", "name"), ("cc-number", "card"), ("cc-csc", "card"), ("cc-exp", "card"), ("cc-exp-year", "card"),
     ("given-name", "name"), ("family-name", "name"), ("additional-name", "name"), ("street-address", "address"),

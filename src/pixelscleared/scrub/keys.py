@@ -4,7 +4,8 @@ Keys are compared after `normalize_key` (case, separators and accents ignored). 
 `billing[address][zip]`, `ep.email` or `user.first_name` is also split into its parts, so
 GA4 prefixes and form-style brackets do not hide a personal key. Field names come in many
 languages and conventions: English, HTML autocomplete tokens (`cc-csc`, `given-name`, `bday`),
-German, French, Spanish, Italian, Dutch, Portuguese, Polish and Scandinavian forms.
+German, French, Spanish, Italian, Dutch, Portuguese, Polish, Scandinavian, Finnish, Turkish,
+Romanian, Czech, Hungarian and Indonesian forms.
 """
 
 from __future__ import annotations
@@ -52,18 +53,25 @@ EXACT: dict[str, str] = _kinds({
     "name": "fname lname fn ln initials additionalname ccname ccgivenname ccfamilyname cardholder "
             "prenom apellido apellidos cognome voornaam achternaam tussenvoegsel sobrenome apelido "
             "nazwisko fornamn efternamn fornavn etternavn efternavn mellemnavn "
-            "login loginname userlogin uname nick handle benutzername gebruikersnaam",  # user names
+            "login loginname userlogin uname nick handle benutzername gebruikersnaam "  # user names
+            # Turkish, Romanian, Czech, Hungarian, Finnish, Indonesian, Russian transliterated
+            "soyad soyadi adsoyad adisoyadi isim nume prenume jmeno prijmeni vezeteknev keresztnev nev etunimi sukunimi "
+            "nama namalengkap imya familiya otchestvo",
     "address": "street address city town addressline1 addressline2 addressline3 addresslevel1 addresslevel2 "
                "addresslevel3 addresslevel4 strasse hausnummer hausnr anschrift adresse ort wohnort stadt "
                "rue ville calle direccion ciudad domicilio indirizzo citta civico straat huisnummer "
                "woonplaats plaats endereco morada rua cidade bairro ulica adres miasto miejscowosc "
-               "gatuadress gata adress postort gade vej",
-    "postcode": "zip zp plz postal postleitzahl codepostal codigopostal cep kodpocztowy postnummer postnr",
+               "gatuadress gata adress postort gade vej adresa oras judet ulice mesto obec varos utca osoite "
+               "katuosoite kaupunki alamat kota kabupaten sehir ilce mahalle sokak",
+    "postcode": "zip zp plz postal postleitzahl codepostal codigopostal cep kodpocztowy postnummer postnr codpostal "
+                "psc iranyitoszam postinumero kodepos postakodu",
     "birth_date": "dob db birth bday bdayday bdaymonth bdayyear geburtsdatum geburtstag datedenaissance "
                   "naissance fechadenacimiento nacimiento datadinascita nascita geboortedatum "
-                  "datadenascimento nascimento dataurodzenia urodziny fodelsedatum fodselsdato",
+                  "datadenascimento nascimento dataurodzenia urodziny fodelsedatum fodselsdato dogumtarihi "
+                  "datanasterii datumnarozeni szuletesidatum syntymaaika tanggallahir",
     "phone": "tel telnational tellocal tellocalprefix tellocalsuffix telareacode mobile cell fax ph msisdn uhpn "
-             "handy mobil festnetz portable movil celular cellulare cellphone telemovel mobiel gsm komorka",
+             "handy mobil festnetz portable movil celular cellulare cellphone telemovel mobiel gsm komorka puhelin "
+             "puhelinnumero nomorhp nohp telepon",
     "email": "em mail courriel correo correoelectronico eposta epost hem uhem",  # hem: a hashed email (Snap u_hem)
     "ip": "ip clientip remoteip userip xforwardedfor",
     # a device's or visitor's position (Segment's `context.location.latitude`, OpenRTB's `geo.lat`)
