@@ -337,10 +337,43 @@ ROUTE_CAPTURE = ("capture:\n  pageviews: {}\n  rules:\n    - {name: thanks, matc
                  "event: CompletePayment}\n")
 
 
+def _cpu_times() -> dict[str, tuple[int, int]]:
+    """(busy, total) jiffies per CPU from /proc/stat."""
+    out = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith("cpu") and line[3:4].isdigit():
+            name, *vals = line.split()
+            nums = [int(v) for v in vals]
+            idle = nums[3] + (nums[4] if len(nums) > 4 else 0)
+            out[name[3:]] = (sum(nums) - idle, sum(nums))
+    return out
+
+
+def settle(limit: float = 0.1, timeout: float = 30.0) -> float:
+    """Wait until the proxies' CPUs are idle (below `limit` busy over 250 ms): a sidecar still
+    deciding the last run's page views, or delivering its events, would slow the next run's
+    servers — and which setup came before would decide a ratio. Returns the seconds waited."""
+    cpus = PROXY_CPUS.split(",") if PROXY_CPUS else []
+    if not cpus or not Path("/proc/stat").exists():
+        time.sleep(1)
+        return 1.0
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        a = _cpu_times()
+        time.sleep(0.25)
+        b = _cpu_times()
+        busy = sum(b[c][0] - a[c][0] for c in cpus if c in a and c in b)
+        total = sum(b[c][1] - a[c][1] for c in cpus if c in a and c in b)
+        if total and busy / total < limit:
+            break
+    return time.monotonic() - start
+
+
 def rounds(setups: list[tuple[str, str, str | None]]) -> dict[str, list[dict[str, float]]]:
     runs: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in setups}
     for r in range(ROUNDS):
         for name, url, script in setups[r % len(setups):] + setups[:r % len(setups)]:
+            settle()  # no run starts while the last one's backlog is still being worked off
             runs[name].append(wrk(url, script, run=r))
     return runs
 
@@ -467,6 +500,7 @@ def main() -> int:
         r_collect, r2_collect = "nginx, route-only + 1 sidecar | collect calls", "nginx, route-only + 2 sidecars | collect calls"
         frozen_nav = "nginx, route-only, sidecar frozen | navigations"
         f_nav, f_load = "nginx, route-only, log file + 1 sidecar | navigations", "nginx, route-only, log file + 1 sidecar | page loads"
+        h_nav = "nginx, route-only, log file + 1 sidecar at cpu_share 0.5 | navigations"
         if NGINX:
             ports = [free_port(), free_port()]
             _, _, one_cfg = b.sidecar("route1", ROUTE_CAPTURE, access_log=ports[0])
@@ -482,6 +516,9 @@ def main() -> int:
             _, _, file_cfg = b.sidecar("routefile", ROUTE_CAPTURE, access_log=tmp / "pages.log")
             route_file = b.nginx("nginx-route-file", b.routes([file_cfg]))
             route2 = b.nginx("nginx-route2", b.routes([two_a[2], two_b[2]]))
+            half_cap = ROUTE_CAPTURE + f"  access_log: {{file: {tmp / 'pages-half.log'}, cpu_share: 0.5}}\n"
+            _, _, half_cfg = b.sidecar("routehalf", half_cap)
+            route_half = b.nginx("nginx-route-half", b.routes([half_cfg]))
             setups += [
                 (n_nav, plain + "/p/1", s["navigate"], o_nav),
                 (n_load, plain + "/", s["pageload"], o_load),
@@ -493,6 +530,7 @@ def main() -> int:
                 (frozen_nav, frozen + "/p/1", s["navigate"], n_nav),
                 (f_nav, route_file + "/p/1", s["navigate"], n_nav),
                 (f_load, route_file + "/", s["pageload"], n_load),
+                (h_nav, route_half + "/p/1", s["navigate"], n_nav),
             ]
         else:
             print("bench: nginx not installed: route-only figures skipped (Debian: apt-get install nginx)")
@@ -532,6 +570,8 @@ def main() -> int:
                    ratio(runs, frozen_nav, n_nav), 0.9)
             target("route-only, log file, vs plain nginx, navigations", ratio(runs, f_nav, n_nav), 0.9)
             target("route-only, log file, vs plain nginx, page loads", ratio(runs, f_load, n_load), 0.9)
+            target("route-only, log file, sidecar at cpu_share 0.5, vs plain nginx, navigations",
+                   ratio(runs, h_nav, n_nav), 0.9)
             results["route_only_pageviews"] = {
                 "udp": pageview_loss(route, one_cfg.with_suffix(".sqlite"), s["navigate"], "UDP"),
                 "file": pageview_loss(route_file, file_cfg.with_suffix(".sqlite"), s["navigate"], "log file")}

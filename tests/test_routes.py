@@ -21,7 +21,7 @@ import pytest
 
 from conftest import BIN, free_port, sidecar_config, wait_for, wait_port
 from pixelscleared.capture.access_log import AccessLogSettings, BadRecord, listen_for_records, parse_record
-from pixelscleared.config import parse_config
+from pixelscleared.config import ConfigError, parse_config
 from pixelscleared.routes import SidecarPaths, _quoted, caddy, nginx, warnings
 
 CADDY = shutil.which("caddy")
@@ -95,6 +95,14 @@ def test_caddy_config_and_warnings():
     assert "output net udp/127.0.0.1:5140" in text and "log_credentials" in text
     assert any("capture.access_log is not set" in w for w in warnings([cfg_with()]))
     assert not warnings([cfg_with(access_log={})])
+    assert any("cpu_share below 1 over UDP" in w for w in warnings([cfg_with(access_log={"cpu_share": 0.5})]))
+    assert not warnings([cfg_with(access_log={"cpu_share": 0.5, "file": "/var/log/nginx/pages.log"})])
+
+
+@pytest.mark.parametrize("share", [0, -0.5, 1.5, "half"])
+def test_cpu_share_is_a_fraction_of_one_core(share: object) -> None:
+    with pytest.raises(ConfigError, match="cpu_share"):
+        cfg_with(access_log={"cpu_share": share})
 
 
 NGINX_RECORD = {"v": 1, "method": "GET", "uri": "/shop?x=1", "status": "200", "ct": "text/html; charset=utf-8",
@@ -362,6 +370,35 @@ async def test_a_burst_in_the_log_file_waits_in_the_file_not_dropped(tmp_path):
         assert not dropped and got == lines
     finally:
         await listener.close()
+
+
+@pytest.mark.parametrize("share", [1.0, 0.25])
+async def test_a_cpu_share_rests_between_batches(share: float) -> None:
+    """`cpu_share` 0.25: after each batch the decider rests three times as long as it worked, so
+    deciding takes at least 4× its work; every record is still decided, in order."""
+    from pixelscleared.capture.access_log import Backlog
+
+    got: list[bytes] = []
+
+    def work(data: bytes, peer: str) -> None:
+        until = time.perf_counter() + 0.002
+        while time.perf_counter() < until:  # 2 ms of CPU per record
+            pass
+        got.append(data)
+
+    backlog = Backlog(work, lambda: None, per_turn=4, cpu_share=share)
+    task = asyncio.get_running_loop().create_task(backlog.run())
+    try:
+        started = time.perf_counter()
+        for i in range(40):
+            backlog.put(b"%d" % i, "file")
+        await wait_for(lambda: len(got) == 40, timeout=30)
+        elapsed = time.perf_counter() - started
+        assert got == [b"%d" % i for i in range(40)]
+        if share < 1:
+            assert elapsed >= 40 * 0.002 / share * 0.9  # the rests: a lower bound, whatever the machine's load
+    finally:
+        task.cancel()
 
 
 async def test_records_wait_while_the_outbox_has_no_room():

@@ -222,6 +222,10 @@ def warnings(cfgs: list[Config]) -> list[str]:
     if cfg.capture.access_log is None:
         out.append(f"capture.access_log is not set: add `capture: {{access_log: {{listen: {DEFAULT_LOG}}}}}` to the "
                    "sidecar's config, or page views are not captured in route-only mode")
+    log = cfg.capture.access_log
+    if log is not None and log.file is None and log.cpu_share < 1:
+        out.append("capture.access_log.cpu_share below 1 over UDP: a burst the sidecar rests through overflows the "
+                   "socket's buffer and its page views are lost; set capture.access_log.file to keep them waiting")
     if not cfg.identity.trusted_proxies:
         out.append("identity.trusted_proxies is empty: add the web server's address (e.g. 127.0.0.1/32), or every "
                    "collect call's client IP is the web server's")
