@@ -23,9 +23,7 @@ def main() -> None:
     b = B.Bench(tmp)
     try:
         nav = str(tmp / "navigate.lua")
-        plain = b.nginx("nginx-plain", f"upstream site {{ server 127.0.0.1:{b.op}; keepalive 32; }}\n"
-                        "server { listen 8; location / { proxy_pass http://site; proxy_http_version 1.1;"
-                        ' proxy_set_header Connection ""; } }')
+        plain = b.plain_nginx()
         _, _, udp_cfg = b.sidecar("udp", B.ROUTE_CAPTURE, access_log=B.free_port())
         _, _, file_cfg = b.sidecar("file", B.ROUTE_CAPTURE, access_log=tmp / "pages.log")
         urls = {"plain nginx": plain, "route-only, UDP": b.nginx("nginx-udp", b.routes([udp_cfg])),

@@ -315,6 +315,12 @@ http {{
         wait_http(url + "/")
         return url
 
+    def plain_nginx(self) -> str:
+        """nginx as a plain keep-alive reverse proxy to the origin: every route-only ratio's baseline."""
+        return self.nginx("nginx-plain", f"upstream site {{ server 127.0.0.1:{self.op}; keepalive 32; }}\n"
+                          "server { listen 8; location / { proxy_pass http://site; proxy_http_version 1.1;"
+                          ' proxy_set_header Connection ""; } }')
+
     def routes(self, configs: list[Path]) -> str:
         args = [str(BIN / "pixelscleared"), "routes", "--site", f"http://127.0.0.1:{self.op}", "--listen", "8"]
         for c in configs:
@@ -506,9 +512,7 @@ def main() -> int:
             _, _, one_cfg = b.sidecar("route1", ROUTE_CAPTURE, access_log=ports[0])
             two_a, two_b = b.sidecar("route2a", ROUTE_CAPTURE, access_log=ports[1]), \
                 b.sidecar("route2b", ROUTE_CAPTURE, access_log=free_port())
-            plain = b.nginx("nginx-plain", f"upstream site {{ server 127.0.0.1:{b.op}; keepalive 32; }}\n"
-                            "server { listen 8; location / { proxy_pass http://site; proxy_http_version 1.1;"
-                            ' proxy_set_header Connection ""; } }')
+            plain = b.plain_nginx()
             route = b.nginx("nginx-route", b.routes([one_cfg]))
             _, frozen_proc, frozen_cfg = b.sidecar("frozen", ROUTE_CAPTURE, access_log=free_port())
             frozen = b.nginx("nginx-frozen", b.routes([frozen_cfg]))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -660,11 +661,16 @@ _CATEGORY_WORDS = re.compile(r"[^a-z]+")
 def ad_category(name: str, words: tuple[str, ...]) -> bool:
     """A site-named category for advertising: a word of its name begins with one of `words`
     (`Marketing`, `marketing_cookies`, `Targetting`, `ads`, `Werbung`, `publicité`)."""
-    folded = name.lower().translate(_ACCENTS)
+    folded = "".join(c for c in unicodedata.normalize("NFKD", name.lower()) if not unicodedata.combining(c))
     return any(w.startswith(words) for w in _CATEGORY_WORDS.split(folded) if w)
 
 
-_ACCENTS = str.maketrans("àâäáãåçéèêëíìîïñóòôöõúùûüýÿ", "aaaaaaceeeeiiiinooooouuuuyy")
+def _accepted_list(accepted: object, words: tuple[str, ...]) -> SignalState:
+    """A list of the accepted categories only (`cc_cookie`, Drupal's): a recorded choice without an
+    advertising one is a refusal of advertising."""
+    if not isinstance(accepted, list):
+        return UNKNOWN
+    return GRANTED if any(isinstance(c, str) and ad_category(c, words) for c in accepted) else DENIED
 
 
 def _site_categories(accepted: dict[str, bool], words: tuple[str, ...]) -> SignalState:
@@ -698,8 +704,7 @@ def civic(words: tuple[str, ...], max_age_s: float = float("inf")) -> Reader:
 def cookieconsent(words: tuple[str, ...], max_age_s: float = float("inf")) -> Reader:
     """orestbida's CookieConsent `cc_cookie`: v3 `{"categories":["necessary","analytics"],
     "consentTimestamp":"2025-…Z","expirationTime":1767…,…}`, v2 `{"level":[…],"revision":0}`.
-    It lists the accepted categories only, so a recorded choice without an advertising one is a
-    refusal of advertising."""
+    It lists the accepted categories only."""
     def read(value: str) -> SignalState:
         obj = _dict(json_value(value))
         expires = _expiry(obj.get("expirationTime"))
@@ -708,10 +713,7 @@ def cookieconsent(words: tuple[str, ...], max_age_s: float = float("inf")) -> Re
         stamp = _iso_time(obj.get("lastConsentTimestamp") or obj.get("consentTimestamp"))
         if stamp is not None and older_than(stamp, max_age_s):
             return UNKNOWN
-        accepted = obj.get("categories", obj.get("level"))
-        if not isinstance(accepted, list):
-            return UNKNOWN
-        return GRANTED if any(isinstance(c, str) and ad_category(c, words) for c in accepted) else DENIED
+        return _accepted_list(obj.get("categories", obj.get("level")), words)
     return read
 
 
@@ -734,10 +736,7 @@ def drupal_agreed(value: str) -> SignalState:
 def drupal_categories(words: tuple[str, ...]) -> Reader:
     """`cookie-agreed-categories=["essential","marketing"]`: the accepted categories only."""
     def read(value: str) -> SignalState:
-        accepted = json_value(value)
-        if not isinstance(accepted, list):
-            return UNKNOWN
-        return GRANTED if any(isinstance(c, str) and ad_category(c, words) for c in accepted) else DENIED
+        return _accepted_list(json_value(value), words)
     return read
 
 

@@ -371,7 +371,7 @@ class TextDetectors:
                 h = rx.ipv4_hint.search(s) if s.count(".") >= 3 else None  # an address has three dots
                 # no address starts before the first hint: search from there, sub only on a hit
                 if h is not None and rx.ipv4.search(s, max(0, h.start() - 2)) is not None:
-                    s = _sub(rx.ipv4, s, "ip", found, _not_a_version, retry=False)
+                    s = _sub(rx.ipv4, s, "ip", found, _not_a_version)
                 if s.count(":") >= 2:
                     s = _sub(_IPV6, s, "ip", found, _ipv6)
         for kind, pattern in self.custom:
@@ -573,15 +573,15 @@ def _sub(rx: re.Pattern[str], s: str, kind: str, found: list[str],
         if check is not None:
             verdict = check(m)
             if verdict is False:
-                # vetoed: a match may still start inside it ("me at jane.doe at gmail.com")
-                m = rx.search(s, m.start() + 1) if retry else rx.search(s, m.end()) if m.end() > m.start() else None
+                # vetoed: with `retry` a match may still start inside it ("me at jane.doe at gmail.com")
+                m = rx.search(s, m.start() + 1 if retry else max(m.end(), m.start() + 1))
                 continue
             if isinstance(verdict, str):
                 rep = verdict
         found.append(kind)
         out += (s[last:m.start()], rep)
         last = m.end()
-        m = rx.search(s, last) if last > m.start() else None
+        m = rx.search(s, max(last, m.start() + 1))
     if not out:
         return s
     out.append(s[last:])

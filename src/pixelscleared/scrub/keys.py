@@ -87,7 +87,7 @@ EXACT: dict[str, str] = _kinds({
               "jsessionid phpsessid aspsessionid",
     "card": "cvv cvc csc cccsc ccnumber ccexp ccexpmonth ccexpyear pan kartennummer",
     "iban": "iban kontonummer bankleitzahl blz rekeningnummer",
-    "user_id": "userid uid customerid memberid kundennummer kundenid subscriberid contactid "
+    "user_id": "uid kundenid "  # `userid`, `customerid`… under any prefix: CONTAINS below
                # email platforms' per-recipient ids in landing-page links: Mailchimp `mc_eid`, Klaviyo
                # `_kx`/`_ke`, Kit `ck_subscriber_id`, Marketo `mkt_tok`, Salesforce `sfmc_sub`, MailerLite,
                # Acoustic `spUserID`, Bronto `_bta_tid`, dotdigital `dm_i`, Vero, Omeda

@@ -63,7 +63,6 @@ grill mixer blender toaster kettle razor shaver guitar bike jacket bottle mug cu
 day foundation institute award awards prize memorial trust fund library stadium arena theatre theater festival
 lecture fellowship scholarship medal trophy cup league
 tribute concert concerts tickets ticket songs song tv movie film films series podcast
-""".split()) | frozenset("""
 candle polo gown sneaker heel powder suit hoodie hamper towel pan knife underwear sock sweater jumper cardigan
 coat blazer trouser pant short skirt blouse top tee t-shirt vest bra brief boxer legging pyjama robe scarf hat cap
 glove belt wallet purse handbag tote backpack clutch sandal loafer trainer slipper pump flat wedge sunglass
