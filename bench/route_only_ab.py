@@ -24,13 +24,13 @@ def main() -> None:
     try:
         nav = str(tmp / "navigate.lua")
         plain = b.plain_nginx()
-        _, _, udp_cfg = b.sidecar("udp", B.ROUTE_CAPTURE, access_log=B.free_port())
-        _, _, file_cfg = b.sidecar("file", B.ROUTE_CAPTURE, access_log=tmp / "pages.log")
+        _, _, udp_cfg = b.sidecar("udp", B.ROUTE_CAPTURE, access_log=B.free_port(), route_only=True)
+        _, _, file_cfg = b.sidecar("file", B.ROUTE_CAPTURE, access_log=tmp / "pages.log", route_only=True)
         urls = {"plain nginx": plain, "route-only, UDP": b.nginx("nginx-udp", b.routes([udp_cfg])),
                 "route-only, log file": b.nginx("nginx-file", b.routes([file_cfg]))}
         for share in sys.argv[1:]:
             cap = B.ROUTE_CAPTURE + f"  access_log: {{file: {tmp / f'pages-{share}.log'}, cpu_share: {float(share)}}}\n"
-            _, _, cfg = b.sidecar(f"share-{share}", cap)
+            _, _, cfg = b.sidecar(f"share-{share}", cap, route_only=True)
             urls[f"route-only, log file, cpu_share {share}"] = b.nginx(f"nginx-share-{share}", b.routes([cfg]))
         runs = B.rounds([(name, url + "/p/1", nav) for name, url in urls.items()])
         for name in urls:

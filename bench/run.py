@@ -244,23 +244,29 @@ class Bench:
     def __init__(self, tmp: Path):
         self.tmp = tmp
         self.procs: list[Proc] = []
-        self.op, self.tp = free_port(), free_port()
+        # TikTok's work is done on TikTok's machines, not the site's: one stand-in beside the site for
+        # sidecars that serve pages (their own CPU is what is measured) and for the delivery rate, one
+        # beside the proxies for route-only sidecars (the web server's CPU is what is measured there).
+        self.op, self.tp, self.tp_beside_proxies = free_port(), free_port(), free_port()
         for name, text in (("origin.py", ORIGIN), ("lean.py", LEAN), ("navigate.lua", NAVIGATE_LUA),
                            ("pageload.lua", PAGELOAD_LUA), ("collect.lua", COLLECT_LUA), ("mix.lua", MIX_LUA)):
             (tmp / name).write_text(text)
         self.start(pinned([sys.executable, str(tmp / "origin.py"), str(self.op)], SITE_CPUS))
-        self.start(pinned([str(BIN / "pixelscleared"), "fake-tiktok", "--port", str(self.tp), "--pixel",
-                           f"{PIXEL}=bench-token"], SITE_CPUS))
+        for port, cpus in ((self.tp, SITE_CPUS), (self.tp_beside_proxies, PROXY_CPUS)):
+            self.start(pinned([str(BIN / "pixelscleared"), "fake-tiktok", "--port", str(port), "--pixel",
+                               f"{PIXEL}=bench-token"], cpus))
+            wait_http(f"http://127.0.0.1:{port}/_fake/health")
         wait_http(f"http://127.0.0.1:{self.op}/")
-        wait_http(f"http://127.0.0.1:{self.tp}/_fake/health")
 
     def start(self, args: list[str], **kw: Any) -> Proc:
         p = Proc(args, **kw)
         self.procs.append(p)
         return p
 
-    def config(self, name: str, port: int, capture: str = "", access_log: int | Path = 0) -> Path:
+    def config(self, name: str, port: int, capture: str = "", access_log: int | Path = 0,
+               route_only: bool = False) -> Path:
         path = self.tmp / f"{name}.yaml"
+        tiktok = self.tp_beside_proxies if route_only else self.tp
         extra = capture
         if isinstance(access_log, Path):
             extra = (extra or "capture:\n") + f"  access_log: {{file: {access_log}}}\n"
@@ -278,13 +284,14 @@ destinations:
     - pixel_id: {PIXEL}
       access_token: bench-token
       events: [PageView, ClickButton]
-      api_base: http://127.0.0.1:{self.tp}
+      api_base: http://127.0.0.1:{tiktok}
 """ + extra)
         return path
 
-    def sidecar(self, name: str, capture: str = "", access_log: int | Path = 0) -> tuple[str, Proc, Path]:
+    def sidecar(self, name: str, capture: str = "", access_log: int | Path = 0,
+                route_only: bool = False) -> tuple[str, Proc, Path]:
         port = free_port()
-        cfg = self.config(name, port, capture, access_log)
+        cfg = self.config(name, port, capture, access_log, route_only)
         p = self.start(pinned([str(BIN / "pixelscleared"), "run", "-c", str(cfg)], PROXY_CPUS))
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/_pc/health")
@@ -508,20 +515,23 @@ def main() -> int:
         f_nav, f_load = "nginx, route-only, log file + 1 sidecar | navigations", "nginx, route-only, log file + 1 sidecar | page loads"
         h_nav = "nginx, route-only, log file + 1 sidecar at cpu_share 0.5 | navigations"
         if NGINX:
-            ports = [free_port(), free_port()]
-            _, _, one_cfg = b.sidecar("route1", ROUTE_CAPTURE, access_log=ports[0])
-            two_a, two_b = b.sidecar("route2a", ROUTE_CAPTURE, access_log=ports[1]), \
+            # Where the web server's pages are measured, deliveries go to the stand-in beside the proxies;
+            # where collect calls through sidecars are (their CPU is the limit), to the one beside the site.
+            _, _, one_cfg = b.sidecar("route1", ROUTE_CAPTURE, access_log=free_port(), route_only=True)
+            _, _, collect_cfg = b.sidecar("routecollect", ROUTE_CAPTURE, access_log=free_port())
+            two_a, two_b = b.sidecar("route2a", ROUTE_CAPTURE, access_log=free_port()), \
                 b.sidecar("route2b", ROUTE_CAPTURE, access_log=free_port())
             plain = b.plain_nginx()
             route = b.nginx("nginx-route", b.routes([one_cfg]))
-            _, frozen_proc, frozen_cfg = b.sidecar("frozen", ROUTE_CAPTURE, access_log=free_port())
+            route_collect = b.nginx("nginx-route-collect", b.routes([collect_cfg]))
+            _, frozen_proc, frozen_cfg = b.sidecar("frozen", ROUTE_CAPTURE, access_log=free_port(), route_only=True)
             frozen = b.nginx("nginx-frozen", b.routes([frozen_cfg]))
             frozen_proc.p.send_signal(signal.SIGSTOP)  # records queue in the kernel, then drop: no CPU used
-            _, _, file_cfg = b.sidecar("routefile", ROUTE_CAPTURE, access_log=tmp / "pages.log")
+            _, _, file_cfg = b.sidecar("routefile", ROUTE_CAPTURE, access_log=tmp / "pages.log", route_only=True)
             route_file = b.nginx("nginx-route-file", b.routes([file_cfg]))
             route2 = b.nginx("nginx-route2", b.routes([two_a[2], two_b[2]]))
             half_cap = ROUTE_CAPTURE + f"  access_log: {{file: {tmp / 'pages-half.log'}, cpu_share: 0.5}}\n"
-            _, _, half_cfg = b.sidecar("routehalf", half_cap)
+            _, _, half_cfg = b.sidecar("routehalf", half_cap, route_only=True)
             route_half = b.nginx("nginx-route-half", b.routes([half_cfg]))
             setups += [
                 (n_nav, plain + "/p/1", s["navigate"], o_nav),
@@ -529,7 +539,7 @@ def main() -> int:
                 (r_nav, route + "/p/1", s["navigate"], n_nav),
                 (r_load, route + "/", s["pageload"], n_load),
                 ("nginx, route-only + 1 sidecar | mix 90/10", route + "/", s["mix"], n_load),
-                (r_collect, route + "/", s["collect"], off_collect),
+                (r_collect, route_collect + "/", s["collect"], off_collect),
                 (r2_collect, route2 + "/", s["collect"], r_collect),
                 (frozen_nav, frozen + "/p/1", s["navigate"], n_nav),
                 (f_nav, route_file + "/p/1", s["navigate"], n_nav),
