@@ -12,7 +12,8 @@ and as ratios to a baseline measured in the same rounds (these machines are shar
   without our addon; the sidecar with capture off and with page views + a rule; nginx as a plain
   reverse proxy and nginx in route-only mode (`pixelscleared routes`) — for navigations, page
   loads (a navigation and its ten assets), collect calls and a mix (90 % page loads, 10 % collect);
-- several sidecar processes behind nginx (`routes -c a.yaml -c b.yaml`): how the rate grows;
+- several sidecar processes behind nginx (`routes -c a.yaml -c b.yaml`), nothing pinned: how the
+  collect-call rate grows with processes;
 - delivery: a full outbox drained to the local TikTok stand-in, events/s (target ≥ 5,000/s);
 - memory: the sidecar's RSS after 10k and 100k requests (target: growth < 10 %).
 
@@ -36,6 +37,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -55,6 +57,7 @@ PIXEL = "CKBENCH0000000000001"
 _CPUS = sorted(os.sched_getaffinity(0))
 SITE_CPUS = ",".join(map(str, _CPUS[:max(1, len(_CPUS) // 2)])) if len(_CPUS) > 1 and shutil.which("taskset") else ""
 PROXY_CPUS = ",".join(map(str, _CPUS[max(1, len(_CPUS) // 2):])) if SITE_CPUS else ""
+ALL_CPUS = ",".join(map(str, _CPUS))
 
 
 def pinned(args: list[str], cpus: str) -> list[str]:
@@ -180,11 +183,12 @@ def wait_http(url: str, timeout: float = 30) -> None:
     raise SystemExit(f"bench: {url} did not come up")
 
 
-def wrk(url: str, script: str | None = None, run: int = 0, seconds: int = DURATION_S) -> dict[str, float]:
+def wrk(url: str, script: str | None = None, run: int = 0, seconds: int = DURATION_S,
+        cpus: str | None = None) -> dict[str, float]:
     args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", url]
     if script:
         args[1:1] = ["-s", script]
-    args = pinned(args, SITE_CPUS)
+    args = pinned(args, SITE_CPUS if cpus is None else cpus)
     out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 30,
                          env={**os.environ, "BENCH_RUN": str(run)}).stdout  # event ids unique per run
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -289,15 +293,15 @@ destinations:
         return path
 
     def sidecar(self, name: str, capture: str = "", access_log: int | Path = 0,
-                route_only: bool = False) -> tuple[str, Proc, Path]:
+                route_only: bool = False, cpus: str | None = None) -> tuple[str, Proc, Path]:
         port = free_port()
         cfg = self.config(name, port, capture, access_log, route_only)
-        p = self.start(pinned([str(BIN / "pixelscleared"), "run", "-c", str(cfg)], PROXY_CPUS))
+        p = self.start(pinned([str(BIN / "pixelscleared"), "run", "-c", str(cfg)], PROXY_CPUS if cpus is None else cpus))
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/_pc/health")
         return url, p, cfg
 
-    def nginx(self, name: str, snippet: str) -> str:
+    def nginx(self, name: str, snippet: str, cpus: str | None = None) -> str:
         """nginx (one worker) with an http-level snippet, under tmp; its URL."""
         d = self.tmp / name
         for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
@@ -317,7 +321,7 @@ http {{
 {snippet}
 }}
 """)
-        self.start(pinned([NGINX, "-c", str(d / "nginx.conf"), "-p", str(d)], SITE_CPUS))
+        self.start(pinned([NGINX, "-c", str(d / "nginx.conf"), "-p", str(d)], SITE_CPUS if cpus is None else cpus))
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/")
         return url
@@ -362,11 +366,11 @@ def _cpu_times() -> dict[str, tuple[int, int]]:
     return out
 
 
-def settle(limit: float = 0.1, timeout: float = 30.0) -> float:
-    """Wait until the proxies' CPUs are idle (below `limit` busy over 250 ms): a sidecar still
-    deciding the last run's page views, or delivering its events, would slow the next run's
-    servers — and which setup came before would decide a ratio. Returns the seconds waited."""
-    cpus = PROXY_CPUS.split(",") if PROXY_CPUS else []
+def settle(limit: float = 0.1, timeout: float = 60.0) -> float:
+    """Wait until the CPUs are idle (below `limit` busy over 250 ms): a sidecar still deciding the
+    last run's page views, or delivering its events, would slow the next run's servers — and
+    which setup came before would decide a ratio. Returns the seconds waited."""
+    cpus = ALL_CPUS.split(",") if SITE_CPUS else []
     if not cpus or not Path("/proc/stat").exists():
         time.sleep(1)
         return 1.0
@@ -382,12 +386,12 @@ def settle(limit: float = 0.1, timeout: float = 30.0) -> float:
     return time.monotonic() - start
 
 
-def rounds(setups: list[tuple[str, str, str | None]]) -> dict[str, list[dict[str, float]]]:
+def rounds(setups: list[tuple[str, str, str | None]], cpus: str | None = None) -> dict[str, list[dict[str, float]]]:
     runs: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in setups}
     for r in range(ROUNDS):
         for name, url, script in setups[r % len(setups):] + setups[:r % len(setups)]:
             settle()  # no run starts while the last one's backlog is still being worked off
-            runs[name].append(wrk(url, script, run=r))
+            runs[name].append(wrk(url, script, run=r, cpus=cpus))
     return runs
 
 
@@ -475,7 +479,7 @@ def main() -> int:
                                "connections": CONNECTIONS, "cpus": len(_CPUS),
                                "pinning": {"site": SITE_CPUS, "proxies": PROXY_CPUS} if SITE_CPUS else None}
     if SITE_CPUS:
-        print(f"CPUs: origin, nginx, wrk and the TikTok stand-in on {SITE_CPUS}; the proxies under test on {PROXY_CPUS}")
+        print(f"CPUs: origin, nginx and wrk on {SITE_CPUS}; the proxies under test on {PROXY_CPUS}; a TikTok stand-in on each")
         results["cpu_sharing"] = cpu_sharing()
         print(f"the site's CPU runs at {results['cpu_sharing']:.2f}× its speed while the proxies' CPU is busy")
     try:
@@ -510,17 +514,17 @@ def main() -> int:
         ]
         n_nav, n_load = "nginx, plain reverse proxy | navigations", "nginx, plain reverse proxy | page loads"
         r_nav, r_load = "nginx, route-only + 1 sidecar | navigations", "nginx, route-only + 1 sidecar | page loads"
-        r_collect, r2_collect = "nginx, route-only + 1 sidecar | collect calls", "nginx, route-only + 2 sidecars | collect calls"
+        r_collect = "nginx, route-only + 1 sidecar | collect calls"
         frozen_nav = "nginx, route-only, sidecar frozen | navigations"
         f_nav, f_load = "nginx, route-only, log file + 1 sidecar | navigations", "nginx, route-only, log file + 1 sidecar | page loads"
-        h_nav = "nginx, route-only, log file + 1 sidecar at cpu_share 0.5 | navigations"
+        # the sidecar on nginx's own CPU, as where they share a machine's cores: full share and half
+        same_nav = "nginx, route-only, log file + 1 sidecar on nginx's CPU | navigations"
+        h_nav = "nginx, route-only, log file + 1 sidecar on nginx's CPU at cpu_share 0.5 | navigations"
         if NGINX:
             # Where the web server's pages are measured, deliveries go to the stand-in beside the proxies;
             # where collect calls through sidecars are (their CPU is the limit), to the one beside the site.
             _, _, one_cfg = b.sidecar("route1", ROUTE_CAPTURE, access_log=free_port(), route_only=True)
             _, _, collect_cfg = b.sidecar("routecollect", ROUTE_CAPTURE, access_log=free_port())
-            two_a, two_b = b.sidecar("route2a", ROUTE_CAPTURE, access_log=free_port()), \
-                b.sidecar("route2b", ROUTE_CAPTURE, access_log=free_port())
             plain = b.plain_nginx()
             route = b.nginx("nginx-route", b.routes([one_cfg]))
             route_collect = b.nginx("nginx-route-collect", b.routes([collect_cfg]))
@@ -529,9 +533,11 @@ def main() -> int:
             frozen_proc.p.send_signal(signal.SIGSTOP)  # records queue in the kernel, then drop: no CPU used
             _, _, file_cfg = b.sidecar("routefile", ROUTE_CAPTURE, access_log=tmp / "pages.log", route_only=True)
             route_file = b.nginx("nginx-route-file", b.routes([file_cfg]))
-            route2 = b.nginx("nginx-route2", b.routes([two_a[2], two_b[2]]))
+            _, _, same_cfg = b.sidecar("routesame", ROUTE_CAPTURE, access_log=tmp / "pages-same.log",
+                                       route_only=True, cpus=SITE_CPUS)
+            route_same = b.nginx("nginx-route-same", b.routes([same_cfg]))
             half_cap = ROUTE_CAPTURE + f"  access_log: {{file: {tmp / 'pages-half.log'}, cpu_share: 0.5}}\n"
-            _, _, half_cfg = b.sidecar("routehalf", half_cap, route_only=True)
+            _, _, half_cfg = b.sidecar("routehalf", half_cap, route_only=True, cpus=SITE_CPUS)
             route_half = b.nginx("nginx-route-half", b.routes([half_cfg]))
             setups += [
                 (n_nav, plain + "/p/1", s["navigate"], o_nav),
@@ -540,16 +546,20 @@ def main() -> int:
                 (r_load, route + "/", s["pageload"], n_load),
                 ("nginx, route-only + 1 sidecar | mix 90/10", route + "/", s["mix"], n_load),
                 (r_collect, route_collect + "/", s["collect"], off_collect),
-                (r2_collect, route2 + "/", s["collect"], r_collect),
                 (frozen_nav, frozen + "/p/1", s["navigate"], n_nav),
                 (f_nav, route_file + "/p/1", s["navigate"], n_nav),
                 (f_load, route_file + "/", s["pageload"], n_load),
+                (same_nav, route_same + "/p/1", s["navigate"], n_nav),
                 (h_nav, route_half + "/p/1", s["navigate"], n_nav),
             ]
         else:
             print("bench: nginx not installed: route-only figures skipped (Debian: apt-get install nginx)")
         rows = [(name, base) for name, _, _, base in setups]
         runs = rounds([(name, url, script) for name, url, script, _ in setups])
+        if NGINX:
+            scaled, scale_rows = process_scaling(b, s["collect"])
+            runs.update(scaled)
+            rows += scale_rows
         lines = table(runs, rows)
         print(f"\nthroughput — wrk -t2 -c{CONNECTIONS} -d{DURATION_S}s × {ROUNDS} rounds, HTTP/1.1 keep-alive, "
               "loopback; medians; ratios are medians of per-round ratios to the baseline named\n")
@@ -557,6 +567,11 @@ def main() -> int:
         results["throughput"] = {name: {"rps": median([x["rps"] for x in rs]), "p50_ms": median([x["p50"] for x in rs]),
                                         "p99_ms": median([x["p99"] for x in rs])} for name, rs in runs.items()}
         targets: dict[str, Any] = {}
+        notes: list[str] = []  # figures without a target, for the README beside the targets
+
+        def note(text: str) -> None:
+            notes.append(text)
+            print(text)
 
         def target(key: str, value: float, goal: float, higher: bool = True) -> None:
             met = value >= goal if higher else value < goal
@@ -576,19 +591,19 @@ def main() -> int:
         if NGINX:
             target("route-only vs plain nginx, navigations", ratio(runs, r_nav, n_nav), 0.9)
             target("route-only vs plain nginx, page loads", ratio(runs, r_load, n_load), 0.9)
-            proxy_cpus = len(PROXY_CPUS.split(",")) if PROXY_CPUS else len(_CPUS)
-            print(f"collect calls, 2 sidecar processes vs 1 (behind nginx): "
-                  f"{ratio(runs, r2_collect, r_collect):.2f}× with {proxy_cpus} CPU(s) for the proxies"
-                  + (" — one CPU cannot show the gain: run on a machine with 4 or more" if proxy_cpus < 2 else ""))
+            results["process_scaling"] = {name.partition(" | ")[0]: round(ratio(runs, name, base), 2)
+                                          for name, base in scale_rows}
+            note(f"collect calls behind nginx, N sidecar processes vs 1, nothing pinned ({len(_CPUS)} CPUs): "
+                 + ", ".join(f"{i}: **{ratio(runs, name, base):.2f}×**" for i, (name, base) in enumerate(scale_rows, 1)))
             target("route-only, sidecar frozen, vs plain nginx, navigations (the web server's own cost)",
                    ratio(runs, frozen_nav, n_nav), 0.9)
             target("route-only, log file, vs plain nginx, navigations", ratio(runs, f_nav, n_nav), 0.9)
             target("route-only, log file, vs plain nginx, page loads", ratio(runs, f_load, n_load), 0.9)
-            target("route-only, log file, sidecar at cpu_share 0.5, vs plain nginx, navigations",
-                   ratio(runs, h_nav, n_nav), 0.9)
+            note(f"route-only, log file, the sidecar on nginx's CPU (sharing its cores): **{ratio(runs, same_nav, n_nav):.2f}×** "
+                 f"of plain nginx at full share, **{ratio(runs, h_nav, n_nav):.2f}×** at cpu_share 0.5 (navigations)")
             results["route_only_pageviews"] = {
-                "udp": pageview_loss(route, one_cfg.with_suffix(".sqlite"), s["navigate"], "UDP"),
-                "file": pageview_loss(route_file, file_cfg.with_suffix(".sqlite"), s["navigate"], "log file")}
+                "udp": pageview_loss(route, one_cfg.with_suffix(".sqlite"), s["navigate"], "UDP", note),
+                "file": pageview_loss(route_file, file_cfg.with_suffix(".sqlite"), s["navigate"], "log file", note)}
         drained_in, c = drain(off)
         sent = sum(int(x["total"]) for x in runs["sidecar, capture off | collect calls"])
         print(f"\ncollect calls answered 204: {sent:,}; delivered: {c.get('delivered', 0):,}, "
@@ -602,7 +617,8 @@ def main() -> int:
         results["targets"] = targets
         results["table"] = lines
         (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-        write_readme(lines, targets, results.get("cpu_sharing"))
+        results["notes"] = notes
+        write_readme(lines, targets, notes, results.get("cpu_sharing"))
         print("\nwrote bench/results.json and the README table")
     finally:
         b.close()
@@ -610,7 +626,22 @@ def main() -> int:
     return 0
 
 
-def pageview_loss(route: str, outbox: Path, script: str, label: str) -> dict[str, Any]:
+def process_scaling(b: Bench, script: str) -> tuple[dict[str, list[dict[str, float]]], list[tuple[str, str]]]:
+    """Collect calls behind nginx to 1, 2… sidecar processes (up to the CPUs, at most 4), nothing
+    pinned: every process may use every CPU, as on a server — how the rate grows with processes."""
+    most = min(4, len(_CPUS))
+    setups, rows = [], []
+    for n in range(1, most + 1):
+        cfgs = [b.sidecar(f"scale{n}-{i}", ROUTE_CAPTURE, access_log=free_port(), cpus="")[2] for i in range(n)]
+        url = b.nginx(f"nginx-scale{n}", b.routes(cfgs), cpus="")
+        name = f"nothing pinned: nginx, route-only + {n} sidecar{'s' if n > 1 else ''} | collect calls"
+        setups.append((name, url + "/", script))
+        rows.append((name, setups[0][0]))
+    return rounds(setups, cpus=""), rows
+
+
+def pageview_loss(route: str, outbox: Path, script: str, label: str,
+                  note: Callable[[str], None] = print) -> dict[str, Any]:
     """Navigations nginx serves in route-only mode against the page views the sidecar takes from
     the log in the same time: past what one process decides, records are dropped (counted)."""
 
@@ -628,8 +659,8 @@ def pageview_loss(route: str, outbox: Path, script: str, label: str) -> dict[str
         time.sleep(0.2)
     got = last - before
     took = steady_since - started
-    print(f"route-only page views ({label}): nginx served {served:,} navigations in {DURATION_S} s; the sidecar "
-          f"took {got:,} ({got / max(served, 1):.0%}) within {took:.1f} s")
+    note(f"route-only page views ({label}): nginx served {served:,} navigations in {DURATION_S} s; the sidecar "
+         f"took {got:,} ({got / max(served, 1):.0%}) within {took:.1f} s")
     return {"navigations_served": served, "pageviews_taken": got, "share": round(got / max(served, 1), 3),
             "seconds_to_take_them": round(took, 1)}
 
@@ -655,7 +686,7 @@ def cpu_sharing() -> float:
     return round(beside / alone, 2)
 
 
-def write_readme(lines: list[str], targets: dict[str, Any], sharing: float | None = None) -> None:
+def write_readme(lines: list[str], targets: dict[str, Any], notes: list[str], sharing: float | None = None) -> None:
     """Replace the table between the bench markers in README.md."""
     readme = ROOT / "README.md"
     text = readme.read_text()
@@ -666,6 +697,7 @@ def write_readme(lines: list[str], targets: dict[str, Any], sharing: float | Non
             f"{DURATION_S} s; `bench/results.json`):", "", *lines, ""]
     body += [f"- {k}: **{v['value']:g}** (target {'≥' if v['higher'] else '<'} {v['target']:g}: "
              f"{'met' if v['met'] else '**not met**'})" for k, v in targets.items()]
+    body += [f"- {n}" for n in notes]
     if sharing is not None:
         body.append(f"- this machine: the site's CPU runs at **{sharing:.2f}×** its speed while the proxies' CPU "
                     "is busy (1.00 = separate cores), which bounds the route-only ratios with a live sidecar")
