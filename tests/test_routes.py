@@ -9,8 +9,10 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -426,3 +428,69 @@ async def test_records_wait_while_the_outbox_has_no_room():
         assert got == [b"%d" % i for i in range(10)]
     finally:
         task.cancel()
+
+
+@pytest.mark.parametrize(("max_bytes", "sizes", "kept"), [
+    (10_000, [100] * 5, 5),                      # all fit
+    (1_000, [300, 300, 300], 2),                 # a record takes its data and Backlog.OVERHEAD
+    (1_000, [200, 5_000, 200], 2),               # one too big for the rest of the room is dropped alone
+])
+async def test_the_udp_backlog_is_bounded_in_bytes(max_bytes: int, sizes: list[int], kept: int) -> None:
+    """Records wait (a burst larger than the decider) up to `backlog_mb`; past it new ones are
+    dropped and counted, and decided ones give their room back."""
+    from pixelscleared.capture.access_log import Backlog
+
+    dropped: list[int] = []
+    got: list[bytes] = []
+    backlog = Backlog(lambda data, peer: got.append(data), lambda: dropped.append(1), limit=10**9,
+                      max_bytes=max_bytes)
+    for n in sizes:
+        backlog.put(b"x" * n, "127.0.0.1")
+    assert len(backlog) == kept and len(dropped) == len(sizes) - kept
+    task = asyncio.get_running_loop().create_task(backlog.run())
+    try:
+        await wait_for(lambda: len(got) == kept, timeout=5)
+        backlog.put(b"y" * 100, "127.0.0.1")  # the room is free again
+        await wait_for(lambda: len(got) == kept + 1, timeout=5)
+        assert len(dropped) == len(sizes) - kept
+    finally:
+        task.cancel()
+
+
+# 20,000 records of 1.2 KB, about as fast as nginx serves pages (another process, as nginx is).
+UDP_SENDER = """
+import socket, sys, time
+port = int(sys.argv[1])
+with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as out:
+    for i in range(20_000):
+        out.sendto(b'{"n": %d, "pad": "%s"}' % (i, b"x" * 1200), ("127.0.0.1", port))
+        if i % 100 == 99:
+            time.sleep(0.002)
+"""
+
+
+async def test_a_udp_burst_larger_than_the_old_count_limit_is_all_decided() -> None:
+    """20,000 records sent as fast as a thread can (four times the 5,000 records that were the
+    limit) wait within the 64 MiB default, taken off the socket ahead of a slower decider, and are
+    all decided: none dropped by us or by the kernel."""
+    got: list[bytes] = []
+    dropped: list[int] = []
+
+    def handle(data: bytes, peer: str) -> None:
+        until = time.perf_counter() + 0.0002  # a decider far slower than the sender (5,000/s)
+        while time.perf_counter() < until:
+            pass
+        got.append(data)
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    listener = await listen_for_records(AccessLogSettings(listen=f"127.0.0.1:{port}"), handle,
+                                        lambda: dropped.append(1))
+    try:
+        sender = await asyncio.create_subprocess_exec(sys.executable, "-c", UDP_SENDER, str(port))  # as nginx is
+        assert await asyncio.wait_for(sender.wait(), timeout=60) == 0
+        await wait_for(lambda: len(got) + len(dropped) >= 20_000, timeout=60)
+        assert not dropped and len(got) == 20_000
+    finally:
+        await listener.close()

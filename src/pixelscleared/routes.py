@@ -224,8 +224,9 @@ def warnings(cfgs: list[Config]) -> list[str]:
                    "sidecar's config, or page views are not captured in route-only mode")
     log = cfg.capture.access_log
     if log is not None and log.file is None and log.cpu_share < 1:
-        out.append("capture.access_log.cpu_share below 1 over UDP: a burst the sidecar rests through overflows the "
-                   "socket's buffer and its page views are lost; set capture.access_log.file to keep them waiting")
+        out.append("capture.access_log.cpu_share below 1 over UDP: a burst the sidecar rests through waits in its "
+                   "memory only up to capture.access_log.backlog_mb, then its page views are lost; set "
+                   "capture.access_log.file to keep them waiting")
     if not cfg.identity.trusted_proxies:
         out.append("identity.trusted_proxies is empty: add the web server's address (e.g. 127.0.0.1/32), or every "
                    "collect call's client IP is the web server's")

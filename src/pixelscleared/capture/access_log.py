@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -56,11 +57,15 @@ class AccessLogSettings(Settings):
     # who may send records: anyone who can would be able to invent page views
     allow: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
     # The share of one core that deciding page views may take (1: as fast as records come). Below
-    # 1 the decider rests between batches, leaving the CPU to a web server on the same machine — on
-    # a 2-vCPU VM, 0.5 took nginx from 0.74× to 0.87× of plain nginx (README). A burst then waits
-    # and is decided after it: use with `file` (over UDP a long wait overflows the socket's buffer).
-    # Collect calls and other flows are never held back by it.
+    # 1 the decider rests between batches, leaving the CPU to a web server on the same core — with
+    # the sidecar on nginx's own vCPU, 0.5 took nginx from 0.42× to 0.50× of plain nginx on a
+    # navigation burst (README). A burst then waits and is decided after it: use with `file` (over
+    # UDP a long wait fills `backlog_mb`). Collect calls and other flows are never held back by it.
     cpu_share: float = Field(1.0, gt=0, le=1)
+    # UDP: records taken off the socket wait here to be decided, up to this many MiB (about 1,000
+    # page views a MiB: 64 MiB holds a 4 s burst of 15,000 a second); past it new records are
+    # dropped and counted. The file needs no such room: a burst waits in the file.
+    backlog_mb: float = Field(64, gt=0, le=4096)
 
     _networks = field_validator("allow")(networks)
 
@@ -188,23 +193,47 @@ def _caddy(doc: dict[str, Any]) -> LoggedRequest:
     return LoggedRequest(_str(req, "method"), status, ctype, uri.split("?", 1)[0], facts)
 
 
-class _Receiver(asyncio.DatagramProtocol):
-    def __init__(self, backlog: Backlog):
-        self.backlog = backlog
+class UdpSource:
+    """Takes every waiting datagram off the socket each time it is readable, up to `BATCH` (then
+    the loop's other work gets its turn). asyncio's datagram transport takes one per loop turn:
+    behind a busy decider the kernel's buffer overflowed and most of a burst was lost there."""
 
-    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        self.backlog.put(data, str(addr[0]))
+    BATCH = 1024
+
+    def __init__(self, sock: socket.socket, backlog: Backlog, loop: asyncio.AbstractEventLoop):
+        self.sock, self.backlog, self.loop = sock, backlog, loop
+        loop.add_reader(sock.fileno(), self._drain)
+
+    def _drain(self) -> None:
+        for _ in range(self.BATCH):
+            try:
+                data, addr = self.sock.recvfrom(MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # e.g. an ICMP error queued on the socket: the next read goes on
+                logger.debug("access-log socket error", exc_info=True)
+                return
+            self.backlog.put(data, str(addr[0]))
+
+    def close(self) -> None:
+        self.loop.remove_reader(self.sock.fileno())
+        self.sock.close()
 
 
 class Backlog:
     """Records waiting to be decided. Taken off the socket at once (the kernel's buffer stays
     free), decided a few at a time between the proxy's own work, so a burst of page views never
-    starves collect calls; past `limit` waiting, new records are dropped and counted."""
+    starves collect calls; past `limit` records or `max_bytes` waiting, new records are dropped
+    and counted."""
+
+    OVERHEAD = 150  # bytes a waiting record takes beside its data (tuple, bytes header, peer)
 
     def __init__(self, handle: Callable[[bytes, str], None], dropped: Callable[[], None],
                  limit: int = 5_000, per_turn: int = 16, room: Callable[[int], bool] = lambda n: True,
-                 cpu_share: float = 1.0):
+                 cpu_share: float = 1.0, max_bytes: int = 64 << 20):
         self.handle, self.dropped, self.limit, self.per_turn = handle, dropped, limit, per_turn
+        self.max_bytes = max_bytes
+        self._bytes = 0
         self.rest = 1 / cpu_share - 1  # seconds of rest per second of work
         self.room = room  # whether what `per_turn` records make can be taken now (the outbox's room)
         self._records: deque[tuple[bytes, str]] = deque()
@@ -214,10 +243,12 @@ class Backlog:
         return len(self._records)
 
     def put(self, data: bytes, peer: str) -> None:
-        if len(self._records) >= self.limit:
+        size = len(data) + self.OVERHEAD
+        if len(self._records) >= self.limit or self._bytes + size > self.max_bytes:
             self.dropped()
             return
         self._records.append((data, peer))
+        self._bytes += size
         self._ready.set()
 
     async def run(self) -> None:
@@ -231,6 +262,7 @@ class Backlog:
                 started = time.perf_counter()
                 for _ in range(min(self.per_turn, len(self._records))):
                     data, peer = self._records.popleft()
+                    self._bytes -= len(data) + self.OVERHEAD
                     try:
                         self.handle(data, peer)
                     except Exception:  # one bad record never stops the listener
@@ -243,7 +275,7 @@ class RecordListener:
     """Where the web server's records come from (a UDP socket or a followed file), and the task
     deciding them."""
 
-    def __init__(self, source: asyncio.DatagramTransport | FileTail, task: asyncio.Task[None]):
+    def __init__(self, source: UdpSource | FileTail, task: asyncio.Task[None]):
         self.source, self.task = source, task
 
     async def close(self) -> None:
@@ -262,21 +294,23 @@ async def listen_for_records(settings: AccessLogSettings, handle: Callable[[byte
     """Bind the socket (a large receive buffer absorbs bursts) or follow the file, and start
     deciding records — while `room(n)` says n records' events can be taken."""
     loop = asyncio.get_running_loop()
-    backlog = Backlog(handle, dropped, room=room, cpu_share=settings.cpu_share)
-    if settings.file is not None:
+    if settings.file is not None:  # read only as fast as decided: the file holds the rest
+        backlog = Backlog(handle, dropped, room=room, cpu_share=settings.cpu_share)
         tail = FileTail(settings.file, backlog.put, loop, lambda: len(backlog), backlog.limit // 2)
         tail.start()
         logger.info("following the access-log file", extra={"file": str(settings.file)})
         return RecordListener(tail, loop.create_task(backlog.run(), name="pixelscleared-access-log"))
+    backlog = Backlog(handle, dropped, limit=sys.maxsize, room=room, cpu_share=settings.cpu_share,
+                      max_bytes=int(settings.backlog_mb * (1 << 20)))
     host, port = settings.address()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     sock.bind((host, port))
     sock.setblocking(False)
-    transport, _ = await loop.create_datagram_endpoint(lambda: _Receiver(backlog), sock=sock)
+    source = UdpSource(sock, backlog, loop)
     logger.info("listening for access-log records", extra={"listen": settings.listen})
-    return RecordListener(transport, loop.create_task(backlog.run(), name="pixelscleared-access-log"))
+    return RecordListener(source, loop.create_task(backlog.run(), name="pixelscleared-access-log"))
 
 
 class FileTail:
