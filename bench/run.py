@@ -268,16 +268,17 @@ class Bench:
         return p
 
     def config(self, name: str, port: int, capture: str = "", access_log: int | Path = 0,
-               route_only: bool = False) -> Path:
+               route_only: bool = False, endpoints_port: int = 0) -> Path:
         path = self.tmp / f"{name}.yaml"
         tiktok = self.tp_beside_proxies if route_only else self.tp
+        direct = f", endpoints_port: {endpoints_port}" if endpoints_port else ""
         extra = capture
         if isinstance(access_log, Path):
             extra = (extra or "capture:\n") + f"  access_log: {{file: {access_log}}}\n"
         elif access_log:
             extra = (extra or "capture:\n") + f"  access_log: {{listen: 127.0.0.1:{access_log}}}\n"
         path.write_text(f"""
-listen: {{host: 127.0.0.1, port: {port}}}
+listen: {{host: 127.0.0.1, port: {port}{direct}}}
 upstream: http://127.0.0.1:{self.op}
 outbox: {{path: {self.tmp}/{name}.sqlite}}
 identity: {{salt: bench-salt, session_cookie: shop_session, trusted_proxies: [127.0.0.1/32]}}
@@ -293,12 +294,14 @@ destinations:
         return path
 
     def sidecar(self, name: str, capture: str = "", access_log: int | Path = 0,
-                route_only: bool = False, cpus: str | None = None) -> tuple[str, Proc, Path]:
-        port = free_port()
-        cfg = self.config(name, port, capture, access_log, route_only)
+                route_only: bool = False, cpus: str | None = None, direct: bool = False) -> tuple[str, Proc, Path]:
+        port, endpoints_port = free_port(), free_port() if direct else 0
+        cfg = self.config(name, port, capture, access_log, route_only, endpoints_port)
         p = self.start(pinned([str(BIN / "pixelscleared"), "run", "-c", str(cfg)], PROXY_CPUS if cpus is None else cpus))
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/_pc/health")
+        if endpoints_port:
+            wait_http(f"http://127.0.0.1:{endpoints_port}/_pc/health")
         return url, p, cfg
 
     def nginx(self, name: str, snippet: str, cpus: str | None = None) -> str:
@@ -515,6 +518,8 @@ def main() -> int:
         n_nav, n_load = "nginx, plain reverse proxy | navigations", "nginx, plain reverse proxy | page loads"
         r_nav, r_load = "nginx, route-only + 1 sidecar | navigations", "nginx, route-only + 1 sidecar | page loads"
         r_collect = "nginx, route-only + 1 sidecar | collect calls"
+        d_collect = "nginx, route-only + 1 sidecar, endpoints direct | collect calls"
+        r_mix, d_mix = "nginx, route-only + 1 sidecar | mix 90/10", "nginx, route-only + 1 sidecar, endpoints direct | mix 90/10"
         frozen_nav = "nginx, route-only, sidecar frozen | navigations"
         f_nav, f_load = "nginx, route-only, log file + 1 sidecar | navigations", "nginx, route-only, log file + 1 sidecar | page loads"
         # the sidecar on nginx's own CPU, as where they share a machine's cores: full share and half
@@ -528,6 +533,12 @@ def main() -> int:
             plain = b.plain_nginx()
             route = b.nginx("nginx-route", b.routes([one_cfg]))
             route_collect = b.nginx("nginx-route-collect", b.routes([collect_cfg]))
+            # `listen.endpoints_port`: /_pc/ served without the proxy (stand-ins placed as above)
+            _, _, direct_cfg = b.sidecar("routedirect", ROUTE_CAPTURE, access_log=free_port(), direct=True)
+            route_direct = b.nginx("nginx-route-direct", b.routes([direct_cfg]))
+            _, _, direct_mix_cfg = b.sidecar("routedirectmix", ROUTE_CAPTURE, access_log=free_port(),
+                                             route_only=True, direct=True)
+            route_direct_mix = b.nginx("nginx-route-direct-mix", b.routes([direct_mix_cfg]))
             _, frozen_proc, frozen_cfg = b.sidecar("frozen", ROUTE_CAPTURE, access_log=free_port(), route_only=True)
             frozen = b.nginx("nginx-frozen", b.routes([frozen_cfg]))
             frozen_proc.p.send_signal(signal.SIGSTOP)  # records queue in the kernel, then drop: no CPU used
@@ -544,8 +555,10 @@ def main() -> int:
                 (n_load, plain + "/", s["pageload"], o_load),
                 (r_nav, route + "/p/1", s["navigate"], n_nav),
                 (r_load, route + "/", s["pageload"], n_load),
-                ("nginx, route-only + 1 sidecar | mix 90/10", route + "/", s["mix"], n_load),
+                (r_mix, route + "/", s["mix"], n_load),
+                (d_mix, route_direct_mix + "/", s["mix"], n_load),
                 (r_collect, route_collect + "/", s["collect"], off_collect),
+                (d_collect, route_direct + "/", s["collect"], r_collect),
                 (frozen_nav, frozen + "/p/1", s["navigate"], n_nav),
                 (f_nav, route_file + "/p/1", s["navigate"], n_nav),
                 (f_load, route_file + "/", s["pageload"], n_load),
@@ -599,6 +612,9 @@ def main() -> int:
                    ratio(runs, frozen_nav, n_nav), 0.9)
             target("route-only, log file, vs plain nginx, navigations", ratio(runs, f_nav, n_nav), 0.9)
             target("route-only, log file, vs plain nginx, page loads", ratio(runs, f_load, n_load), 0.9)
+            note(f"route-only collect calls with `listen.endpoints_port` (no proxy in their way): "
+                 f"**{ratio(runs, d_collect, r_collect):.2f}×** those through the sidecar's proxy; the 90/10 mix "
+                 f"**{ratio(runs, d_mix, n_load):.2f}×** of plain nginx page loads ({ratio(runs, r_mix, n_load):.2f}× through the proxy)")
             note(f"route-only, log file, the sidecar on nginx's CPU (sharing its cores): **{ratio(runs, same_nav, n_nav):.2f}×** "
                  f"of plain nginx at full share, **{ratio(runs, h_nav, n_nav):.2f}×** at cpu_share 0.5 (navigations)")
             results["route_only_pageviews"] = {

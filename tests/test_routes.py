@@ -194,16 +194,22 @@ async def nginx_serving(tmp_path: Path, snippet: str, port: int) -> AsyncIterato
 
 
 @pytest.mark.skipif(NGINX is None, reason="nginx is not installed (Debian: apt-get install nginx)")
-@pytest.mark.parametrize("source", ["udp", "file"])
+@pytest.mark.parametrize("source", ["udp", "file", "udp, endpoints direct"])
 async def test_route_only_mode_with_a_real_nginx(origin, tiktok, run_sidecar, tmp_path, source):
     log_port, nginx_port = free_port(), free_port()
-    log = {"listen": f"127.0.0.1:{log_port}"} if source == "udp" else {"file": str(tmp_path / "pages.log")}
+    log = {"file": str(tmp_path / "pages.log")} if source == "file" else {"listen": f"127.0.0.1:{log_port}"}
     cfg = sidecar_config(tmp_path, origin.url, tiktok.url, identity={"trusted_proxies": ["127.0.0.1/32"]},
                          capture={"access_log": log, "ga4": {"paths": ["/g/collect"]}, "rules": RULES})
+    direct = "direct" in source
+    if direct:
+        cfg["listen"]["endpoints_port"] = free_port()
     sc = await run_sidecar(cfg)
     snippet = routes("-c", str(tmp_path / "config0.yaml"), "--site", origin.url, "--sidecar", sc.url,
                      "--listen", f"127.0.0.1:{nginx_port}")
     assert ("buffer=64k flush=1s" in snippet) is (source == "file")
+    assert ("location ^~ /_pc/ { proxy_pass http://pixelscleared_endpoints; }" in snippet) is direct
+    if direct:
+        assert f"server 127.0.0.1:{cfg['listen']['endpoints_port']};" in snippet
     async with nginx_serving(tmp_path, snippet, nginx_port) as site:
         browser = {"Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate", "Accept": "text/html",
                    "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0",
@@ -277,13 +283,17 @@ async def test_several_sidecar_processes_share_the_work_and_count_each_page_once
 
 
 @pytest.mark.skipif(CADDY is None, reason="caddy is not installed (Debian: apt-get install caddy)")
-async def test_route_only_mode_with_a_real_caddy(origin, tiktok, run_sidecar, tmp_path):
+@pytest.mark.parametrize("direct", [False, True], ids=["through the proxy", "endpoints direct"])
+async def test_route_only_mode_with_a_real_caddy(origin, tiktok, run_sidecar, tmp_path, direct):
     log_port, caddy_port = free_port(), free_port()
     cfg = sidecar_config(tmp_path, origin.url, tiktok.url, identity={"trusted_proxies": ["127.0.0.1/32"]},
                          capture={"access_log": {"listen": f"127.0.0.1:{log_port}"}, "rules": RULES})
+    if direct:
+        cfg["listen"]["endpoints_port"] = free_port()
     await run_sidecar(cfg)  # its listen port is the one the generated Caddyfile proxies to
     snippet = routes("-c", str(tmp_path / "config0.yaml"), "--server", "caddy", "--site", origin.url,
                      "--listen", f"http://127.0.0.1:{caddy_port}")
+    assert ("@pixelscleared_endpoints path /_pc/*" in snippet) is direct
     caddyfile = tmp_path / "Caddyfile"
     caddyfile.write_text(snippet.replace("{\n    servers", "{\n    admin off\n    servers", 1))
     env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}

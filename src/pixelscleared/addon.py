@@ -15,6 +15,7 @@ from mitmproxy import ctx, exceptions, http
 
 from pixelscleared import logs
 from pixelscleared.admin.access import AdminAccess
+from pixelscleared.admin.direct import DirectEndpoints
 from pixelscleared.admin.endpoints import OwnEndpoints, endpoint_name
 from pixelscleared.capture import Route, build_routes, match_route
 from pixelscleared.capture.access_log import BadRecord, RecordListener, listen_for_records, parse_record
@@ -87,6 +88,7 @@ class PixelsCleared:
         self._page = ""
         self._snippet = False
         self._log_listener: RecordListener | None = None
+        self._direct: DirectEndpoints | None = None
         self._sent_here: SidecarPaths | None = None  # route-only mode: what the web server sends us
         if cfg is not None:
             self._use(cfg)
@@ -144,6 +146,9 @@ class PixelsCleared:
             self._log_listener = await listen_for_records(
                 self.cfg.capture.access_log, self._logged, lambda: pipeline.count_drop("access_log_backlog_full"),
                 lambda n: pipeline.outbox.has_room(n * rows_per_view))
+        if self.cfg is not None and self.cfg.listen.endpoints_port is not None and self.endpoints is not None:
+            self._direct = DirectEndpoints(self.endpoints, self.pipeline, self.prefix, self._max_body_bytes)
+            await self._direct.start(self.cfg.listen.host, self.cfg.listen.endpoints_port)
         if self.door is not None:
             self.door.start()
         if ctx.master.addons.get("view") is not None:  # a UI shows the flows: keep their fates current
@@ -151,6 +156,9 @@ class PixelsCleared:
             self.watch.start()
 
     async def done(self) -> None:
+        if self._direct is not None:
+            await self._direct.close()
+            self._direct = None
         if self._log_listener is not None:
             await self._log_listener.close()
             self._log_listener = None

@@ -41,6 +41,16 @@ class ConfigError(Exception):
 class Listen(Settings):
     host: str = "0.0.0.0"
     port: int = Field(8080, ge=0, le=65535)
+    # Route-only mode: the sidecar's own endpoints (`<prefix>…`: collect, ttq.js, admin) also
+    # served on this port directly, without the proxy — `pixelscleared routes` sends the web
+    # server's `<prefix>` calls there (more collect calls per core). Same host as `port`.
+    endpoints_port: int | None = Field(None, ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _two_ports(self) -> Listen:
+        if self.endpoints_port is not None and self.endpoints_port == self.port != 0:
+            raise ValueError(f"endpoints_port {self.endpoints_port} is the proxy's port: give another")
+        return self
 
 
 class TLS(Settings):
