@@ -265,7 +265,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--server", choices=("nginx", "caddy"), default="nginx", help="web server (default nginx)")
     p.add_argument("--site", required=True, help="where the site itself answers, e.g. http://127.0.0.1:3000")
     p.add_argument("--sidecar", action="append", default=[],
-                   help="where a sidecar listens (default: each config's listen address); one per --config")
+                   help="where a sidecar listens (default: each config's listen address); one per --config. "
+                        "With listen.endpoints_port, /_pc/ goes to that port on the same host")
     p.add_argument("--listen", default="", help="the web server's listen address (default: 80, Caddy :80)")
 
 
