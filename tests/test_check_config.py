@@ -166,3 +166,17 @@ def test_the_kubernetes_manifests_match_the_kubernetes_schemas(path):
     assert {d["kind"] for d in docs} >= {"StatefulSet", "Service", "Secret", "ConfigMap"}
     for doc in docs:
         kv.validate(doc, kv.latest_version(), strict=True)  # raises ValidationError naming the field
+
+
+@pytest.mark.parametrize(("listen", "direct"), [
+    ("{port: 8080}", None),
+    ("{host: 127.0.0.1, port: 8080, endpoints_port: 8081}", "  direct   127.0.0.1:8081 → /_pc/… without the proxy"),
+])
+def test_the_summary_names_the_direct_endpoints_port(tmp_path: Path, listen, direct):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"listen: {listen}\nupstream: http://127.0.0.1:3000\n")
+    r = check(config)
+    assert r.returncode in (0, 2), r.stderr
+    assert ("  direct   " in r.stdout) is (direct is not None)
+    if direct:
+        assert direct in r.stdout.splitlines()

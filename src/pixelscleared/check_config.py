@@ -26,6 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def summary(cfg: Config) -> list[str]:
     """The lines printed after OK: where traffic goes, each pixel and its events."""
     lines = [f"  listen   {cfg.listen.host}:{cfg.listen.port} → upstream {cfg.upstream}"]
+    if cfg.listen.endpoints_port is not None:
+        lines.append(f"  direct   {cfg.listen.host}:{cfg.listen.endpoints_port} → {cfg.prefix}… without the proxy")
     for i, p in enumerate(cfg.destinations.tiktok):
         tec = f", test_event_code {p.test_event_code}" if p.test_event_code else ""
         lines.append(f"  pixel    {p.pixel_id} → {p.api_base} events {', '.join(p.events + p.custom_events)}{tec}")
