@@ -36,21 +36,24 @@ async def test_a_collect_call_is_scrubbed_and_delivered(both, tiktok):
     assert event["event_id"] == "direct-1" and "jane" not in json.dumps(event) and "7946" not in json.dumps(event)
 
 
-@pytest.mark.parametrize(("method", "path", "headers"), [
-    ("GET", "/_pc/health", {}),
-    ("GET", "/_pc/ttq.js", {}),
-    ("GET", "/_pc/nothing-here", {}),
-    ("GET", "/_pc/events?limit=1", {}),                                            # admin: no token
-    ("GET", "/_pc/events?limit=1", {"Authorization": "Bearer direct-admin-token-123"}),
-    ("POST", "/_pc/collect", {"Content-Type": "application/json"}),               # empty body: 400
-    ("PUT", "/_pc/collect", {}),
+@pytest.mark.parametrize(("method", "path", "headers", "body"), [
+    ("GET", "/_pc/health", {}, b""),
+    ("GET", "/_pc/ttq.js", {}, b""),
+    ("GET", "/_pc/nothing-here", {}, b""),
+    ("GET", "/_pc/events?limit=1", {}, b""),                                        # admin: no token
+    ("GET", "/_pc/events?limit=1", {"Authorization": "Bearer direct-admin-token-123"}, b""),
+    ("POST", "/_pc/collect", {"Content-Type": "application/json"}, b""),           # empty body: 400
+    ("POST", "/_pc/collect", {"Content-Type": "application/json"}, b'{"event": "Click'),  # broken JSON
+    ("POST", "/_pc/collect", {"Content-Type": "application/octet-stream"}, bytes(range(256))),  # binary
+    ("POST", "/_pc/collect", {"Content-Type": "application/json"}, b'[{"event": 7}]'),  # wrong types
+    ("PUT", "/_pc/collect", {}, b""),
 ])
-async def test_answers_are_the_proxys(both, method, path, headers):
+async def test_answers_are_the_proxys(both, method, path, headers, body):
     proxy, direct = both
     got = []
     async with aiohttp.ClientSession() as s:
         for base in (proxy, direct):
-            async with s.request(method, base + path, headers=headers) as r:
+            async with s.request(method, base + path, headers=headers, data=body) as r:
                 got.append((r.status, r.headers.get("Content-Type"), r.headers.get("Cache-Control"),
                             await r.read() if "events" not in path else b""))
     assert got[0] == got[1]
