@@ -44,7 +44,7 @@ import zlib  # noqa: E402
 
 import brotli  # noqa: E402
 
-from pixelscleared.limits import BodyTooLarge, BodyUndecodable, decode_body, zstd  # noqa: E402
+from pixelscleared.limits import BodyTooLarge, BodyUndecodable, Refusal, body_or_refusal, decode_body, zstd  # noqa: E402
 
 BODY = b'{"event": "PageView", "event_id": "z1"}'
 
@@ -100,3 +100,14 @@ def test_a_compression_bomb_stops_at_the_limit_with_bounded_memory(encoding, enc
 def test_a_body_that_is_not_what_its_encoding_says(raw, encoding, error):
     with pytest.raises(BodyUndecodable, match=error):
         decode_body(raw, encoding, DEFAULT_MAX_BODY_BYTES)
+
+
+@pytest.mark.parametrize(("raw", "coding", "expected"), [
+    (b'{"a":1}', "", b'{"a":1}'),
+    (_gzip.compress(b'{"a":1}'), "gzip", b'{"a":1}'),
+    (b"x" * 2000, "", Refusal(413, "body_too_large", "body over 1024 bytes")),
+    (b"not gzip", "gzip", Refusal(400, "body_undecodable", "body is not valid gzip")),
+    (b"{}", "compress", Refusal(400, "body_undecodable", "unknown Content-Encoding 'compress'")),
+])
+def test_a_body_or_how_the_call_is_refused(raw: bytes, coding: str, expected: bytes | Refusal) -> None:
+    assert body_or_refusal(raw, coding, 1024) == expected

@@ -37,7 +37,7 @@ from pixelscleared.event import CapturedEvent, RequestFacts
 from pixelscleared.flowview import FateWatch, annotate, call_note
 from pixelscleared.forwarding import forwarded_headers
 from pixelscleared.guard import Door, abort_client, error_page, header_problem, install_error_page, page_template
-from pixelscleared.limits import BodyPolicy, BodyTooLarge, BodyUndecodable, body_policy, decode_body
+from pixelscleared.limits import BodyPolicy, BodyTooLarge, BodyUndecodable, body_or_refusal, body_policy, decode_body
 from pixelscleared.outbox import Refused
 from pixelscleared.pipeline import Pipeline
 from pixelscleared.routes import SidecarPaths
@@ -501,14 +501,11 @@ class PixelsCleared:
         None after answering the call: 413 past the limit, 400 when it cannot be decoded."""
         assert self.pipeline is not None
         req = flow.request
-        try:
-            return decode_body(req.raw_content or b"", req.headers.get("content-encoding", ""), self._max_body_bytes)
-        except BodyTooLarge as e:
-            status, reason, message = 413, "body_too_large", str(e)
-        except BodyUndecodable as e:
-            status, reason, message = 400, "body_undecodable", str(e)
-        self.pipeline.count_drop(reason)
-        flow.response = http.Response.make(status, json.dumps({"error": message}).encode(),
+        body = body_or_refusal(req.raw_content or b"", req.headers.get("content-encoding", ""), self._max_body_bytes)
+        if isinstance(body, bytes):
+            return body
+        self.pipeline.count_drop(body.reason)
+        flow.response = http.Response.make(body.status, json.dumps({"error": body.message}).encode(),
                                            {"Content-Type": "application/json", "Cache-Control": "no-store"})
         return None
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import sys
 import zlib
+from dataclasses import dataclass
 from enum import Enum
 
 import brotli
@@ -80,6 +81,26 @@ def decode_body(raw: bytes, content_encoding: str, limit: int) -> bytes:
     if len(body) > limit:
         raise BodyTooLarge(f"body over {limit} bytes")
     return body
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """How a call whose body cannot be read is answered, and the reason its drop is counted under."""
+
+    status: int
+    reason: str
+    message: str
+
+
+def body_or_refusal(raw: bytes, content_encoding: str, limit: int) -> bytes | Refusal:
+    """`decode_body`, or the answer to a call that fails it: 413 past the limit, 400 when the body is
+    not what its Content-Encoding says — the same through the proxy and the direct endpoints."""
+    try:
+        return decode_body(raw, content_encoding, limit)
+    except BodyTooLarge as e:
+        return Refusal(413, "body_too_large", str(e))
+    except BodyUndecodable as e:
+        return Refusal(400, "body_undecodable", str(e))
 
 
 def _decode_one(data: bytes, coding: str, limit: int) -> bytes:

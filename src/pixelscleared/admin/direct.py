@@ -18,7 +18,7 @@ from aiohttp import web
 from pixelscleared import logs
 from pixelscleared.admin.endpoints import OwnEndpoints, endpoint_name
 from pixelscleared.event import RequestFacts
-from pixelscleared.limits import BodyTooLarge, BodyUndecodable, decode_body
+from pixelscleared.limits import body_or_refusal
 from pixelscleared.pipeline import Pipeline
 
 logger = logging.getLogger("pixelscleared")
@@ -58,14 +58,10 @@ class DirectEndpoints:
         except web.HTTPRequestEntityTooLarge:
             self.pipeline.count_drop("body_too_large")
             return _error(413, f"the body is larger than {self.max_body_bytes} bytes")
-        try:
-            body = decode_body(raw, request.headers.get("content-encoding", ""), self.max_body_bytes)
-        except BodyTooLarge as e:
-            self.pipeline.count_drop("body_too_large")
-            return _error(413, str(e))
-        except BodyUndecodable as e:
-            self.pipeline.count_drop("body_undecodable")
-            return _error(400, str(e))
+        body = body_or_refusal(raw, request.headers.get("content-encoding", ""), self.max_body_bytes)
+        if not isinstance(body, bytes):
+            self.pipeline.count_drop(body.reason)
+            return _error(body.status, body.message)
         try:
             reply = await self.endpoints.reply(name, request.method, dict(request.query), body, request_facts(request))
         except Exception:

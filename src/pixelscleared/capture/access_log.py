@@ -58,8 +58,8 @@ class AccessLogSettings(Settings):
     allow: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
     # The share of one core that deciding page views may take (1: as fast as records come). Below
     # 1 the decider rests between batches, leaving the CPU to a web server on the same core — with
-    # the sidecar on nginx's own vCPU, 0.5 took nginx from 0.42× to 0.50× of plain nginx on a
-    # navigation burst (README). A burst then waits and is decided after it: use with `file` (over
+    # the sidecar on nginx's own vCPU, 0.5 took nginx from 0.41–0.45× to 0.46–0.51× of plain nginx
+    # on a navigation burst (README: a small gain; a core of its own is the answer). A burst then waits and is decided after it: use with `file` (over
     # UDP a long wait fills `backlog_mb`). Collect calls and other flows are never held back by it.
     cpu_share: float = Field(1.0, gt=0, le=1)
     # UDP: records taken off the socket wait here to be decided, up to this many MiB (about 1,000
